@@ -1,0 +1,39 @@
+namespace Streams.Actors.ObjectStore;
+
+/// <summary>
+/// The port to durable object storage. Keys are '/'-separated, relative to the store's
+/// configured prefix. Implementations must be safe to call concurrently.
+/// </summary>
+public interface IObjectStore
+{
+    /// <summary>Writes the whole object; on return it is durable and visible to Get/Head/List.</summary>
+    Task PutAsync(string key, ReadOnlyMemory<byte> content, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Reads the whole object, or null when it does not exist. Throws
+    /// <see cref="ObjectStoreException"/> when the bytes received do not match the object's length.
+    /// </summary>
+    Task<byte[]?> GetAsync(string key, CancellationToken cancellationToken);
+
+    /// <summary>The object's size, or null when it does not exist.</summary>
+    Task<ObjectInfo?> HeadAsync(string key, CancellationToken cancellationToken);
+
+    /// <summary>One page of keys starting with <paramref name="prefix"/>, in key order.</summary>
+    Task<ObjectListPage> ListAsync(string prefix, string? continuationToken, int maxKeys, CancellationToken cancellationToken);
+
+    /// <summary>Deletes the object; deleting a missing object is not an error.</summary>
+    Task DeleteAsync(string key, CancellationToken cancellationToken);
+}
+
+public sealed record ObjectInfo(string Key, long Size);
+
+/// <summary>A page of a listing; <see cref="ContinuationToken"/> is null on the last page.</summary>
+public sealed record ObjectListPage(IReadOnlyList<ObjectInfo> Objects, string? ContinuationToken);
+
+/// <summary>A failure talking to the object store (network, short read, server error).</summary>
+public sealed class ObjectStoreException : Exception
+{
+    public ObjectStoreException(string message, Exception? inner = null) : base(message, inner)
+    {
+    }
+}

@@ -1,0 +1,1 @@
+namespace Streams.Api; public static class Program { public static void Main() { } }
