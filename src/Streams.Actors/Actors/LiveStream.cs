@@ -1,0 +1,92 @@
+using Streams.Actors.Domain;
+using Streams.Actors.Protocol;
+using Streams.Actors.Storage;
+
+namespace Streams.Actors.Actors;
+
+/// <summary>
+/// The in-memory state of a stream its owner serves from. Positions are split in two: what has been
+/// assigned to accepted appends, and what is committed (durable, visible to readers).
+/// </summary>
+internal sealed class LiveStream
+{
+    public LiveStream(StreamRow row)
+    {
+        StreamId = row.StreamId;
+        Name = row.Name;
+        ContentType = row.ContentType;
+        IsJson = ContentTypes.IsJson(row.ContentType);
+        TtlSeconds = row.TtlSeconds;
+        ExpiresAtMs = row.ExpiresAtMs;
+        LastAccessMs = row.LastAccessMs;
+        LastPersistedAccessMs = row.LastAccessMs;
+        AssignedPosition = row.NextPosition;
+        CommittedPosition = row.NextPosition;
+        ClosedAssigned = row.Closed;
+        ClosedCommitted = row.Closed;
+        ClosedBy = row.ClosedBy;
+        LastStreamSeq = row.LastStreamSeq;
+        Epochs = new EpochHistory(row.Epochs);
+        foreach (var producer in row.Producers)
+        {
+            Producers[producer.ProducerId] = producer;
+        }
+    }
+
+    public long StreamId { get; }
+
+    public string Name { get; }
+
+    public string ContentType { get; }
+
+    public bool IsJson { get; }
+
+    public long? TtlSeconds { get; }
+
+    public long? ExpiresAtMs { get; }
+
+    public long LastAccessMs { get; set; }
+
+    public long LastPersistedAccessMs { get; set; }
+
+    public long AssignedPosition { get; set; }
+
+    public long CommittedPosition { get; set; }
+
+    public bool ClosedAssigned { get; set; }
+
+    public bool ClosedCommitted { get; set; }
+
+    public ProducerClaim? ClosedBy { get; set; }
+
+    public string? LastStreamSeq { get; set; }
+
+    public EpochHistory Epochs { get; set; }
+
+    public Dictionary<string, ProducerState> Producers { get; } = new(StringComparer.Ordinal);
+
+    public Offset CommittedTail => Epochs.OffsetAt(CommittedPosition);
+
+    public Offset AssignedTail => Epochs.OffsetAt(AssignedPosition);
+
+    public bool IsExpired(long nowMs) =>
+        (TtlSeconds is { } ttl && nowMs >= LastAccessMs + (ttl * 1000)) ||
+        (ExpiresAtMs is { } expiresAt && nowMs >= expiresAt);
+
+    public StreamReplies.StreamView View() =>
+        new(
+            Name,
+            StreamId,
+            ContentType,
+            CommittedTail,
+            ClosedCommitted,
+            TtlSeconds,
+            ExpiresAtMs is { } ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : null);
+
+    /// <summary>Same configuration as a PUT asks for: the rule for an idempotent re-create.</summary>
+    public bool MatchesConfig(StreamCommands.CreateStream create) =>
+        ContentTypes.SameMediaType(ContentType, create.ContentType) &&
+        TtlSeconds == create.TtlSeconds &&
+        ExpiresAtMs == create.ExpiresAt?.ToUnixTimeMilliseconds() &&
+        ClosedAssigned == create.Closed;
+}

@@ -1,0 +1,649 @@
+using Akka.Actor;
+using Akka.Event;
+using Streams.Actors.Domain;
+using Streams.Actors.Protocol;
+using Streams.Actors.Storage;
+using static Streams.Actors.Protocol.StreamCommands;
+using static Streams.Actors.Protocol.StreamReplies;
+
+namespace Streams.Actors.Actors;
+
+/// <summary>
+/// The single owner of one stream: it assigns offsets, enforces content type, Stream-Seq,
+/// idempotent producers, closure and TTL, and parks live readers until data or closure arrives.
+///
+/// States: Loading (stash everything while the row is read) → Ready | Absent; Creating and
+/// Deleting stash while their write commits. Appends are assigned positions at once but answered,
+/// and shown to readers, only after the WAL writer has committed them.
+/// </summary>
+public sealed class StreamActor : ReceiveActor, IWithStash, IWithTimers
+{
+    private readonly string streamName;
+    private readonly StreamDependencies dependencies;
+    private readonly ILoggingAdapter log = Context.GetLogger();
+    private readonly List<Waiter> waiters = [];
+    private readonly Queue<DeferredReply> deferredReplies = new();
+
+    private LiveStream? stream;
+    private long issuedCommits;
+    private long completedCommits;
+    private int inflightCommits;
+    private bool reloadAfterInflight;
+    private long nextWaiterId;
+
+    public StreamActor(string streamName, StreamDependencies dependencies)
+    {
+        this.streamName = streamName;
+        this.dependencies = dependencies;
+        Loading();
+    }
+
+    public IStash Stash { get; set; } = null!;
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(string streamName, StreamDependencies dependencies) =>
+        Akka.Actor.Props.Create(() => new StreamActor(streamName, dependencies));
+
+    private long NowMs => dependencies.Clock.GetUtcNow().ToUnixTimeMilliseconds();
+
+    protected override void PreStart() => StartLoading();
+
+    private void StartLoading()
+    {
+        var database = dependencies.Database;
+        var name = streamName;
+        Task.Run(() => database.LoadStream(name))
+            .PipeTo(Self, success: row => new Loaded(row), failure: exception => new LoadFailed(exception));
+    }
+
+    // ---- Loading -------------------------------------------------------------------------
+
+    private void Loading()
+    {
+        Receive<Loaded>(loaded =>
+        {
+            if (loaded.Row is null)
+            {
+                stream = null;
+                BecomeAbsent();
+            }
+            else
+            {
+                stream = new LiveStream(loaded.Row);
+                BecomeReady();
+            }
+
+            Stash.UnstashAll();
+        });
+        Receive<LoadFailed>(failed =>
+        {
+            log.Error(failed.Exception, "Loading stream {0} failed", streamName);
+            Stash.UnstashAll();
+            Become(Failed);
+        });
+        ReceiveAny(_ => Stash.Stash());
+    }
+
+    /// <summary>Answers what was waiting with an error, then stops: the next message starts afresh.</summary>
+    private void Failed()
+    {
+        Receive<StreamSupervisorActor.StopWhenIdle>(_ => Context.Stop(Self));
+        ReceiveAny(message =>
+        {
+            if (message is IStreamCommand)
+            {
+                Sender.Tell(new StreamRejected(ErrorCode.Unavailable, "the stream could not be loaded; retry"));
+            }
+        });
+        Context.Parent.Tell(new StreamSupervisorActor.Passivate(Self));
+    }
+
+    // ---- Absent --------------------------------------------------------------------------
+
+    private void BecomeAbsent()
+    {
+        Become(Absent);
+        SetReceiveTimeout(dependencies.Settings.PassivateAfter);
+    }
+
+    private void Absent()
+    {
+        Receive<CreateStream>(HandleCreateNew);
+        Receive<IStreamCommand>(_ => Sender.Tell(NotFound()));
+        Receive<ReceiveTimeout>(_ => RequestPassivation());
+        Receive<StreamSupervisorActor.StopWhenIdle>(_ => Context.Stop(Self));
+        Receive<WaiterTimedOut>(_ => { });
+    }
+
+    private void HandleCreateNew(CreateStream create)
+    {
+        var now = NowMs;
+        var row = new StreamRow
+        {
+            Name = streamName,
+            ContentType = create.ContentType,
+            CreatedAtMs = now,
+            TtlSeconds = create.TtlSeconds,
+            ExpiresAtMs = create.ExpiresAt?.ToUnixTimeMilliseconds(),
+            LastAccessMs = now,
+            Closed = create.Closed,
+        };
+        var replyTo = Sender;
+        dependencies.WalWriter.Submit(new CreateStreamOperation(row, create.InitialRecords, now))
+            .PipeTo(
+                Self,
+                success: streamId => new StreamStored(row with { StreamId = streamId, NextPosition = create.InitialRecords.Count }, replyTo),
+                failure: exception => new WriteFailed(exception, replyTo));
+        BecomeWaitingForWrite();
+    }
+
+    /// <summary>Creating or deleting: stash everything until the write has committed.</summary>
+    private void BecomeWaitingForWrite()
+    {
+        SetReceiveTimeout(null);
+        Become(() =>
+        {
+            Receive<StreamStored>(stored =>
+            {
+                stream = new LiveStream(stored.Row);
+                stored.ReplyTo.Tell(new StreamCreated(stream.View(), Created: true));
+                BecomeReady();
+                Stash.UnstashAll();
+            });
+            Receive<StreamRemoved>(removed =>
+            {
+                stream = null;
+                removed.ReplyTo?.Tell(new StreamDeleted(streamName));
+                BecomeAbsent();
+                Stash.UnstashAll();
+            });
+            Receive<WriteFailed>(failed =>
+            {
+                log.Error(failed.Exception, "Writing stream {0} failed", streamName);
+                failed.ReplyTo?.Tell(new StreamRejected(ErrorCode.Unavailable, "the write could not be committed; retry"));
+                stream = null;
+                Stash.UnstashAll();
+                StartLoading();
+                Become(Loading);
+            });
+            Receive<WaiterTimedOut>(_ => { });
+            ReceiveAny(_ => Stash.Stash());
+        });
+    }
+
+    // ---- Ready ---------------------------------------------------------------------------
+
+    private void BecomeReady()
+    {
+        Become(Ready);
+        UpdateReceiveTimeout();
+    }
+
+    private void Ready()
+    {
+        Receive<AppendCommitted>(HandleAppendCommitted);
+        Receive<AppendFailed>(HandleAppendFailed);
+        Receive<WaiterTimedOut>(HandleWaiterTimedOut);
+        Receive<ReceiveTimeout>(_ =>
+        {
+            if (waiters.Count == 0 && inflightCommits == 0)
+            {
+                RequestPassivation();
+            }
+        });
+        Receive<StreamSupervisorActor.StopWhenIdle>(_ =>
+        {
+            if (waiters.Count == 0 && inflightCommits == 0 && !reloadAfterInflight)
+            {
+                Context.Stop(Self);
+            }
+            else
+            {
+                Context.Parent.Tell(new StreamSupervisorActor.PassivationDeclined(Self));
+            }
+        });
+        Receive<IStreamCommand>(command =>
+        {
+            if (reloadAfterInflight)
+            {
+                Stash.Stash();
+                return;
+            }
+
+            var live = stream!;
+            if (live.IsExpired(NowMs))
+            {
+                ExpireThenRetry(live);
+                return;
+            }
+
+            switch (command)
+            {
+                case CreateStream create:
+                    HandleCreateExisting(live, create);
+                    break;
+                case AppendToStream append:
+                    HandleAppend(live, append);
+                    break;
+                case ReadStream read:
+                    HandleRead(live, read);
+                    break;
+                case DescribeStream:
+                    ReplyAfterCommits(Sender, new StreamDescribed(live.View()));
+                    break;
+                case DeleteStream:
+                    StartDelete(live, Sender);
+                    break;
+                default:
+                    Unhandled(command);
+                    break;
+            }
+        });
+    }
+
+    private void HandleCreateExisting(LiveStream live, CreateStream create)
+    {
+        if (!live.MatchesConfig(create))
+        {
+            Sender.Tell(new StreamRejected(
+                ErrorCode.StreamAlreadyExistsWithDifferentConfig,
+                "a stream with a different configuration already exists at this path"));
+            return;
+        }
+
+        ReplyAfterCommits(Sender, new StreamCreated(live.View(), Created: false));
+    }
+
+    private void HandleAppend(LiveStream live, AppendToStream append)
+    {
+        var closeOnly = append.Records.Count == 0;
+
+        if (live.ClosedAssigned)
+        {
+            if (append.Producer is { } retry && live.ClosedBy == retry)
+            {
+                // The exact tuple that closed the stream: a retry of the close, already applied.
+                ReplyAfterCommits(Sender, new Appended(live.AssignedTail, Closed: true, ProducerOf(live, retry), Duplicate: true));
+                return;
+            }
+
+            if (closeOnly && append.Producer is null)
+            {
+                ReplyAfterCommits(Sender, new Appended(live.AssignedTail, Closed: true, Producer: null, Duplicate: false));
+                return;
+            }
+
+            Sender.Tell(new StreamRejected(ErrorCode.StreamClosed, "the stream is closed", NextOffset: live.AssignedTail, Closed: true));
+            return;
+        }
+
+        if (!closeOnly && append.ContentType is { } contentType && !ContentTypes.SameMediaType(contentType, live.ContentType))
+        {
+            Sender.Tell(new StreamRejected(
+                ErrorCode.ContentTypeMismatch,
+                $"content type '{contentType}' does not match the stream's '{live.ContentType}'"));
+            return;
+        }
+
+        ProducerState? acceptedProducer = null;
+        if (append.Producer is { } claim)
+        {
+            live.Producers.TryGetValue(claim.ProducerId, out var state);
+            switch (ProducerRules.Judge(state, claim))
+            {
+                case ProducerVerdict.StaleEpoch:
+                    Sender.Tell(new StreamRejected(
+                        ErrorCode.ProducerEpochStale,
+                        "a newer producer epoch has been seen",
+                        ProducerEpoch: state!.Epoch));
+                    return;
+                case ProducerVerdict.NewEpochSeqNotZero:
+                    Sender.Tell(new StreamRejected(
+                        ErrorCode.ProducerEpochRequiresSeqZero,
+                        "a new producer epoch must start at Producer-Seq 0"));
+                    return;
+                case ProducerVerdict.SeqGap:
+                    Sender.Tell(new StreamRejected(
+                        ErrorCode.ProducerSeqGap,
+                        "Producer-Seq is ahead of the next expected value",
+                        ExpectedSeq: ProducerRules.ExpectedSeq(state),
+                        ReceivedSeq: claim.Seq));
+                    return;
+                case ProducerVerdict.Duplicate:
+                    ReplyAfterCommits(Sender, new Appended(live.AssignedTail, live.ClosedAssigned, state, Duplicate: true));
+                    return;
+                case ProducerVerdict.Accept:
+                    acceptedProducer = new ProducerState(claim.ProducerId, claim.Epoch, claim.Seq);
+                    break;
+            }
+        }
+
+        if (append.StreamSeq is { } seq && live.LastStreamSeq is { } lastSeq && StreamSeq.Compare(seq, lastSeq) <= 0)
+        {
+            Sender.Tell(new StreamRejected(
+                ErrorCode.StreamSeqRegression,
+                $"Stream-Seq '{seq}' is not greater than the last one accepted"));
+            return;
+        }
+
+        Accept(live, append, acceptedProducer);
+    }
+
+    private void Accept(LiveStream live, AppendToStream append, ProducerState? acceptedProducer)
+    {
+        var now = NowMs;
+        var firstPosition = live.AssignedPosition;
+        live.AssignedPosition += append.Records.Count;
+        live.LastAccessMs = now;
+        live.LastPersistedAccessMs = now;
+        if (append.StreamSeq is not null)
+        {
+            live.LastStreamSeq = append.StreamSeq;
+        }
+
+        if (acceptedProducer is not null)
+        {
+            live.Producers[acceptedProducer.ProducerId] = acceptedProducer;
+        }
+
+        ProducerClaim? closedBy = null;
+        if (append.Close)
+        {
+            live.ClosedAssigned = true;
+            closedBy = append.Producer;
+            live.ClosedBy = closedBy;
+        }
+
+        var commitNumber = ++issuedCommits;
+        inflightCommits++;
+        var operation = new AppendOperation(
+            live.StreamId,
+            firstPosition,
+            append.Records,
+            now,
+            append.Close,
+            closedBy,
+            append.StreamSeq,
+            acceptedProducer);
+        var reply = new Appended(live.AssignedTail, append.Close, acceptedProducer, Duplicate: false);
+        var replyTo = Sender;
+        var endPosition = live.AssignedPosition;
+        var close = append.Close;
+        dependencies.WalWriter.Submit(operation).PipeTo(
+            Self,
+            success: _ => new AppendCommitted(commitNumber, endPosition, close, replyTo, reply),
+            failure: exception => new AppendFailed(commitNumber, exception, replyTo));
+        UpdateReceiveTimeout();
+    }
+
+    private void HandleAppendCommitted(AppendCommitted committed)
+    {
+        inflightCommits--;
+        var live = stream!;
+        // The writer commits in submission order, so this commit proves every earlier one durable.
+        completedCommits = Math.Max(completedCommits, committed.CommitNumber);
+        live.CommittedPosition = Math.Max(live.CommittedPosition, committed.EndPosition);
+        live.ClosedCommitted |= committed.Closed;
+        committed.ReplyTo.Tell(committed.Reply);
+        FlushDeferredReplies();
+        WakeWaiters(live);
+        ReloadIfRequested();
+    }
+
+    private void HandleAppendFailed(AppendFailed failed)
+    {
+        inflightCommits--;
+        log.Error(failed.Exception, "Append to stream {0} failed to commit", streamName);
+        failed.ReplyTo.Tell(new StreamRejected(ErrorCode.Unavailable, "the append could not be committed; retry"));
+        // Positions assigned after the failed one no longer match the index; later appends in flight
+        // fail their tail check. Once nothing is in flight, reload the truth from the index.
+        reloadAfterInflight = true;
+        completedCommits = Math.Max(completedCommits, failed.CommitNumber);
+        FlushDeferredReplies();
+        ReloadIfRequested();
+    }
+
+    private void ReloadIfRequested()
+    {
+        if (!reloadAfterInflight || inflightCommits > 0)
+        {
+            return;
+        }
+
+        reloadAfterInflight = false;
+        foreach (var waiter in waiters)
+        {
+            waiter.ReplyTo.Tell(new StreamRejected(ErrorCode.Unavailable, "the stream is recovering from a write failure; retry"));
+            Timers.Cancel(waiter.TimerKey);
+        }
+
+        waiters.Clear();
+        stream = null;
+        StartLoading();
+        Become(Loading);
+    }
+
+    // ---- Reads ---------------------------------------------------------------------------
+
+    private void HandleRead(LiveStream live, ReadStream read)
+    {
+        long start;
+        switch (read.Start.Kind)
+        {
+            case ReadStartKind.Beginning:
+                start = 0;
+                break;
+            case ReadStartKind.Tail:
+                start = live.CommittedPosition;
+                break;
+            default:
+                if (!live.Epochs.TryResolve(read.Start.Offset, out start, out var resumeAt))
+                {
+                    Sender.Tell(new StreamRejected(
+                        ErrorCode.OffsetInLostTail,
+                        "the offset belongs to appends that were lost when the stream's previous owner stopped uncleanly",
+                        NextOffset: live.Epochs.OffsetAt(resumeAt)));
+                    return;
+                }
+
+                start = Math.Min(start, live.CommittedPosition);
+                break;
+        }
+
+        Touch(live);
+
+        if (start < live.CommittedPosition || live.ClosedCommitted || read.WaitFor is null)
+        {
+            StartRead(live, Sender, start, read.MaxBytes, timedOut: false);
+            return;
+        }
+
+        var id = ++nextWaiterId;
+        var waiter = new Waiter(id, Sender, start, read.MaxBytes);
+        waiters.Add(waiter);
+        Timers.StartSingleTimer(waiter.TimerKey, new WaiterTimedOut(id), read.WaitFor.Value);
+        SetReceiveTimeout(null);
+    }
+
+    private void WakeWaiters(LiveStream live)
+    {
+        if (waiters.Count == 0)
+        {
+            return;
+        }
+
+        for (var i = waiters.Count - 1; i >= 0; i--)
+        {
+            var waiter = waiters[i];
+            if (waiter.StartPosition < live.CommittedPosition || live.ClosedCommitted)
+            {
+                waiters.RemoveAt(i);
+                Timers.Cancel(waiter.TimerKey);
+                StartRead(live, waiter.ReplyTo, waiter.StartPosition, waiter.MaxBytes, timedOut: false);
+            }
+        }
+
+        UpdateReceiveTimeout();
+    }
+
+    private void HandleWaiterTimedOut(WaiterTimedOut timedOut)
+    {
+        var index = waiters.FindIndex(waiter => waiter.Id == timedOut.WaiterId);
+        if (index < 0)
+        {
+            return;
+        }
+
+        var waiter = waiters[index];
+        waiters.RemoveAt(index);
+        StartRead(stream!, waiter.ReplyTo, waiter.StartPosition, waiter.MaxBytes, timedOut: true);
+        UpdateReceiveTimeout();
+    }
+
+    /// <summary>Reads committed records off the actor thread and answers the reader directly.</summary>
+    private void StartRead(LiveStream live, IActorRef replyTo, long start, long maxBytes, bool timedOut)
+    {
+        var view = live.View();
+        var end = live.CommittedPosition;
+        var closed = live.ClosedCommitted;
+        var epochs = live.Epochs;
+        var from = epochs.OffsetAt(start);
+        if (start >= end)
+        {
+            replyTo.Tell(new ReadCompleted(view, from, from, [], UpToDate: true, Closed: closed, TimedOut: timedOut));
+            return;
+        }
+
+        var reader = dependencies.RecordReader;
+        var streamId = live.StreamId;
+        var name = live.Name;
+        Task.Run(() =>
+            {
+                var records = reader.Read(streamId, name, start, end, maxBytes);
+                var next = start + records.Count;
+                var payloads = new ReadOnlyMemory<byte>[records.Count];
+                for (var i = 0; i < records.Count; i++)
+                {
+                    payloads[i] = records[i].Payload;
+                }
+
+                return new ReadCompleted(
+                    view,
+                    from,
+                    epochs.OffsetAt(next),
+                    payloads,
+                    UpToDate: next >= end,
+                    Closed: closed && next >= end,
+                    TimedOut: false);
+            })
+            .PipeTo(replyTo, failure: exception => new StreamRejected(ErrorCode.Unavailable, $"the read failed: {exception.Message}"));
+    }
+
+    // ---- TTL, delete, passivation ----------------------------------------------------------
+
+    private void Touch(LiveStream live)
+    {
+        var now = NowMs;
+        live.LastAccessMs = now;
+        var interval = (long)dependencies.Settings.TouchPersistInterval.TotalMilliseconds;
+        if (live.TtlSeconds is { } ttl)
+        {
+            // Persist at least four times per TTL so a restart cannot shorten the window by more than a quarter.
+            interval = Math.Min(interval, ttl * 1000 / 4);
+        }
+
+        if (now - live.LastPersistedAccessMs >= interval)
+        {
+            live.LastPersistedAccessMs = now;
+            _ = dependencies.WalWriter.Submit(new TouchStreamOperation(live.StreamId, now));
+        }
+    }
+
+    private void ExpireThenRetry(LiveStream live)
+    {
+        // Handle the triggering message again once the expired incarnation is gone: a PUT then
+        // creates a fresh stream, anything else answers 404.
+        Stash.Stash();
+        StartDelete(live, replyTo: null);
+    }
+
+    private void StartDelete(LiveStream live, IActorRef? replyTo)
+    {
+        foreach (var waiter in waiters)
+        {
+            Timers.Cancel(waiter.TimerKey);
+            waiter.ReplyTo.Tell(NotFound());
+        }
+
+        waiters.Clear();
+        dependencies.WalWriter.Submit(new DeleteStreamOperation(live.StreamId)).PipeTo(
+            Self,
+            success: _ => new StreamRemoved(replyTo),
+            failure: exception => new WriteFailed(exception, replyTo));
+        BecomeWaitingForWrite();
+    }
+
+    private void RequestPassivation()
+    {
+        SetReceiveTimeout(null);
+        Context.Parent.Tell(new StreamSupervisorActor.Passivate(Self));
+    }
+
+    private void UpdateReceiveTimeout() =>
+        SetReceiveTimeout(waiters.Count == 0 && inflightCommits == 0 ? dependencies.Settings.PassivateAfter : null);
+
+    /// <summary>
+    /// Replies that describe state other appends may still be committing (duplicates, HEAD, an
+    /// idempotent PUT) wait until everything issued so far is durable.
+    /// </summary>
+    private void ReplyAfterCommits(IActorRef replyTo, object reply)
+    {
+        if (completedCommits >= issuedCommits)
+        {
+            replyTo.Tell(reply);
+            return;
+        }
+
+        deferredReplies.Enqueue(new DeferredReply(issuedCommits, replyTo, reply));
+    }
+
+    private void FlushDeferredReplies()
+    {
+        while (deferredReplies.TryPeek(out var deferred) && deferred.AfterCommit <= completedCommits)
+        {
+            deferredReplies.Dequeue();
+            deferred.ReplyTo.Tell(deferred.Reply);
+        }
+    }
+
+    private static ProducerState? ProducerOf(LiveStream live, ProducerClaim claim) =>
+        live.Producers.TryGetValue(claim.ProducerId, out var state) ? state : new ProducerState(claim.ProducerId, claim.Epoch, claim.Seq);
+
+    private StreamRejected NotFound() => new(ErrorCode.StreamNotFound, $"stream '{streamName}' does not exist");
+
+    // ---- private messages ------------------------------------------------------------------
+
+    private sealed record Loaded(StreamRow? Row);
+
+    private sealed record LoadFailed(Exception Exception);
+
+    private sealed record StreamStored(StreamRow Row, IActorRef ReplyTo);
+
+    private sealed record StreamRemoved(IActorRef? ReplyTo);
+
+    private sealed record WriteFailed(Exception Exception, IActorRef? ReplyTo);
+
+    private sealed record AppendCommitted(long CommitNumber, long EndPosition, bool Closed, IActorRef ReplyTo, object Reply);
+
+    private sealed record AppendFailed(long CommitNumber, Exception Exception, IActorRef ReplyTo);
+
+    private sealed record WaiterTimedOut(long WaiterId);
+
+    private sealed record Waiter(long Id, IActorRef ReplyTo, long StartPosition, long MaxBytes)
+    {
+        public string TimerKey => $"waiter-{Id}";
+    }
+
+    private sealed record DeferredReply(long AfterCommit, IActorRef ReplyTo, object Reply);
+}

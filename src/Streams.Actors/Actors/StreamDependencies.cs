@@ -1,0 +1,12 @@
+using Streams.Actors.Config;
+using Streams.Actors.Storage;
+
+namespace Streams.Actors.Actors;
+
+/// <summary>What every stream owner shares: the index, the writer, the reader and the clock.</summary>
+public sealed record StreamDependencies(
+    StreamDatabase Database,
+    WalWriter WalWriter,
+    IRecordReader RecordReader,
+    StreamsSettings Settings,
+    TimeProvider Clock);

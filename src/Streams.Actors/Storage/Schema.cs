@@ -1,0 +1,82 @@
+namespace Streams.Actors.Storage;
+
+/// <summary>
+/// The local index. It is a cache of durable remote state: everything here can be rebuilt from
+/// the object store except the WAL rows not yet published in a manifest.
+/// </summary>
+internal static class Schema
+{
+    public const int Version = 1;
+
+    public const string Create = """
+        CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
+
+        -- One row per live stream incarnation. A DELETE removes the row, so a re-created stream
+        -- gets a new stream_id and shares nothing with its predecessor.
+        CREATE TABLE IF NOT EXISTS streams (
+            stream_id                INTEGER PRIMARY KEY,
+            name                     TEXT    NOT NULL UNIQUE,
+            content_type             TEXT    NOT NULL,
+            created_at_ms            INTEGER NOT NULL,
+            ttl_seconds              INTEGER,
+            expires_at_ms            INTEGER,
+            last_access_ms           INTEGER NOT NULL,
+            closed                   INTEGER NOT NULL DEFAULT 0,
+            closed_by_producer_id    TEXT,
+            closed_by_producer_epoch INTEGER,
+            closed_by_producer_seq   INTEGER,
+            last_stream_seq          TEXT,
+            -- Number of records ever appended: the position the next record gets.
+            next_position            INTEGER NOT NULL DEFAULT 0,
+            -- Records below sealed_through live in segment files; below uploaded_through they are
+            -- also referenced by a published manifest. uploaded_through <= sealed_through <= next_position.
+            sealed_through           INTEGER NOT NULL DEFAULT 0,
+            uploaded_through         INTEGER NOT NULL DEFAULT 0,
+            manifest_generation      INTEGER NOT NULL DEFAULT 0,
+            last_upload_at_ms        INTEGER,
+            last_upload_error        TEXT,
+            -- A fork reads its parent's records below fork_position, then its own.
+            fork_parent_id           INTEGER,
+            fork_position            INTEGER,
+            -- Deleted while forks still read through it: kept, but invisible to clients.
+            soft_deleted             INTEGER NOT NULL DEFAULT 0,
+            -- 1 when the row was written from a manifest rather than by local appends.
+            restored                 INTEGER NOT NULL DEFAULT 0
+        );
+
+        CREATE TABLE IF NOT EXISTS stream_epochs (
+            stream_id      INTEGER NOT NULL,
+            epoch          INTEGER NOT NULL,
+            start_position INTEGER NOT NULL,
+            PRIMARY KEY (stream_id, epoch)
+        ) WITHOUT ROWID;
+
+        -- Records not yet sealed into a segment (and sealed ones until their manifest is published).
+        CREATE TABLE IF NOT EXISTS wal (
+            stream_id    INTEGER NOT NULL,
+            position     INTEGER NOT NULL,
+            timestamp_ms INTEGER NOT NULL,
+            payload      BLOB    NOT NULL,
+            PRIMARY KEY (stream_id, position)
+        );
+
+        CREATE TABLE IF NOT EXISTS producers (
+            stream_id   INTEGER NOT NULL,
+            producer_id TEXT    NOT NULL,
+            epoch       INTEGER NOT NULL,
+            last_seq    INTEGER NOT NULL,
+            PRIMARY KEY (stream_id, producer_id)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE IF NOT EXISTS segments (
+            stream_id      INTEGER NOT NULL,
+            segment_index  INTEGER NOT NULL,
+            first_position INTEGER NOT NULL,
+            record_count   INTEGER NOT NULL,
+            byte_size      INTEGER NOT NULL,
+            checksum       TEXT    NOT NULL,
+            uploaded       INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (stream_id, segment_index)
+        ) WITHOUT ROWID;
+        """;
+}

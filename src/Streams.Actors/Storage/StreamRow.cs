@@ -1,0 +1,50 @@
+using Streams.Actors.Domain;
+
+namespace Streams.Actors.Storage;
+
+/// <summary>A stream's row in the local index with its epochs and producer states.</summary>
+public sealed record StreamRow
+{
+    public long StreamId { get; init; }
+
+    public required string Name { get; init; }
+
+    public required string ContentType { get; init; }
+
+    public long CreatedAtMs { get; init; }
+
+    public long? TtlSeconds { get; init; }
+
+    public long? ExpiresAtMs { get; init; }
+
+    public long LastAccessMs { get; init; }
+
+    public bool Closed { get; init; }
+
+    public ProducerClaim? ClosedBy { get; init; }
+
+    public string? LastStreamSeq { get; init; }
+
+    public long NextPosition { get; init; }
+
+    public long SealedThrough { get; init; }
+
+    public long UploadedThrough { get; init; }
+
+    public long ManifestGeneration { get; init; }
+
+    public long? ForkParentId { get; init; }
+
+    public long? ForkPosition { get; init; }
+
+    public bool SoftDeleted { get; init; }
+
+    public bool Restored { get; init; }
+
+    public IReadOnlyList<EpochStart> Epochs { get; init; } = [];
+
+    public IReadOnlyList<ProducerState> Producers { get; init; } = [];
+}
+
+/// <summary>One stored record as read back from the WAL.</summary>
+public readonly record struct StoredRecord(long Position, long TimestampMs, byte[] Payload);

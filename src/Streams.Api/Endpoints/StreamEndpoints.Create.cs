@@ -1,0 +1,127 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Streams.Actors.Config;
+using Streams.Actors.Domain;
+using Streams.Actors.Hosting;
+using Streams.Api.Http;
+using static Streams.Actors.Protocol.StreamCommands;
+using static Streams.Actors.Protocol.StreamReplies;
+
+namespace Streams.Api.Endpoints;
+
+internal static partial class StreamEndpoints
+{
+    private static async Task CreateAsync(HttpContext context, IStreamsGateway gateway, StreamsSettings settings, string name)
+    {
+        var request = context.Request;
+        var headers = request.Headers;
+
+        if (headers.ContainsKey(ProtocolHeaders.ForkedFrom))
+        {
+            await ResultMapping.WriteAsync(context, ErrorCode.NotImplemented, "forked streams are not supported yet");
+            return;
+        }
+
+        if (headers.ContainsKey(ProtocolHeaders.ForkOffset) || headers.ContainsKey(ProtocolHeaders.ForkSubOffset))
+        {
+            await ResultMapping.WriteAsync(context, ErrorCode.InvalidHeader, "fork offsets require Stream-Forked-From");
+            return;
+        }
+
+        long? ttlSeconds = null;
+        if (headers.TryGetValue(ProtocolHeaders.Ttl, out var ttlValues))
+        {
+            if (!TryParseTtl(ttlValues.ToString(), out var ttl))
+            {
+                await ResultMapping.WriteAsync(context, ErrorCode.InvalidHeader, "Stream-TTL must be a non-negative whole number of seconds without sign or leading zeros");
+                return;
+            }
+
+            ttlSeconds = ttl;
+        }
+
+        DateTimeOffset? expiresAt = null;
+        if (headers.TryGetValue(ProtocolHeaders.ExpiresAt, out var expiresValues))
+        {
+            if (!TryParseTimestamp(expiresValues.ToString(), out var parsed))
+            {
+                await ResultMapping.WriteAsync(context, ErrorCode.InvalidHeader, "Stream-Expires-At must be an RFC 3339 timestamp");
+                return;
+            }
+
+            expiresAt = parsed;
+        }
+
+        if (ttlSeconds is not null && expiresAt is not null)
+        {
+            await ResultMapping.WriteAsync(context, ErrorCode.InvalidHeader, "Stream-TTL and Stream-Expires-At cannot both be given");
+            return;
+        }
+
+        var contentType = string.IsNullOrWhiteSpace(request.ContentType) ? ContentTypes.Default : request.ContentType.Trim();
+        var body = await RequestBody.ReadAsync(request, settings.MaxAppendBytes, context.RequestAborted);
+        if (body is null)
+        {
+            await ResultMapping.WriteAsync(context, ErrorCode.PayloadTooLarge, $"the body is larger than {settings.MaxAppendBytes} bytes");
+            return;
+        }
+
+        List<byte[]> records;
+        if (body.Length == 0)
+        {
+            records = [];
+        }
+        else if (ContentTypes.IsJson(contentType))
+        {
+            if (!JsonMessages.TrySplit(body, out records))
+            {
+                await ResultMapping.WriteAsync(context, ErrorCode.InvalidJson, "the body is not valid JSON");
+                return;
+            }
+        }
+        else
+        {
+            records = [body];
+        }
+
+        var command = new CreateStream(name, contentType, ttlSeconds, expiresAt, ProtocolHeaders.IsTrue(headers[ProtocolHeaders.Closed]), records);
+        var reply = await SendAsync(context, gateway, command, settings.AskTimeout);
+        if (reply is not StreamCreated created)
+        {
+            await WriteUnexpectedAsync(context, reply);
+            return;
+        }
+
+        var response = context.Response;
+        WriteStreamHeaders(response, created.Stream);
+        if (created.Created)
+        {
+            response.StatusCode = StatusCodes.Status201Created;
+            response.Headers.Location = $"{request.Scheme}://{request.Host}{request.PathBase}{request.Path}";
+        }
+        else
+        {
+            response.StatusCode = StatusCodes.Status200OK;
+        }
+    }
+
+    [GeneratedRegex("^(0|[1-9][0-9]{0,17})$", RegexOptions.CultureInvariant)]
+    private static partial Regex TtlPattern();
+
+    internal static bool TryParseTtl(string value, out long seconds)
+    {
+        seconds = 0;
+        return TtlPattern().IsMatch(value) && long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out seconds);
+    }
+
+    /// <summary>RFC 3339: a full date, 'T', a time and an explicit zone ('Z' or ±hh:mm).</summary>
+    [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$", RegexOptions.CultureInvariant)]
+    private static partial Regex TimestampPattern();
+
+    internal static bool TryParseTimestamp(string value, out DateTimeOffset timestamp)
+    {
+        timestamp = default;
+        return TimestampPattern().IsMatch(value) &&
+            DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal, out timestamp);
+    }
+}

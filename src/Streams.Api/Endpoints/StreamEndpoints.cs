@@ -1,0 +1,155 @@
+using System.Globalization;
+using System.Text;
+using Microsoft.AspNetCore.Http.Features;
+using Streams.Actors.Config;
+using Streams.Actors.Domain;
+using Streams.Actors.Hosting;
+using Streams.Actors.Protocol;
+using Streams.Api.Http;
+using static Streams.Actors.Protocol.StreamReplies;
+
+namespace Streams.Api.Endpoints;
+
+/// <summary>
+/// <c>/v1/stream/{name}</c>: one route, dispatched by method, so that names may contain '/' and
+/// every method outside the protocol gets a clear 405.
+/// </summary>
+internal static partial class StreamEndpoints
+{
+    public const string RoutePrefix = "/v1/stream/";
+    private const int MaxStreamNameBytes = 1024;
+    private const string AllowedMethods = "GET, HEAD, PUT, POST, DELETE, OPTIONS";
+
+    public static IEndpointRouteBuilder MapStreamEndpoints(this IEndpointRouteBuilder routes)
+    {
+        routes.Map("/v1/stream/{**path}", Dispatch);
+        routes.Map("/v1/stream", (HttpContext context) =>
+            ResultMapping.WriteAsync(context, ErrorCode.InvalidStreamName, "the request names no stream"));
+        return routes;
+    }
+
+    private static Task Dispatch(HttpContext context, IStreamsGateway gateway, StreamsSettings settings)
+    {
+        if (!TryGetStreamName(context, out var name, out var problem))
+        {
+            return ResultMapping.WriteAsync(context, ErrorCode.InvalidStreamName, problem);
+        }
+
+        var method = context.Request.Method;
+        if (HttpMethods.IsPut(method))
+        {
+            return CreateAsync(context, gateway, settings, name);
+        }
+
+        if (HttpMethods.IsPost(method))
+        {
+            return AppendAsync(context, gateway, settings, name);
+        }
+
+        if (HttpMethods.IsGet(method))
+        {
+            return ReadAsync(context, gateway, settings, name);
+        }
+
+        if (HttpMethods.IsHead(method))
+        {
+            return HeadAsync(context, gateway, settings, name);
+        }
+
+        if (HttpMethods.IsDelete(method))
+        {
+            return DeleteAsync(context, gateway, settings, name);
+        }
+
+        context.Response.Headers.Allow = AllowedMethods;
+        return ResultMapping.WriteAsync(context, ErrorCode.MethodNotAllowed, $"method {method} is not supported on a stream");
+    }
+
+    /// <summary>
+    /// The name is taken from the raw request target and unescaped exactly once, so "%2F" and "/"
+    /// name the same stream and a literal "%" survives.
+    /// </summary>
+    internal static bool TryGetStreamName(HttpContext context, out string name, out string problem)
+    {
+        name = string.Empty;
+        var raw = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? context.Request.Path.Value ?? string.Empty;
+        var queryStart = raw.IndexOfAny(['?', '#']);
+        if (queryStart >= 0)
+        {
+            raw = raw[..queryStart];
+        }
+
+        var prefixAt = raw.IndexOf(RoutePrefix, StringComparison.Ordinal);
+        if (prefixAt < 0)
+        {
+            problem = "the request names no stream";
+            return false;
+        }
+
+        string decoded;
+        try
+        {
+            decoded = Uri.UnescapeDataString(raw[(prefixAt + RoutePrefix.Length)..]);
+        }
+        catch (UriFormatException)
+        {
+            problem = "the stream name is not correctly percent-encoded";
+            return false;
+        }
+
+        if (decoded.Length == 0)
+        {
+            problem = "the stream name is empty";
+            return false;
+        }
+
+        if (Encoding.UTF8.GetByteCount(decoded) > MaxStreamNameBytes)
+        {
+            problem = $"the stream name is longer than {MaxStreamNameBytes} bytes";
+            return false;
+        }
+
+        foreach (var c in decoded)
+        {
+            if (char.IsControl(c) || char.IsSurrogate(c) && !char.IsSurrogatePair(decoded, decoded.IndexOf(c)))
+            {
+                problem = "the stream name contains a control character or broken UTF-16";
+                return false;
+            }
+        }
+
+        foreach (var segment in decoded.Split('/'))
+        {
+            if (segment is "." or "..")
+            {
+                problem = "the stream name contains a '.' or '..' path segment";
+                return false;
+            }
+        }
+
+        name = decoded;
+        problem = string.Empty;
+        return true;
+    }
+
+    private static async Task<object> SendAsync(HttpContext context, IStreamsGateway gateway, IStreamCommand command, TimeSpan timeout) =>
+        await gateway.SendAsync(command, timeout, context.RequestAborted);
+
+    /// <summary>Answers anything that is not the expected reply type.</summary>
+    private static Task WriteUnexpectedAsync(HttpContext context, object reply) =>
+        reply is StreamRejected rejected
+            ? ResultMapping.WriteAsync(context, rejected)
+            : ResultMapping.WriteAsync(context, ErrorCode.Unavailable, $"unexpected reply {reply.GetType().Name}");
+
+    private static void WriteStreamHeaders(HttpResponse response, StreamView stream)
+    {
+        response.Headers.ContentType = stream.ContentType;
+        response.Headers[ProtocolHeaders.NextOffset] = stream.Tail.ToString();
+        if (stream.Closed)
+        {
+            response.Headers[ProtocolHeaders.Closed] = "true";
+        }
+    }
+
+    private static string Invariant(long value) => value.ToString(CultureInfo.InvariantCulture);
+}
