@@ -15,7 +15,9 @@ if (problems.Count > 0)
     return 2;
 }
 
-var builder = WebApplication.CreateSlimBuilder();
+// Content root at the binary so appsettings.json is found wherever the server is started from;
+// relative paths in settings (the data dir) still resolve against the working directory.
+var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
 builder.Configuration.AddInMemoryCollection(flags);
 var options = builder.Configuration.GetSection(ServerOptions.Section).Get<ServerOptions>() ?? new ServerOptions();
 

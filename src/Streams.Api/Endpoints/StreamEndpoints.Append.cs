@@ -106,8 +106,8 @@ internal static partial class StreamEndpoints
             response.Headers[ProtocolHeaders.ProducerSeq] = Invariant(accepted.LastSeq);
         }
 
-        // A producer's newly accepted append is 200; duplicates and plain appends are 204.
-        response.StatusCode = appended.Producer is not null && !appended.Duplicate
+        // A producer's newly accepted data is 200; duplicates, close-only requests and plain appends are 204.
+        response.StatusCode = appended.Producer is not null && !appended.Duplicate && records.Count > 0
             ? StatusCodes.Status200OK
             : StatusCodes.Status204NoContent;
     }
