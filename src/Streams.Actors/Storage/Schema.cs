@@ -41,7 +41,17 @@ internal static class Schema
             -- Deleted while forks still read through it: kept, but invisible to clients.
             soft_deleted             INTEGER NOT NULL DEFAULT 0,
             -- 1 when the row was written from a manifest rather than by local appends.
-            restored                 INTEGER NOT NULL DEFAULT 0
+            restored                 INTEGER NOT NULL DEFAULT 0,
+            -- Producer states and Stream-Seq as of uploaded_through: what the last manifest said.
+            published_producers      TEXT,
+            published_stream_seq     TEXT,
+            published_closed         INTEGER NOT NULL DEFAULT 0
+        );
+
+        -- A deleted stream whose tombstone manifest is not yet published.
+        CREATE TABLE IF NOT EXISTS tombstones (
+            name       TEXT    PRIMARY KEY,
+            generation INTEGER NOT NULL
         );
 
         CREATE TABLE IF NOT EXISTS stream_epochs (
@@ -57,6 +67,12 @@ internal static class Schema
             position     INTEGER NOT NULL,
             timestamp_ms INTEGER NOT NULL,
             payload      BLOB    NOT NULL,
+            -- Set on the last record of an append: the producer and Stream-Seq it advanced, so a
+            -- manifest can state producer dedupe exactly as of the records it publishes.
+            producer_id    TEXT,
+            producer_epoch INTEGER,
+            producer_seq   INTEGER,
+            stream_seq     TEXT,
             PRIMARY KEY (stream_id, position)
         );
 
@@ -76,6 +92,9 @@ internal static class Schema
             byte_size      INTEGER NOT NULL,
             checksum       TEXT    NOT NULL,
             uploaded       INTEGER NOT NULL DEFAULT 0,
+            -- JSON: the last (epoch, seq) of each producer among this segment's records.
+            producer_updates TEXT,
+            last_stream_seq  TEXT,
             PRIMARY KEY (stream_id, segment_index)
         ) WITHOUT ROWID;
         """;

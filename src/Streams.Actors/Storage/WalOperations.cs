@@ -52,7 +52,7 @@ public sealed class CreateStreamOperation(StreamRow row, IReadOnlyList<byte[]> r
             ProducerRows.Upsert(session, streamId, producer);
         }
 
-        WalRows.Insert(session, streamId, row.NextPosition, records, timestampMs);
+        WalRows.Insert(session, streamId, row.NextPosition, records, timestampMs, producer: null, streamSeq: null);
         return streamId;
     }
 }
@@ -73,7 +73,7 @@ public sealed class AppendOperation(
 {
     protected override bool Execute(WalSession session)
     {
-        WalRows.Insert(session, streamId, firstPosition, records, timestampMs);
+        WalRows.Insert(session, streamId, firstPosition, records, timestampMs, producer, lastStreamSeq);
         var updated = session.Execute(
             """
             UPDATE streams SET
@@ -135,7 +135,14 @@ public sealed class TouchStreamOperation(long streamId, long lastAccessMs) : Wal
 
 internal static class WalRows
 {
-    public static void Insert(WalSession session, long streamId, long firstPosition, IReadOnlyList<byte[]> records, long timestampMs)
+    public static void Insert(
+        WalSession session,
+        long streamId,
+        long firstPosition,
+        IReadOnlyList<byte[]> records,
+        long timestampMs,
+        ProducerState? producer,
+        string? streamSeq)
     {
         if (records.Count == 0)
         {
@@ -143,15 +150,30 @@ internal static class WalRows
         }
 
         var command = session.Command(
-            "INSERT INTO wal (stream_id, position, timestamp_ms, payload) VALUES ($id, $position, $timestamp, $payload)");
-        var id = command.Parameters.AddWithValue("$id", streamId);
+            """
+            INSERT INTO wal (stream_id, position, timestamp_ms, payload, producer_id, producer_epoch, producer_seq, stream_seq)
+            VALUES ($id, $position, $timestamp, $payload, $producer, $epoch, $seq, $streamSeq)
+            """);
+        command.Parameters.AddWithValue("$id", streamId);
         var position = command.Parameters.AddWithValue("$position", firstPosition);
         command.Parameters.AddWithValue("$timestamp", timestampMs);
         var payload = command.Parameters.Add("$payload", Microsoft.Data.Sqlite.SqliteType.Blob);
+        var producerId = command.Parameters.AddWithValue("$producer", DBNull.Value);
+        var producerEpoch = command.Parameters.AddWithValue("$epoch", DBNull.Value);
+        var producerSeq = command.Parameters.AddWithValue("$seq", DBNull.Value);
+        var seq = command.Parameters.AddWithValue("$streamSeq", DBNull.Value);
         for (var i = 0; i < records.Count; i++)
         {
             position.Value = firstPosition + i;
             payload.Value = records[i];
+            if (i == records.Count - 1)
+            {
+                producerId.Value = (object?)producer?.ProducerId ?? DBNull.Value;
+                producerEpoch.Value = (object?)producer?.Epoch ?? DBNull.Value;
+                producerSeq.Value = (object?)producer?.LastSeq ?? DBNull.Value;
+                seq.Value = (object?)streamSeq ?? DBNull.Value;
+            }
+
             command.ExecuteNonQuery();
         }
     }
