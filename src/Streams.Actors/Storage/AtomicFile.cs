@@ -114,6 +114,7 @@ public static class AtomicFile
 
     private static class Posix
     {
+        // The runtime's loader maps the bare name "libc" to the platform's C library (libc.so.6 on glibc).
         private const string LibC = "libc";
 
         /// <summary>Read-only open; the same value on every POSIX system.</summary>
