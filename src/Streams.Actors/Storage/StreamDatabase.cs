@@ -82,6 +82,11 @@ public sealed class StreamDatabase
     public StreamRow? LoadStream(long streamId)
     {
         using var connection = OpenRead();
+        return LoadStream(connection, streamId);
+    }
+
+    internal StreamRow? LoadStream(SqliteConnection connection, long streamId)
+    {
         using var command = connection.CreateCommand();
         command.CommandText = $"{StreamColumns} WHERE stream_id = $id";
         command.Parameters.AddWithValue("$id", streamId);

@@ -8,6 +8,12 @@ public sealed class CreateStreamOperation(StreamRow row, IReadOnlyList<byte[]> r
 {
     protected override long Execute(WalSession session)
     {
+        // A tombstone not yet published for this name: the new incarnation's first manifest must
+        // outrank it, and it no longer needs publishing (the new manifest replaces it).
+        var tombstoneGeneration = session.Scalar(
+            "DELETE FROM tombstones WHERE name = $name RETURNING generation",
+            ("$name", row.Name)) as long?;
+        var generation = Math.Max(row.ManifestGeneration, tombstoneGeneration ?? 0);
         var streamId = (long)session.Scalar(
             """
             INSERT INTO streams (name, content_type, created_at_ms, ttl_seconds, expires_at_ms, last_access_ms,
@@ -32,7 +38,7 @@ public sealed class CreateStreamOperation(StreamRow row, IReadOnlyList<byte[]> r
             ("$next", row.NextPosition + records.Count),
             ("$sealed", row.SealedThrough),
             ("$uploaded", row.UploadedThrough),
-            ("$generation", row.ManifestGeneration),
+            ("$generation", generation),
             ("$forkParent", row.ForkParentId),
             ("$forkPosition", row.ForkPosition),
             ("$restored", row.Restored ? 1 : 0))!;
@@ -110,11 +116,21 @@ public sealed class AppendOperation(
     }
 }
 
-/// <summary>Removes a stream incarnation and everything it owns locally.</summary>
+/// <summary>
+/// Removes a stream incarnation and everything it owns locally, and queues a tombstone manifest so
+/// the object store stops offering the stream to a restoring node.
+/// </summary>
 public sealed class DeleteStreamOperation(long streamId) : WalOperation<bool>
 {
     protected override bool Execute(WalSession session)
     {
+        session.Execute(
+            """
+            INSERT INTO tombstones (name, generation)
+            SELECT name, manifest_generation + 1 FROM streams WHERE stream_id = $id
+            ON CONFLICT (name) DO UPDATE SET generation = MAX(generation, excluded.generation)
+            """,
+            ("$id", streamId));
         session.Execute("DELETE FROM wal WHERE stream_id = $id", ("$id", streamId));
         session.Execute("DELETE FROM producers WHERE stream_id = $id", ("$id", streamId));
         session.Execute("DELETE FROM stream_epochs WHERE stream_id = $id", ("$id", streamId));
