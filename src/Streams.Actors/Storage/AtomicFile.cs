@@ -87,12 +87,19 @@ public static class AtomicFile
         {
             if (Posix.fsync(descriptor) != 0)
             {
-                throw new IOException($"fsync of directory '{directory}' failed (errno {Marshal.GetLastPInvokeError()}).");
+                // Some file systems (certain FUSE and network mounts) cannot fsync a directory and
+                // answer EINVAL. Nothing stronger is available there, and failing would stop every
+                // segment from ever being sealed, so that one answer is accepted.
+                var errno = Marshal.GetLastPInvokeError();
+                if (errno != Posix.EINVAL)
+                {
+                    throw new IOException($"fsync of directory '{directory}' failed (errno {errno}).");
+                }
             }
         }
         finally
         {
-            Posix.close(descriptor);
+            _ = Posix.close(descriptor);
         }
     }
 
@@ -119,6 +126,9 @@ public static class AtomicFile
 
         /// <summary>Read-only open; the same value on every POSIX system.</summary>
         public const int O_RDONLY = 0;
+
+        /// <summary>"Invalid argument"; 22 on Linux and macOS.</summary>
+        public const int EINVAL = 22;
 
         [DllImport(LibC, SetLastError = true)]
         public static extern int open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);

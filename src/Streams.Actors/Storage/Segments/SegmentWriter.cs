@@ -21,11 +21,22 @@ public sealed class SegmentWriter
     public SegmentWriter(SegmentWriterOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        ArgumentOutOfRangeException.ThrowIfLessThan(options.TargetBlockBytes, 1, nameof(options));
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(
-            options.TargetBlockBytes, SegmentFormat.MaxBlockUncompressedLength, nameof(options));
-        ArgumentOutOfRangeException.ThrowIfLessThan(options.CompressionLevel, Compressor.MinCompressionLevel, nameof(options));
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(options.CompressionLevel, Compressor.MaxCompressionLevel, nameof(options));
+        if (options.TargetBlockBytes is < 1 or > SegmentFormat.MaxBlockUncompressedLength)
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(options),
+                options.TargetBlockBytes,
+                $"{nameof(SegmentWriterOptions.TargetBlockBytes)} must be between 1 and {SegmentFormat.MaxBlockUncompressedLength}.");
+        }
+
+        if (options.CompressionLevel < Compressor.MinCompressionLevel || options.CompressionLevel > Compressor.MaxCompressionLevel)
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(options),
+                options.CompressionLevel,
+                $"{nameof(SegmentWriterOptions.CompressionLevel)} must be between {Compressor.MinCompressionLevel} and {Compressor.MaxCompressionLevel}.");
+        }
+
         _options = options;
     }
 
