@@ -1,8 +1,8 @@
 namespace Streams.Api;
 
 /// <summary>
-/// Turns the server's flags into configuration keys. Accepts the TypeScript original's names too, so
-/// its deploy scripts keep working.
+/// Turns the server's flags and environment variables into configuration keys. Accepts the
+/// TypeScript original's names too, so its deploy scripts keep working.
 /// </summary>
 internal static class CommandLine
 {
@@ -13,13 +13,37 @@ internal static class CommandLine
         ["--data-dir"] = "Streams:DataDir",
         ["--long-poll-timeout-ms"] = "Streams:LongPollTimeoutMs",
         ["--max-append-bytes"] = "Streams:MaxAppendBytes",
+        ["--segment-target-rows"] = "Streams:SegmentTargetRows",
+        ["--segment-max-age-ms"] = "Streams:SegmentMaxAgeMs",
+        ["--hocon"] = "Streams:Hocon",
+        ["--object-store"] = "Streams:ObjectStore",
+        ["--object-store-dir"] = "Streams:ObjectStoreDir",
+        ["--s3-endpoint"] = "Streams:S3Endpoint",
+        ["--s3-bucket"] = "Streams:S3Bucket",
+        ["--s3-region"] = "Streams:S3Region",
+        ["--s3-prefix"] = "Streams:S3Prefix",
+        ["--s3-path-style"] = "Streams:S3PathStyle",
+        ["--restore-parallelism"] = "Streams:RestoreParallelism",
     };
 
-    /// <summary>Environment variables of the original, mapped to our keys.</summary>
+    /// <summary>Flags without a value: each sets a key to a fixed value.</summary>
+    private static readonly Dictionary<string, (string Key, string Value)> Switches = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["--lazy-restore"] = ("Streams:Restore", "lazy"),
+        ["--bootstrap-from-object-store"] = ("Streams:Restore", "eager"),
+        ["--bootstrap-from-r2"] = ("Streams:Restore", "eager"),
+    };
+
+    /// <summary>Environment variables (ours and the original's), mapped to our keys. Secrets are read elsewhere.</summary>
     private static readonly Dictionary<string, string> EnvironmentAliases = new(StringComparer.Ordinal)
     {
         ["DS_ROOT"] = "Streams:DataDir",
         ["PORT"] = "Streams:Port",
+        ["DS_SEGMENT_TARGET_ROWS"] = "Streams:SegmentTargetRows",
+        ["DURABLE_STREAMS_R2_BUCKET"] = "Streams:S3Bucket",
+        ["DURABLE_STREAMS_R2_ENDPOINT"] = "Streams:S3Endpoint",
+        ["DURABLE_STREAMS_R2_REGION"] = "Streams:S3Region",
+        ["DURABLE_STREAMS_R2_ACCOUNT_ID"] = "Streams:R2AccountId",
     };
 
     public static Dictionary<string, string?> Parse(string[] args, out List<string> problems)
@@ -34,11 +58,25 @@ internal static class CommandLine
             }
         }
 
+        if (Environment.GetEnvironmentVariable("DS_LAZY_RESTORE") is "1" or "true")
+        {
+            values["Streams:Restore"] = "lazy";
+        }
+
+        var lazyRequested = false;
         for (var i = 0; i < args.Length; i++)
         {
             var arg = args[i];
             var equals = arg.IndexOf('=');
             var flag = equals > 0 ? arg[..equals] : arg;
+            if (Switches.TryGetValue(flag, out var switched))
+            {
+                // --lazy-restore wins over an eager flag, whatever the order (as in the original).
+                lazyRequested |= switched.Value == "lazy";
+                values[switched.Key] = lazyRequested ? "lazy" : switched.Value;
+                continue;
+            }
+
             if (!Flags.TryGetValue(flag, out var key))
             {
                 problems.Add($"unknown option '{flag}'");
@@ -61,4 +99,12 @@ internal static class CommandLine
 
         return values;
     }
+
+    /// <summary>S3 credentials: only from the environment, never from flags or files in the repo.</summary>
+    public static (string? AccessKey, string? SecretKey) S3Credentials() =>
+        (FirstSet("STREAMS_S3_ACCESS_KEY", "DURABLE_STREAMS_R2_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID"),
+         FirstSet("STREAMS_S3_SECRET_KEY", "DURABLE_STREAMS_R2_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY"));
+
+    private static string? FirstSet(params string[] variables) =>
+        variables.Select(Environment.GetEnvironmentVariable).FirstOrDefault(value => !string.IsNullOrEmpty(value));
 }

@@ -29,16 +29,25 @@ builder.WebHost.ConfigureKestrel(kestrel =>
     kestrel.AddServerHeader = false;
 });
 
+if (!TryObjectStore(options, out var s3, out var objectStoreProblem))
+{
+    Console.Error.WriteLine($"streams: {objectStoreProblem}");
+    return 2;
+}
+
 builder.Services.AddStreams(new StreamsEngineOptions
 {
     DataDirectory = Path.GetFullPath(options.DataDir),
     HoconOverrides = HoconOverrides(options),
+    S3 = s3,
+    FileSystemObjectStoreDirectory = options.ObjectStoreDir is { } dir ? Path.GetFullPath(dir) : null,
 });
 
 var app = builder.Build();
 app.UseMiddleware<BrowserHeaders>();
 app.MapGet("/health", () => Results.Json(new HealthStatus("ok"), HealthJsonContext.Default.HealthStatus));
 app.MapStreamEndpoints();
+app.MapAdminEndpoints();
 app.MapFallback((HttpContext context) =>
     ResultMapping.WriteAsync(context, Streams.Actors.Domain.ErrorCode.RouteNotFound, "no such endpoint"));
 await app.RunAsync();
@@ -57,7 +66,60 @@ static string HoconOverrides(ServerOptions options)
         lines.Add(string.Create(CultureInfo.InvariantCulture, $"streams.max-append-bytes = {maxAppend}"));
     }
 
+    if (options.SegmentTargetRows is { } targetRows)
+    {
+        lines.Add(string.Create(CultureInfo.InvariantCulture, $"streams.segment.target-rows = {targetRows}"));
+    }
+
+    if (options.SegmentMaxAgeMs is { } maxAge)
+    {
+        lines.Add(string.Create(CultureInfo.InvariantCulture, $"streams.segment.max-age = {maxAge}ms"));
+    }
+
+    if (options.Hocon is { Length: > 0 } hocon)
+    {
+        lines.Add(hocon);
+    }
+
     return string.Join('\n', lines);
+}
+
+static bool TryObjectStore(ServerOptions options, out Streams.Actors.ObjectStore.S3ObjectStoreOptions? s3, out string problem)
+{
+    s3 = null;
+    problem = string.Empty;
+    switch (options.ObjectStore.ToLowerInvariant())
+    {
+        case "local":
+            return true;
+        case "s3":
+        case "r2":
+            break;
+        default:
+            problem = $"--object-store must be local or s3, not '{options.ObjectStore}'";
+            return false;
+    }
+
+    var endpoint = options.S3Endpoint
+        ?? (options.R2AccountId is { Length: > 0 } account ? $"https://{account}.r2.cloudflarestorage.com" : null);
+    var (accessKey, secretKey) = CommandLine.S3Credentials();
+    if (endpoint is null || options.S3Bucket is null || accessKey is null || secretKey is null)
+    {
+        problem = "the s3 object store needs --s3-endpoint, --s3-bucket and the environment variables STREAMS_S3_ACCESS_KEY and STREAMS_S3_SECRET_KEY";
+        return false;
+    }
+
+    s3 = new Streams.Actors.ObjectStore.S3ObjectStoreOptions
+    {
+        Endpoint = endpoint,
+        Bucket = options.S3Bucket,
+        Region = options.S3Region,
+        KeyPrefix = options.S3Prefix,
+        UsePathStyle = options.S3PathStyle,
+        AccessKey = accessKey,
+        SecretKey = secretKey,
+    };
+    return true;
 }
 
 internal sealed record HealthStatus(string Status);

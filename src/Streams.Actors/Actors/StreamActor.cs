@@ -235,6 +235,9 @@ public sealed class StreamActor : ReceiveActor, IWithStash, IWithTimers
                 case DeleteStream:
                     StartDelete(live, Sender);
                     break;
+                case GetStreamDetails:
+                    ReportDetails(live, Sender);
+                    break;
                 default:
                     Unhandled(command);
                     break;
@@ -258,6 +261,19 @@ public sealed class StreamActor : ReceiveActor, IWithStash, IWithTimers
     private void HandleAppend(LiveStream live, AppendToStream append)
     {
         var closeOnly = append.Records.Count == 0;
+
+        if (dependencies.Drain.IsDraining)
+        {
+            Sender.Tell(new StreamRejected(ErrorCode.Unavailable, "the server is shutting down; retry against the stream's next owner"));
+            return;
+        }
+
+        if (!closeOnly && dependencies.Backlog.Bytes > dependencies.Settings.MaxUnpublishedBytes)
+        {
+            // The object store is not keeping up (or is down): refuse rather than fill the local disk.
+            Sender.Tell(new StreamRejected(ErrorCode.Backpressure, "too much data is waiting to be uploaded; retry shortly"));
+            return;
+        }
 
         if (live.ClosedAssigned)
         {
@@ -370,9 +386,15 @@ public sealed class StreamActor : ReceiveActor, IWithStash, IWithTimers
         var replyTo = Sender;
         var endPosition = live.AssignedPosition;
         var close = append.Close;
+        var appendedBytes = append.Records.Sum(record => (long)record.Length);
+        var backlog = dependencies.Backlog;
         dependencies.WalWriter.Submit(operation).PipeTo(
             Self,
-            success: _ => new AppendCommitted(commitNumber, endPosition, close, replyTo, reply),
+            success: _ =>
+            {
+                backlog.Add(appendedBytes);
+                return new AppendCommitted(commitNumber, endPosition, close, replyTo, reply);
+            },
             failure: exception => new AppendFailed(commitNumber, exception, replyTo));
         UpdateReceiveTimeout();
     }
@@ -518,9 +540,9 @@ public sealed class StreamActor : ReceiveActor, IWithStash, IWithTimers
         var reader = dependencies.RecordReader;
         var streamId = live.StreamId;
         var name = live.Name;
-        Task.Run(() =>
+        Task.Run(async () =>
             {
-                var records = reader.Read(streamId, name, start, end, maxBytes);
+                var records = await reader.ReadAsync(streamId, name, start, end, maxBytes, CancellationToken.None);
                 var next = start + records.Count;
                 var payloads = new ReadOnlyMemory<byte>[records.Count];
                 for (var i = 0; i < records.Count; i++)
@@ -582,6 +604,33 @@ public sealed class StreamActor : ReceiveActor, IWithStash, IWithTimers
             success: _ => new StreamRemoved(replyTo),
             failure: exception => new WriteFailed(exception, replyTo));
         BecomeWaitingForWrite();
+    }
+
+    private void ReportDetails(LiveStream live, IActorRef replyTo)
+    {
+        var queries = dependencies.Queries;
+        var view = live.View();
+        var epochs = live.Epochs;
+        var streamId = live.StreamId;
+        Task.Run(() =>
+            {
+                var details = queries.LoadDetails(streamId);
+                return details is null
+                    ? (object)new StreamRejected(ErrorCode.StreamNotFound, "the stream no longer exists")
+                    : new StreamDetailsReported(
+                        view,
+                        epochs.OffsetAt(details.SealedThrough),
+                        epochs.OffsetAt(details.UploadedThrough),
+                        details.SegmentCount,
+                        details.UploadedSegmentCount,
+                        details.PendingRows,
+                        details.PendingBytes,
+                        details.ManifestGeneration,
+                        details.LastUploadAtMs is { } ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : null,
+                        details.LastUploadError,
+                        details.Restored);
+            })
+            .PipeTo(replyTo, failure: exception => new StreamRejected(ErrorCode.Unavailable, exception.Message));
     }
 
     private void RequestPassivation()

@@ -8,5 +8,8 @@ public sealed record StreamDependencies(
     StreamDatabase Database,
     WalWriter WalWriter,
     IRecordReader RecordReader,
+    PipelineQueries Queries,
+    UploadBacklog Backlog,
+    DrainState Drain,
     StreamsSettings Settings,
     TimeProvider Clock);

@@ -21,6 +21,16 @@ public static class AtomicFile
         var fullPath = Path.GetFullPath(path);
         var directory = Path.GetDirectoryName(fullPath)
             ?? throw new ArgumentException($"'{path}' has no parent directory.", nameof(path));
+        if (!Directory.Exists(directory))
+        {
+            Directory.CreateDirectory(directory);
+            // The new directory's own entry must survive a crash too, or the file would vanish with it.
+            var parent = Path.GetDirectoryName(directory);
+            if (parent is not null)
+            {
+                FlushDirectory(parent);
+            }
+        }
 
         // Same directory as the target: rename is atomic only within one file system. The leading
         // dot and the suffix mark it as debris that start-up cleanup may delete after a crash.

@@ -94,6 +94,72 @@ public sealed class PipelineQueries(StreamDatabase database)
         return position < segment.EndPosition ? segment : null;
     }
 
+    /// <summary>Uploaded segments, so their local files can be managed by the cache after a restart.</summary>
+    public List<(string Name, long Index, long Size)> UploadedSegments()
+    {
+        using var connection = database.OpenRead();
+        using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT s.name, g.segment_index, g.byte_size FROM segments g
+            JOIN streams s ON s.stream_id = g.stream_id WHERE g.uploaded = 1
+            """;
+        using var reader = command.ExecuteReader();
+        var segments = new List<(string, long, long)>();
+        while (reader.Read())
+        {
+            segments.Add((reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2)));
+        }
+
+        return segments;
+    }
+
+    /// <summary>What <c>_details</c> shows about a stream's pipeline.</summary>
+    public StreamDetails? LoadDetails(long streamId)
+    {
+        using var connection = database.OpenRead();
+        using var transaction = connection.BeginTransaction(deferred: true);
+        using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT s.next_position, s.sealed_through, s.uploaded_through, s.manifest_generation,
+                   s.last_upload_at_ms, s.last_upload_error,
+                   (SELECT COUNT(*) FROM segments g WHERE g.stream_id = s.stream_id),
+                   (SELECT COUNT(*) FROM segments g WHERE g.stream_id = s.stream_id AND g.uploaded = 1),
+                   (SELECT COUNT(*) FROM wal w WHERE w.stream_id = s.stream_id AND w.position >= s.uploaded_through),
+                   (SELECT COALESCE(SUM(length(w.payload)), 0) FROM wal w WHERE w.stream_id = s.stream_id AND w.position >= s.uploaded_through),
+                   s.restored
+            FROM streams s WHERE s.stream_id = $id
+            """;
+        command.Parameters.AddWithValue("$id", streamId);
+        using var reader = command.ExecuteReader();
+        if (!reader.Read())
+        {
+            return null;
+        }
+
+        return new StreamDetails(
+            reader.GetInt64(0),
+            reader.GetInt64(1),
+            reader.GetInt64(2),
+            reader.GetInt64(3),
+            reader.IsDBNull(4) ? null : reader.GetInt64(4),
+            reader.IsDBNull(5) ? null : reader.GetString(5),
+            reader.GetInt64(6),
+            reader.GetInt64(7),
+            reader.GetInt64(8),
+            reader.GetInt64(9),
+            reader.GetInt64(10) != 0);
+    }
+
+    /// <summary>The index the next segment of a stream gets.</summary>
+    public long NextSegmentIndex(long streamId)
+    {
+        using var connection = database.OpenRead();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COALESCE(MAX(segment_index) + 1, 0) FROM segments WHERE stream_id = $id";
+        command.Parameters.AddWithValue("$id", streamId);
+        return (long)command.ExecuteScalar()!;
+    }
+
     /// <summary>Streams whose remote state is behind the local one, oldest work first.</summary>
     public List<long> FindStreamsToPublish(bool includeFullyPublished)
     {

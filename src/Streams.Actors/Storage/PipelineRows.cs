@@ -48,3 +48,17 @@ public sealed record PublishSnapshot(
 
 /// <summary>A deleted stream whose tombstone manifest is waiting to be published.</summary>
 public sealed record PendingTombstone(string Name, long Generation);
+
+/// <summary>A stream's pipeline positions and counters (positions are record counts).</summary>
+public sealed record StreamDetails(
+    long NextPosition,
+    long SealedThrough,
+    long UploadedThrough,
+    long ManifestGeneration,
+    long? LastUploadAtMs,
+    string? LastUploadError,
+    long SegmentCount,
+    long UploadedSegmentCount,
+    long PendingRows,
+    long PendingBytes,
+    bool Restored);

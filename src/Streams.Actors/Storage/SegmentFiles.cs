@@ -27,7 +27,7 @@ public sealed class SegmentFiles(string dataDirectory)
         var removed = 0;
         foreach (var file in Directory.EnumerateFiles(Root, "*", SearchOption.AllDirectories))
         {
-            if (!file.EndsWith(".seg", StringComparison.Ordinal))
+            if (AtomicFile.IsTempFileName(Path.GetFileName(file)))
             {
                 File.Delete(file);
                 removed++;

@@ -48,7 +48,9 @@ internal static partial class StreamEndpoints
 
         if (HttpMethods.IsGet(method))
         {
-            return ReadAsync(context, gateway, settings, name);
+            return name.EndsWith(AdminEndpoints.DetailsSuffix, StringComparison.Ordinal) && name.Length > AdminEndpoints.DetailsSuffix.Length
+                ? AdminEndpoints.DetailsAsync(context, gateway, settings, name[..^AdminEndpoints.DetailsSuffix.Length])
+                : ReadAsync(context, gateway, settings, name);
         }
 
         if (HttpMethods.IsHead(method))
