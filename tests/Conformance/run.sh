@@ -112,6 +112,11 @@ trap 'exit 143' TERM
 
 command -v node >/dev/null || fail_setup "node is not on PATH (Node ^20.19 or >=22.12 is required)"
 command -v npm >/dev/null || fail_setup "npm is not on PATH"
+# vitest 4 (through vite and rolldown) needs Node ^20.19.0 or >=22.12.0.
+node -e '
+const [major, minor] = process.versions.node.split(".").map(Number)
+process.exit((major === 20 && minor >= 19) || (major === 22 && minor >= 12) || major > 22 ? 0 : 1)
+' || fail_setup "Node $(node --version) is too old: the suite needs ^20.19.0 or >=22.12.0"
 
 # ---- 1. Node dependencies: npm ci only when node_modules is missing or does not match the lock file.
 lock_stamp="${here}/node_modules/.streams-lock.sha256"
