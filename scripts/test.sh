@@ -64,13 +64,19 @@ total_failed=0
 total_skipped=0
 any_stage_failed=0
 
+# record_stage <name> <result> <detail> [<failed tests counted by the stage>]
+# A stage that fails without a failing test (build, S3 server, a runner that died) counts
+# as one failure in the closing line, so that line never reads "0 failed" for a failed run.
 record_stage() {
-    local name="$1" result="$2" detail="$3"
+    local name="$1" result="$2" detail="$3" failed_tests="${4:-0}"
     stage_names+=("${name}")
     stage_results+=("${result}")
     stage_details+=("${detail}")
     if [[ "${result}" == FAIL* || "${result}" == "NOT RUN" ]]; then
         any_stage_failed=1
+        if ((failed_tests == 0)); then
+            total_failed=$((total_failed + 1))
+        fi
     fi
 }
 
@@ -215,14 +221,14 @@ run_dotnet_test_stage() {
     local counts="${passed} passed, ${failed} failed, ${skipped} skipped"
 
     if ((status == 124 || status == 137)); then
-        record_stage "${name}" "FAIL" "${counts}; timed out after ${stage_timeout_s}s"
+        record_stage "${name}" "FAIL" "${counts}; timed out after ${stage_timeout_s}s" "${failed}"
     elif ((summaries == 0 && empty > 0 && status == 0)); then
         echo "test.sh: WARNING: ${project} contains no tests" >&2
         record_stage "${name}" "NO TESTS" "0 passed, 0 failed (the project has no tests yet)"
     elif ((summaries == 0)); then
         record_stage "${name}" "FAIL" "no test summary line found (dotnet test exit status ${status})"
     elif ((status != 0 || failed > 0)); then
-        record_stage "${name}" "FAIL" "${counts} (dotnet test exit status ${status})"
+        record_stage "${name}" "FAIL" "${counts} (dotnet test exit status ${status})" "${failed}"
     elif ((skipped > 0)); then
         echo "test.sh: NOTE: ${name}: ${skipped} test(s) skipped; their names are in the 'Skipped' lines above" >&2
         record_stage "${name}" "PASS" "${counts} - see the Skipped lines above"
@@ -278,7 +284,7 @@ run_conformance_stage() {
             record_stage "${name}" "PASS" "${counts}"
         fi
     else
-        record_stage "${name}" "FAIL" "${counts} (run.sh exit status ${status})"
+        record_stage "${name}" "FAIL" "${counts} (run.sh exit status ${status})" "${failed}"
     fi
 }
 
