@@ -44,6 +44,7 @@ stop_s3() {
     fi
 }
 
+# shellcheck disable=SC2317  # invoked from the EXIT trap
 cleanup() {
     local status=$?
     trap - EXIT INT TERM
@@ -139,7 +140,8 @@ else
     # Marked as started before the call so that a half-started server is stopped too.
     s3_started=1
     s3_status=0
-    timeout --kill-after=30 "${s3_start_timeout_s}" bash "${s3_script}" start < /dev/null 2>&1 \
+    # --foreground: Ctrl-C reaches the start script too (it stays in this process group).
+    timeout --foreground --kill-after=30 "${s3_start_timeout_s}" bash "${s3_script}" start < /dev/null 2>&1 \
         | tee "${s3_log}" || s3_status=$?
     # The start script prints the path of its env file; take the last existing *.env path it printed.
     s3_env_file=""
@@ -207,7 +209,9 @@ run_dotnet_test_stage() {
         return
     fi
     local status=0
-    timeout --kill-after=60 "${stage_timeout_s}" \
+    # --foreground keeps dotnet test in this process group so that Ctrl-C reaches it; a hung
+    # test host is ended by --blame-hang-timeout, this bound is only the last resort.
+    timeout --foreground --kill-after=60 "${stage_timeout_s}" \
         dotnet test "${project}" -c Release --no-build --nologo \
         --logger "console;verbosity=minimal" \
         --blame-hang-timeout 10m --blame-hang-dump-type none < /dev/null 2>&1 \

@@ -80,6 +80,7 @@ stop_server() {
     return 0
 }
 
+# shellcheck disable=SC2317  # invoked from the EXIT trap
 keep_artifacts() {
     local target="${CONFORMANCE_ARTIFACTS_DIR:-}"
     [[ -n "${target}" && -n "${work_dir}" && -d "${work_dir}" ]] || return 0
@@ -92,6 +93,7 @@ keep_artifacts() {
     done
 }
 
+# shellcheck disable=SC2317  # invoked from the EXIT trap
 cleanup() {
     local status=$?
     trap - EXIT INT TERM
