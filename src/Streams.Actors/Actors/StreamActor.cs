@@ -16,7 +16,7 @@ namespace Streams.Actors.Actors;
 /// Deleting stash while their write commits. Appends are assigned positions at once but answered,
 /// and shown to readers, only after the WAL writer has committed them.
 /// </summary>
-public sealed class StreamActor : ReceiveActor, IWithStash, IWithTimers
+public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
 {
     private readonly string streamName;
     private readonly StreamDependencies dependencies;
