@@ -74,6 +74,9 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
     /// <summary>The normalized key prefix: empty, or ending in '/'.</summary>
     public string KeyPrefix => _keyPrefix;
 
+    /// <summary>Listings kept open for the next page (see <see cref="S3ListingCursors"/>).</summary>
+    internal int ParkedListingCount => _cursors.ParkedCount;
+
     /// <summary>Creates the bucket unless it exists. The host calls this once at start-up.</summary>
     public async Task EnsureBucketAsync(CancellationToken cancellationToken)
     {
@@ -284,18 +287,25 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
         if (!Uri.TryCreate(endpoint, UriKind.Absolute, out var uri)
             || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
         {
-            throw new ArgumentException($"S3 endpoint \"{endpoint}\" must be an absolute http:// or https:// URL.", parameterName);
+            throw new ArgumentException($"S3 endpoint {Describe(endpoint)} must be an absolute http:// or https:// URL.", parameterName);
         }
 
         if (uri.AbsolutePath != "/" || uri.Query.Length > 0 || uri.Fragment.Length > 0 || uri.UserInfo.Length > 0)
         {
             throw new ArgumentException(
-                $"S3 endpoint \"{uri.GetLeftPart(UriPartial.Authority)}...\" must be scheme, host and port only: no path, query or user info.",
+                $"S3 endpoint {Describe(endpoint)} must be scheme, host and port only: no path, query or user info "
+                + "(credentials go in AccessKey and SecretKey).",
                 parameterName);
         }
 
         return uri;
     }
+
+    // An endpoint written as user:password@host would put a secret into the message.
+    private static string Describe(string? endpoint) =>
+        endpoint is null ? "(null)"
+        : endpoint.Contains('@', StringComparison.Ordinal) ? "(withheld: it contains user info)"
+        : $"\"{endpoint}\"";
 
     private static MemoryStream AsStream(ReadOnlyMemory<byte> content) =>
         MemoryMarshal.TryGetArray(content, out var segment)
