@@ -142,6 +142,17 @@ public sealed class FileSystemObjectStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task Should_accept_keys_when_the_root_is_given_with_a_trailing_separator()
+    {
+        var store = new FileSystemObjectStore(Root + Path.DirectorySeparatorChar);
+
+        await store.PutAsync("k", "v"u8.ToArray(), Timeout);
+
+        Assert.Equal("v"u8.ToArray(), await store.GetAsync("k", Timeout));
+        Assert.Equal(Path.GetFullPath(Root), store.RootDirectory);
+    }
+
+    [Fact]
     public void Should_flush_an_existing_directory_and_fail_clearly_for_a_missing_one()
     {
         DirectorySync.Flush(_directory.Path);
