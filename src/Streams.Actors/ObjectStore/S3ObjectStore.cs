@@ -26,6 +26,9 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
 {
     private const string ContentType = "application/octet-stream";
 
+    // S3 serves listings 1000 keys at a time; a larger maxKeys must not pre-allocate more.
+    private const int MaxInitialPageCapacity = 1000;
+
     private readonly IMinioClient _client;
     private readonly string _bucket;
     private readonly string _region;
@@ -35,11 +38,6 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
     private readonly S3ListingCursors _cursors;
 
     public S3ObjectStore(S3ObjectStoreOptions options)
-        : this(options, TimeProvider.System)
-    {
-    }
-
-    internal S3ObjectStore(S3ObjectStoreOptions options, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(options);
         var endpoint = ParseEndpoint(options.Endpoint);
@@ -60,7 +58,7 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
         _keyPrefix = NormalizeKeyPrefix(options.KeyPrefix);
         _accessKey = options.AccessKey;
         _secretKey = options.SecretKey;
-        _cursors = new S3ListingCursors(time);
+        _cursors = new S3ListingCursors(TimeProvider.System);
         _client = new MinioClient()
             .WithEndpoint(endpoint.Host, endpoint.Port)
             .WithSSL(endpoint.Scheme == Uri.UriSchemeHttps)
@@ -184,7 +182,7 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
                 new ListObjectsArgs().WithBucket(_bucket).WithPrefix(fullPrefix).WithRecursive(true),
                 token));
 
-        var objects = new List<ObjectInfo>(maxKeys);
+        var objects = new List<ObjectInfo>(Math.Min(maxKeys, MaxInitialPageCapacity));
         var hasMore = false;
         try
         {
