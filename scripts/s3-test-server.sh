@@ -164,7 +164,9 @@ start_monitor() {
   say "monitor started"
 }
 
-osd_is_up() { ceph osd dump 2>/dev/null | grep -q '^osd.0 up'; }
+# grep without -q reads all its input: with -q it may exit early, the writer then dies of
+# SIGPIPE, and pipefail turns a match into a failure.
+osd_is_up() { ceph osd dump 2>/dev/null | grep '^osd.0 up' >/dev/null; }
 
 start_osd() {
   local uuid osd_id try
@@ -174,34 +176,36 @@ start_osd() {
   ceph osd crush add osd.0 1.0 root=default host=localhost >/dev/null 2>&1
   ceph-osd -i 0 --mkfs --osd-uuid "$uuid" >>"$LOG_DIR/osd-mkfs.log" 2>&1 || fail "ceph-osd --mkfs failed"
   # The OSD occasionally exits during its first boot; a fresh start succeeds.
+  local up=false
   for try in $(seq 1 "$OSD_START_TRIES"); do
     ceph-osd -i 0 >>"$LOG_DIR/osd.0.stderr" 2>&1 || true
     for _ in $(seq 1 "$OSD_UP_ATTEMPTS"); do
-      osd_is_up && break
+      if osd_is_up; then up=true; break; fi
       if [ -f "$RUN_DIR/osd.0.pid" ] && ! kill -0 "$(cat "$RUN_DIR/osd.0.pid")" 2>/dev/null; then break; fi
       sleep "$POLL_SECONDS"
     done
-    osd_is_up && break
+    if [ "$up" = true ]; then break; fi
     say "osd.0 not up after start $try of $OSD_START_TRIES"
     if [ -f "$RUN_DIR/osd.0.pid" ]; then kill "$(cat "$RUN_DIR/osd.0.pid")" 2>/dev/null || true; fi
     sleep 1
   done
-  osd_is_up || fail "osd.0 did not come up (see $LOG_DIR/osd.0.log)"
+  [ "$up" = true ] || fail "osd.0 did not come up (see $LOG_DIR/osd.0.log)"
   say "osd.0 up"
 }
 
-rgw_answers() { curl -s "http://127.0.0.1:$RGW_PORT/" 2>/dev/null | grep -q ListAllMyBucketsResult; }
+rgw_answers() { curl -s "http://127.0.0.1:$RGW_PORT/" 2>/dev/null | grep ListAllMyBucketsResult >/dev/null; }
 
 start_gateway() {
   radosgw -n client.rgw >>"$LOG_DIR/rgw.stderr" 2>&1 || fail "radosgw did not start"
+  local answering=false
   for _ in $(seq 1 "$RGW_UP_ATTEMPTS"); do
-    rgw_answers && break
+    if rgw_answers; then answering=true; break; fi
     if grep -q 'failed initializing frontend' "$LOG_DIR/client.rgw.log" 2>/dev/null; then
       fail "radosgw could not open 127.0.0.1:$RGW_PORT (see $LOG_DIR/client.rgw.log)"
     fi
     sleep "$POLL_SECONDS"
   done
-  rgw_answers && [ -f "$RUN_DIR/client.rgw.pid" ] \
+  [ "$answering" = true ] && [ -f "$RUN_DIR/client.rgw.pid" ] \
     || fail "radosgw is not answering on 127.0.0.1:$RGW_PORT (see $LOG_DIR/client.rgw.log)"
   say "radosgw answering on 127.0.0.1:$RGW_PORT"
 }

@@ -8,6 +8,9 @@ namespace Streams.Actors.ObjectStore;
 /// </summary>
 internal static class FileSystemListing
 {
+    // A caller asking for "everything" with int.MaxValue must not pre-allocate for it.
+    private const int MaxInitialPageCapacity = 1000;
+
     public static ObjectListPage ListPage(string root, string prefix, string? continuationToken, int maxKeys, CancellationToken cancellationToken)
     {
         // Start at the deepest directory the prefix names; its last, partial segment filters names.
@@ -16,7 +19,7 @@ internal static class FileSystemListing
         var namePrefix = prefix[(lastSeparator + 1)..];
         var startDirectory = Path.Combine(root, directoryPrefix.Replace(ObjectKeyRules.Separator, Path.DirectorySeparatorChar));
 
-        var objects = new List<ObjectInfo>(maxKeys);
+        var objects = new List<ObjectInfo>(Math.Min(maxKeys, MaxInitialPageCapacity));
         var hasMore = false;
         foreach (var entry in Walk(startDirectory, directoryPrefix, namePrefix, continuationToken, cancellationToken))
         {

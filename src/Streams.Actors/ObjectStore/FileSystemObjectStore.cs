@@ -14,11 +14,13 @@ namespace Streams.Actors.ObjectStore;
 public sealed class FileSystemObjectStore : IObjectStore
 {
     private readonly string _root;
+    private readonly string _rootWithSeparator;
 
     public FileSystemObjectStore(string rootDirectory)
     {
         ArgumentException.ThrowIfNullOrEmpty(rootDirectory);
-        _root = Path.GetFullPath(rootDirectory);
+        _root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(rootDirectory));
+        _rootWithSeparator = Path.EndsInDirectorySeparator(_root) ? _root : _root + Path.DirectorySeparatorChar;
         Directory.CreateDirectory(_root);
     }
 
@@ -115,7 +117,7 @@ public sealed class FileSystemObjectStore : IObjectStore
         var path = Path.GetFullPath(Path.Combine(_root, key.Replace(ObjectKeyRules.Separator, Path.DirectorySeparatorChar)));
         // The key rules already exclude "..", absolute keys and backslashes; this is the last
         // line of defence should a platform resolve some other spelling outside the root.
-        if (!path.StartsWith(_root + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+        if (!path.StartsWith(_rootWithSeparator, StringComparison.Ordinal))
         {
             throw new ArgumentException($"Invalid object key \"{key}\": it resolves outside the store's root.", nameof(key));
         }

@@ -26,6 +26,9 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
 {
     private const string ContentType = "application/octet-stream";
 
+    // S3 serves listings 1000 keys at a time; a larger maxKeys must not pre-allocate more.
+    private const int MaxInitialPageCapacity = 1000;
+
     private readonly IMinioClient _client;
     private readonly string _bucket;
     private readonly string _region;
@@ -35,11 +38,6 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
     private readonly S3ListingCursors _cursors;
 
     public S3ObjectStore(S3ObjectStoreOptions options)
-        : this(options, TimeProvider.System)
-    {
-    }
-
-    internal S3ObjectStore(S3ObjectStoreOptions options, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(options);
         var endpoint = ParseEndpoint(options.Endpoint);
@@ -60,7 +58,7 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
         _keyPrefix = NormalizeKeyPrefix(options.KeyPrefix);
         _accessKey = options.AccessKey;
         _secretKey = options.SecretKey;
-        _cursors = new S3ListingCursors(time);
+        _cursors = new S3ListingCursors(TimeProvider.System);
         _client = new MinioClient()
             .WithEndpoint(endpoint.Host, endpoint.Port)
             .WithSSL(endpoint.Scheme == Uri.UriSchemeHttps)
@@ -73,6 +71,9 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
 
     /// <summary>The normalized key prefix: empty, or ending in '/'.</summary>
     public string KeyPrefix => _keyPrefix;
+
+    /// <summary>Listings kept open for the next page (see <see cref="S3ListingCursors"/>).</summary>
+    internal int ParkedListingCount => _cursors.ParkedCount;
 
     /// <summary>Creates the bucket unless it exists. The host calls this once at start-up.</summary>
     public async Task EnsureBucketAsync(CancellationToken cancellationToken)
@@ -181,7 +182,7 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
                 new ListObjectsArgs().WithBucket(_bucket).WithPrefix(fullPrefix).WithRecursive(true),
                 token));
 
-        var objects = new List<ObjectInfo>(maxKeys);
+        var objects = new List<ObjectInfo>(Math.Min(maxKeys, MaxInitialPageCapacity));
         var hasMore = false;
         try
         {
@@ -284,18 +285,25 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
         if (!Uri.TryCreate(endpoint, UriKind.Absolute, out var uri)
             || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
         {
-            throw new ArgumentException($"S3 endpoint \"{endpoint}\" must be an absolute http:// or https:// URL.", parameterName);
+            throw new ArgumentException($"S3 endpoint {Describe(endpoint)} must be an absolute http:// or https:// URL.", parameterName);
         }
 
         if (uri.AbsolutePath != "/" || uri.Query.Length > 0 || uri.Fragment.Length > 0 || uri.UserInfo.Length > 0)
         {
             throw new ArgumentException(
-                $"S3 endpoint \"{uri.GetLeftPart(UriPartial.Authority)}...\" must be scheme, host and port only: no path, query or user info.",
+                $"S3 endpoint {Describe(endpoint)} must be scheme, host and port only: no path, query or user info "
+                + "(credentials go in AccessKey and SecretKey).",
                 parameterName);
         }
 
         return uri;
     }
+
+    // An endpoint written as user:password@host would put a secret into the message.
+    private static string Describe(string? endpoint) =>
+        endpoint is null ? "(null)"
+        : endpoint.Contains('@', StringComparison.Ordinal) ? "(withheld: it contains user info)"
+        : $"\"{endpoint}\"";
 
     private static MemoryStream AsStream(ReadOnlyMemory<byte> content) =>
         MemoryMarshal.TryGetArray(content, out var segment)
