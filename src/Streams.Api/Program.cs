@@ -1,5 +1,6 @@
 using System.Globalization;
 using Streams.Actors.Hosting;
+using Streams.Actors.Restore;
 using Streams.Api;
 using Streams.Api.Endpoints;
 using Streams.Api.Http;
@@ -29,6 +30,12 @@ builder.WebHost.ConfigureKestrel(kestrel =>
     kestrel.AddServerHeader = false;
 });
 
+if (!Enum.TryParse<RestoreMode>(options.Restore, ignoreCase: true, out var restoreMode))
+{
+    Console.Error.WriteLine($"streams: restore mode must be none, eager or lazy, not '{options.Restore}'");
+    return 2;
+}
+
 if (!TryObjectStore(options, out var s3, out var objectStoreProblem))
 {
     Console.Error.WriteLine($"streams: {objectStoreProblem}");
@@ -41,11 +48,15 @@ builder.Services.AddStreams(new StreamsEngineOptions
     HoconOverrides = HoconOverrides(options),
     S3 = s3,
     FileSystemObjectStoreDirectory = options.ObjectStoreDir is { } dir ? Path.GetFullPath(dir) : null,
+    RestoreMode = restoreMode,
 });
 
 var app = builder.Build();
 app.UseMiddleware<BrowserHeaders>();
-app.MapGet("/health", () => Results.Json(new HealthStatus("ok"), HealthJsonContext.Default.HealthStatus));
+app.UseMiddleware<RestoreGate>();
+app.MapGet("/health", (RestoreStatus restore) => restore.IsRestoring
+    ? Results.Json(new HealthStatus("restoring", restore.Done + restore.Failed, restore.Total, restore.Failed), HealthJsonContext.Default.HealthStatus, statusCode: StatusCodes.Status503ServiceUnavailable)
+    : Results.Json(new HealthStatus("ok", null, null, restore.Failed), HealthJsonContext.Default.HealthStatus));
 app.MapStreamEndpoints();
 app.MapAdminEndpoints();
 app.MapFallback((HttpContext context) =>
@@ -122,7 +133,7 @@ static bool TryObjectStore(ServerOptions options, out Streams.Actors.ObjectStore
     return true;
 }
 
-internal sealed record HealthStatus(string Status);
+internal sealed record HealthStatus(string Status, long? Restored, long? Total, long Quarantined);
 
 [System.Text.Json.Serialization.JsonSourceGenerationOptions(PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.CamelCase)]
 [System.Text.Json.Serialization.JsonSerializable(typeof(HealthStatus))]

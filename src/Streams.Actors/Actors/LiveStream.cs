@@ -26,6 +26,7 @@ internal sealed class LiveStream
         ClosedCommitted = row.Closed;
         ClosedBy = row.ClosedBy;
         LastStreamSeq = row.LastStreamSeq;
+        OwnershipClaimed = row.OwnershipClaimed;
         Epochs = new EpochHistory(row.Epochs);
         foreach (var producer in row.Producers)
         {
@@ -60,6 +61,8 @@ internal sealed class LiveStream
     public ProducerClaim? ClosedBy { get; set; }
 
     public string? LastStreamSeq { get; set; }
+
+    public bool OwnershipClaimed { get; set; }
 
     public EpochHistory Epochs { get; set; }
 

@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Event;
 using Streams.Actors.Domain;
 using Streams.Actors.Protocol;
+using Streams.Actors.Restore;
 using Streams.Actors.Storage;
 using static Streams.Actors.Protocol.StreamCommands;
 using static Streams.Actors.Protocol.StreamReplies;
@@ -63,6 +64,13 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
     {
         Receive<Loaded>(loaded =>
         {
+            if (loaded.Row is null && dependencies.RestoreMode == RestoreMode.Lazy)
+            {
+                StartHydration();
+                Stash.UnstashAll();
+                return;
+            }
+
             if (loaded.Row is null)
             {
                 stream = null;
@@ -118,6 +126,11 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
 
     private void HandleCreateNew(CreateStream create)
     {
+        if (CheckRemoteBeforeCreate())
+        {
+            return;
+        }
+
         var now = NowMs;
         var row = new StreamRow
         {
@@ -128,6 +141,8 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
             ExpiresAtMs = create.ExpiresAt?.ToUnixTimeMilliseconds(),
             LastAccessMs = now,
             Closed = create.Closed,
+            // Above a tombstone's generation, so the new stream's first manifest replaces it.
+            ManifestGeneration = tombstoneGeneration,
         };
         var replyTo = Sender;
         dependencies.WalWriter.Submit(new CreateStreamOperation(row, create.InitialRecords, now))
@@ -154,6 +169,8 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
             Receive<StreamRemoved>(removed =>
             {
                 stream = null;
+                // This node just published (or queued) the tombstone; nothing remote to ask about.
+                remoteChecked = true;
                 removed.ReplyTo?.Tell(new StreamDeleted(streamName));
                 BecomeAbsent();
                 Stash.UnstashAll();
@@ -189,6 +206,12 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
         {
             if (waiters.Count == 0 && inflightCommits == 0)
             {
+                if (ShouldEvictWhenIdle())
+                {
+                    StartEviction(stream!);
+                    return;
+                }
+
                 RequestPassivation();
             }
         });
@@ -333,6 +356,14 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
                     acceptedProducer = new ProducerState(claim.ProducerId, claim.Epoch, claim.Seq);
                     break;
             }
+        }
+
+        if (!live.OwnershipClaimed)
+        {
+            // Taken over from a manifest: publish one of our own (not cleanly drained, current epoch)
+            // before acknowledging anything, so a crash from here on makes the next owner bump the epoch.
+            StartClaim(live);
+            return;
         }
 
         if (append.StreamSeq is { } seq && live.LastStreamSeq is { } lastSeq && StreamSeq.Compare(seq, lastSeq) <= 0)

@@ -1,4 +1,5 @@
 using Streams.Actors.Config;
+using Streams.Actors.Restore;
 using Streams.Actors.Storage;
 
 namespace Streams.Actors.Actors;
@@ -11,5 +12,9 @@ public sealed record StreamDependencies(
     PipelineQueries Queries,
     UploadBacklog Backlog,
     DrainState Drain,
+    StreamHydrator Hydrator,
+    ManifestPublisher Publisher,
+    SegmentStore Segments,
+    RestoreMode RestoreMode,
     StreamsSettings Settings,
     TimeProvider Clock);

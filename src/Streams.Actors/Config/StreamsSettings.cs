@@ -46,6 +46,16 @@ public sealed record StreamsSettings
 
     public required TimeSpan DrainTimeout { get; init; }
 
+    public required int RestoreParallelism { get; init; }
+
+    public required TimeSpan RestoreProgressInterval { get; init; }
+
+    public required TimeSpan HydrationTimeout { get; init; }
+
+    public required int HydrationStashLimit { get; init; }
+
+    public required bool EvictWhenIdle { get; init; }
+
     private const string ResourceName = "Streams.Actors.Config.streams.conf";
 
     /// <summary>The embedded defaults as HOCON, to be used as the fallback of any overrides.</summary>
@@ -82,6 +92,11 @@ public sealed record StreamsSettings
             MaxUnpublishedBytes = streams.GetLong("upload.max-unpublished-bytes"),
             SegmentCacheBytes = streams.GetLong("segment-cache-bytes"),
             DrainTimeout = streams.GetTimeSpan("drain-timeout"),
+            RestoreParallelism = streams.GetInt("restore.parallelism"),
+            RestoreProgressInterval = streams.GetTimeSpan("restore.progress-interval"),
+            HydrationTimeout = streams.GetTimeSpan("restore.hydration-timeout"),
+            HydrationStashLimit = streams.GetInt("restore.stash-limit"),
+            EvictWhenIdle = streams.GetBoolean("restore.evict-when-idle"),
         };
     }
 

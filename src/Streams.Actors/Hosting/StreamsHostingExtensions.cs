@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using Streams.Actors.Actors;
 using Streams.Actors.Config;
 using Streams.Actors.ObjectStore;
+using Streams.Actors.Restore;
 using Streams.Actors.Storage;
 using Streams.Actors.Storage.Segments;
 
@@ -72,6 +73,19 @@ public static class StreamsHostingExtensions
             return backlog;
         });
         services.AddSingleton<DrainState>();
+        services.AddSingleton<RestoreStatus>();
+        services.AddSingleton(provider => new StreamHydrator(
+            provider.GetRequiredService<IObjectStore>(),
+            provider.GetRequiredService<WalWriter>(),
+            provider.GetRequiredService<StreamDatabase>(),
+            provider.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(provider => new EagerBootstrapper(
+            provider.GetRequiredService<IObjectStore>(),
+            provider.GetRequiredService<StreamHydrator>(),
+            provider.GetRequiredService<RestoreStatus>(),
+            settings.RestoreParallelism,
+            settings.RestoreProgressInterval,
+            provider.GetRequiredService<ILogger<EagerBootstrapper>>()));
         services.AddSingleton(provider => new StreamDependencies(
             provider.GetRequiredService<StreamDatabase>(),
             provider.GetRequiredService<WalWriter>(),
@@ -79,6 +93,10 @@ public static class StreamsHostingExtensions
             provider.GetRequiredService<PipelineQueries>(),
             provider.GetRequiredService<UploadBacklog>(),
             provider.GetRequiredService<DrainState>(),
+            provider.GetRequiredService<StreamHydrator>(),
+            provider.GetRequiredService<ManifestPublisher>(),
+            provider.GetRequiredService<SegmentStore>(),
+            options.RestoreMode,
             settings,
             provider.GetRequiredService<TimeProvider>()));
         services.AddSingleton(provider => new SegmentSealer(
@@ -122,6 +140,11 @@ public static class StreamsHostingExtensions
             });
         });
         services.AddSingleton<IStreamsGateway, ActorStreamsGateway>();
+
+        if (options.RestoreMode == RestoreMode.Eager)
+        {
+            services.AddHostedService<EagerRestoreService>();
+        }
 
         // Registered after the actor system so it is stopped before it: the drain needs the actors.
         services.AddHostedService<DrainCoordinator>();
@@ -169,6 +192,8 @@ public sealed record StreamsEngineOptions
 
     /// <summary>Root of the local-directory store; defaults to <c>objects/</c> under the data directory.</summary>
     public string? FileSystemObjectStoreDirectory { get; init; }
+
+    public RestoreMode RestoreMode { get; init; } = RestoreMode.None;
 
     /// <summary>Wraps the object store (latency injection in benchmarks, counting in tests).</summary>
     public Func<IObjectStore, IObjectStore>? ObjectStoreDecorator { get; init; }

@@ -112,3 +112,37 @@ public sealed class TombstonePublishedOperation(string name, long generation) : 
             ("$name", name),
             ("$generation", generation)) == 1;
 }
+
+/// <summary>This node has published its own manifest for a taken-over stream: it may now append.</summary>
+public sealed class ClaimOwnershipOperation(long streamId) : WalOperation<bool>
+{
+    protected override bool Execute(WalSession session) =>
+        session.Execute("UPDATE streams SET ownership_claimed = 1 WHERE stream_id = $id", ("$id", streamId)) == 1;
+}
+
+/// <summary>
+/// Drops an idle stream's local rows when the object store holds all of it (lazy restore's bounded
+/// disk). Yields false, changing nothing, when anything is still unpublished.
+/// </summary>
+public sealed class EvictStreamOperation(long streamId) : WalOperation<bool>
+{
+    protected override bool Execute(WalSession session)
+    {
+        var publishable = session.Scalar(
+            """
+            SELECT 1 FROM streams WHERE stream_id = $id AND uploaded_through = next_position
+               AND closed = published_closed AND last_upload_at_ms IS NOT NULL
+               AND NOT EXISTS (SELECT 1 FROM wal WHERE wal.stream_id = $id)
+            """,
+            ("$id", streamId));
+        if (publishable is null)
+        {
+            return false;
+        }
+
+        session.Execute("DELETE FROM producers WHERE stream_id = $id", ("$id", streamId));
+        session.Execute("DELETE FROM stream_epochs WHERE stream_id = $id", ("$id", streamId));
+        session.Execute("DELETE FROM segments WHERE stream_id = $id", ("$id", streamId));
+        return session.Execute("DELETE FROM streams WHERE stream_id = $id", ("$id", streamId)) == 1;
+    }
+}

@@ -45,7 +45,10 @@ internal static class Schema
             -- Producer states and Stream-Seq as of uploaded_through: what the last manifest said.
             published_producers      TEXT,
             published_stream_seq     TEXT,
-            published_closed         INTEGER NOT NULL DEFAULT 0
+            published_closed         INTEGER NOT NULL DEFAULT 0,
+            -- 0 for a stream taken over from a manifest until this node has published a manifest of
+            -- its own (marked not cleanly drained) — which it does before acknowledging any append.
+            ownership_claimed        INTEGER NOT NULL DEFAULT 1
         );
 
         -- A deleted stream whose tombstone manifest is not yet published.

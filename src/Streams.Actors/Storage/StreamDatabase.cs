@@ -154,7 +154,7 @@ public sealed class StreamDatabase
         SELECT stream_id, name, content_type, created_at_ms, ttl_seconds, expires_at_ms, last_access_ms,
                closed, closed_by_producer_id, closed_by_producer_epoch, closed_by_producer_seq,
                last_stream_seq, next_position, sealed_through, uploaded_through, manifest_generation,
-               fork_parent_id, fork_position, soft_deleted, restored
+               fork_parent_id, fork_position, soft_deleted, restored, ownership_claimed
         FROM streams
         """;
 
@@ -190,6 +190,7 @@ public sealed class StreamDatabase
                 ForkPosition = reader.IsDBNull(17) ? null : reader.GetInt64(17),
                 SoftDeleted = reader.GetInt64(18) != 0,
                 Restored = reader.GetInt64(19) != 0,
+                OwnershipClaimed = reader.GetInt64(20) != 0,
             };
         }
 

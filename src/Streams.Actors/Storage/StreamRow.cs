@@ -41,6 +41,9 @@ public sealed record StreamRow
 
     public bool Restored { get; init; }
 
+    /// <summary>False for a stream taken over from a manifest until this node has published its own.</summary>
+    public bool OwnershipClaimed { get; init; } = true;
+
     public IReadOnlyList<EpochStart> Epochs { get; init; } = [];
 
     public IReadOnlyList<ProducerState> Producers { get; init; } = [];
