@@ -94,9 +94,9 @@ public sealed class HydrateStreamOperation(RestoredStream restored, long publish
                                  closed, closed_by_producer_id, closed_by_producer_epoch, closed_by_producer_seq,
                                  last_stream_seq, next_position, sealed_through, uploaded_through,
                                  manifest_generation, last_upload_at_ms, restored, published_producers,
-                                 published_stream_seq, published_closed, ownership_claimed)
+                                 published_stream_seq, published_closed, published_clean, ownership_claimed)
             VALUES ($name, $type, $created, $ttl, $expires, $access, $closed, $cpid, $cpepoch, $cpseq, $seq,
-                    $next, $next, $next, $generation, $published, 1, $producers, $seq, $closed, 0)
+                    $next, $next, $next, $generation, $published, 1, $producers, $seq, $closed, $clean, 0)
             RETURNING stream_id
             """,
             ("$name", row.Name),
@@ -113,7 +113,8 @@ public sealed class HydrateStreamOperation(RestoredStream restored, long publish
             ("$next", row.NextPosition),
             ("$generation", row.ManifestGeneration),
             ("$published", publishedAtMs),
-            ("$producers", ProducerJson.Serialize(row.Producers)))!;
+            ("$producers", ProducerJson.Serialize(row.Producers)),
+            ("$clean", restored.EpochBumped ? 0 : 1))!;
 
         foreach (var epoch in row.Epochs)
         {

@@ -52,6 +52,7 @@ public sealed class ManifestPublisher(
             manifest.Producers.Select(p => new ProducerState(p.Id, p.Epoch, p.Seq)).ToList(),
             manifest.StreamSeq,
             manifest.Closed,
+            manifest.DrainedClean,
             manifest.UpdatedAtMs));
         foreach (var segment in newlyUploaded)
         {

@@ -51,6 +51,7 @@ public sealed class ManifestPublishedOperation(
     IReadOnlyList<ProducerState> publishedProducers,
     string? publishedStreamSeq,
     bool publishedClosed,
+    bool publishedClean,
     long publishedAtMs) : WalOperation<long>
 {
     protected override long Execute(WalSession session)
@@ -59,7 +60,7 @@ public sealed class ManifestPublishedOperation(
             """
             UPDATE streams SET manifest_generation = $generation, uploaded_through = $uploaded,
                 published_producers = $producers, published_stream_seq = $seq, published_closed = $closed,
-                last_upload_at_ms = $at, last_upload_error = NULL
+                published_clean = $clean, last_upload_at_ms = $at, last_upload_error = NULL
             WHERE stream_id = $id AND manifest_generation = $previous AND uploaded_through <= $uploaded
             """,
             ("$generation", generation),
@@ -67,6 +68,7 @@ public sealed class ManifestPublishedOperation(
             ("$producers", ProducerJson.Serialize(publishedProducers)),
             ("$seq", publishedStreamSeq),
             ("$closed", publishedClosed ? 1 : 0),
+            ("$clean", publishedClean ? 1 : 0),
             ("$at", publishedAtMs),
             ("$id", streamId),
             ("$previous", generation - 1));

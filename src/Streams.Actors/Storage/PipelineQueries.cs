@@ -172,7 +172,7 @@ public sealed class PipelineQueries(StreamDatabase database)
             WHERE (last_upload_at_ms IS NULL AND restored = 0)
                OR uploaded_through < sealed_through
                OR (closed = 1 AND published_closed = 0 AND sealed_through = next_position)
-               OR {(includeFullyPublished ? "1" : "0")}
+               OR ({(includeFullyPublished ? "1" : "0")} AND published_clean = 0)
             ORDER BY COALESCE(last_upload_at_ms, 0), stream_id
             """;
         using var reader = command.ExecuteReader();
