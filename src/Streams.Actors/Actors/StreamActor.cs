@@ -111,8 +111,27 @@ public sealed class StreamActor : ReceiveActor, IWithStash, IWithTimers
     {
         Receive<CreateStream>(HandleCreateNew);
         Receive<IStreamCommand>(_ => Sender.Tell(NotFound()));
-        Receive<ReceiveTimeout>(_ => RequestPassivation());
-        Receive<StreamSupervisorActor.StopWhenIdle>(_ => Context.Stop(Self));
+        Receive<AppendCommitted>(HandleAppendCommitted);
+        Receive<AppendFailed>(failed => HandleAppendFailed(failed, reloadAfterFailure: false));
+        Receive<ReceiveTimeout>(_ =>
+        {
+            if (inflightCommits == 0)
+            {
+                RequestPassivation();
+            }
+        });
+        Receive<StreamSupervisorActor.StopWhenIdle>(_ =>
+        {
+            // Appends of a deleted incarnation may still be committing; their senders get an answer first.
+            if (inflightCommits == 0)
+            {
+                Context.Stop(Self);
+            }
+            else
+            {
+                Context.Parent.Tell(new StreamSupervisorActor.PassivationDeclined(Self));
+            }
+        });
         Receive<WaiterTimedOut>(_ => { });
     }
 
@@ -167,6 +186,10 @@ public sealed class StreamActor : ReceiveActor, IWithStash, IWithTimers
                 StartLoading();
                 Become(Loading);
             });
+            // Appends issued before a delete (or expiry) are answered as they settle, not stashed:
+            // the state they would be unstashed into may no longer know them.
+            Receive<AppendCommitted>(HandleAppendCommitted);
+            Receive<AppendFailed>(failed => HandleAppendFailed(failed, reloadAfterFailure: false));
             Receive<WaiterTimedOut>(_ => { });
             ReceiveAny(_ => Stash.Stash());
         });
@@ -183,7 +206,7 @@ public sealed class StreamActor : ReceiveActor, IWithStash, IWithTimers
     private void Ready()
     {
         Receive<AppendCommitted>(HandleAppendCommitted);
-        Receive<AppendFailed>(HandleAppendFailed);
+        Receive<AppendFailed>(failed => HandleAppendFailed(failed, reloadAfterFailure: true));
         Receive<WaiterTimedOut>(HandleWaiterTimedOut);
         Receive<ReceiveTimeout>(_ =>
         {
@@ -356,6 +379,7 @@ public sealed class StreamActor : ReceiveActor, IWithStash, IWithTimers
         }
 
         var commitNumber = ++issuedCommits;
+        var incarnation = live.StreamId;
         inflightCommits++;
         var operation = new AppendOperation(
             live.StreamId,
@@ -372,33 +396,52 @@ public sealed class StreamActor : ReceiveActor, IWithStash, IWithTimers
         var close = append.Close;
         dependencies.WalWriter.Submit(operation).PipeTo(
             Self,
-            success: _ => new AppendCommitted(commitNumber, endPosition, close, replyTo, reply),
-            failure: exception => new AppendFailed(commitNumber, exception, replyTo));
+            success: _ => new AppendCommitted(incarnation, commitNumber, endPosition, close, replyTo, reply),
+            failure: exception => new AppendFailed(incarnation, commitNumber, exception, replyTo));
         UpdateReceiveTimeout();
     }
 
     private void HandleAppendCommitted(AppendCommitted committed)
     {
         inflightCommits--;
-        var live = stream!;
         // The writer commits in submission order, so this commit proves every earlier one durable.
         completedCommits = Math.Max(completedCommits, committed.CommitNumber);
-        live.CommittedPosition = Math.Max(live.CommittedPosition, committed.EndPosition);
-        live.ClosedCommitted |= committed.Closed;
+        // An incarnation deleted (or expired) since the append was issued: the sender still gets its
+        // answer — the append was durable when acknowledged — but its positions mean nothing to the
+        // stream now living under this name.
+        var live = stream is { } current && current.StreamId == committed.Incarnation ? current : null;
+        if (live is not null)
+        {
+            live.CommittedPosition = Math.Max(live.CommittedPosition, committed.EndPosition);
+            live.ClosedCommitted |= committed.Closed;
+        }
+
         committed.ReplyTo.Tell(committed.Reply);
         FlushDeferredReplies();
-        WakeWaiters(live);
+        if (live is not null)
+        {
+            WakeWaiters(live);
+        }
+
         ReloadIfRequested();
     }
 
-    private void HandleAppendFailed(AppendFailed failed)
+    /// <param name="reloadAfterFailure">
+    /// Only a stream being served (Ready) reloads; while it is being deleted or is gone there is
+    /// nothing to reconcile.
+    /// </param>
+    private void HandleAppendFailed(AppendFailed failed, bool reloadAfterFailure)
     {
         inflightCommits--;
         log.Error(failed.Exception, "Append to stream {0} failed to commit", streamName);
         failed.ReplyTo.Tell(new StreamRejected(ErrorCode.Unavailable, "the append could not be committed; retry"));
         // Positions assigned after the failed one no longer match the index; later appends in flight
         // fail their tail check. Once nothing is in flight, reload the truth from the index.
-        reloadAfterInflight = true;
+        if (reloadAfterFailure && stream?.StreamId == failed.Incarnation)
+        {
+            reloadAfterInflight = true;
+        }
+
         completedCommits = Math.Max(completedCommits, failed.CommitNumber);
         FlushDeferredReplies();
         ReloadIfRequested();
@@ -634,9 +677,10 @@ public sealed class StreamActor : ReceiveActor, IWithStash, IWithTimers
 
     private sealed record WriteFailed(Exception Exception, IActorRef? ReplyTo);
 
-    private sealed record AppendCommitted(long CommitNumber, long EndPosition, bool Closed, IActorRef ReplyTo, object Reply);
+    /// <summary><paramref name="Incarnation"/>: the stream id the append was written to.</summary>
+    private sealed record AppendCommitted(long Incarnation, long CommitNumber, long EndPosition, bool Closed, IActorRef ReplyTo, object Reply);
 
-    private sealed record AppendFailed(long CommitNumber, Exception Exception, IActorRef ReplyTo);
+    private sealed record AppendFailed(long Incarnation, long CommitNumber, Exception Exception, IActorRef ReplyTo);
 
     private sealed record WaiterTimedOut(long WaiterId);
 

@@ -147,4 +147,40 @@ public sealed class StreamActorLifecycleTests(ITestOutputHelper output) : Stream
 
         Assert.Equal(ErrorCode.StreamNotFound, (await reader.ExpectMsgAsync<StreamRejected>()).Code);
     }
+
+    [Fact]
+    public async Task Should_answer_an_append_in_flight_when_a_delete_overtakes_its_commit()
+    {
+        var stream = await StartCreatedStreamAsync(Name);
+        var writer = CreateTestProbe();
+        var gate = await WriterGate.CloseAsync(Engine.Writer);
+
+        stream.Tell(Append(Name, "in flight"), writer);
+        stream.Tell(new DeleteStream(Name));
+        await ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
+        gate.Open();
+
+        // The append was committed before the delete (the writer keeps submission order), so it is
+        // acknowledged; what matters is that its sender is answered at all.
+        await ExpectMsgAsync<StreamDeleted>();
+        var appended = await writer.ExpectMsgAsync<Appended>();
+        Assert.Equal(At(1), appended.NextOffset);
+    }
+
+    [Fact]
+    public async Task Should_answer_an_append_in_flight_when_the_stream_expires_before_its_commit()
+    {
+        var stream = await StartCreatedStreamAsync(Name, ttlSeconds: TtlSeconds);
+        var writer = CreateTestProbe();
+        var gate = await WriterGate.CloseAsync(Engine.Writer);
+
+        stream.Tell(Append(Name, "in flight"), writer);
+        await writer.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
+        Engine.Clock.Advance(Ttl + TimeSpan.FromSeconds(1));
+        stream.Tell(new DescribeStream(Name));
+        gate.Open();
+
+        await writer.ExpectMsgAsync<Appended>();
+        Assert.Equal(ErrorCode.StreamNotFound, (await ExpectMsgAsync<StreamRejected>()).Code);
+    }
 }
