@@ -111,8 +111,8 @@ public sealed class StreamActor : ReceiveActor, IWithStash, IWithTimers
     {
         Receive<CreateStream>(HandleCreateNew);
         Receive<IStreamCommand>(_ => Sender.Tell(NotFound()));
-        Receive<AppendCommitted>(HandleAppendCommitted);
-        Receive<AppendFailed>(failed => HandleAppendFailed(failed, reloadAfterFailure: false));
+        Receive<AppendCommitted>(committed => HandleAppendCommitted(committed, serving: false));
+        Receive<AppendFailed>(failed => HandleAppendFailed(failed, serving: false));
         Receive<ReceiveTimeout>(_ =>
         {
             if (inflightCommits == 0)
@@ -188,8 +188,8 @@ public sealed class StreamActor : ReceiveActor, IWithStash, IWithTimers
             });
             // Appends issued before a delete (or expiry) are answered as they settle, not stashed:
             // the state they would be unstashed into may no longer know them.
-            Receive<AppendCommitted>(HandleAppendCommitted);
-            Receive<AppendFailed>(failed => HandleAppendFailed(failed, reloadAfterFailure: false));
+            Receive<AppendCommitted>(committed => HandleAppendCommitted(committed, serving: false));
+            Receive<AppendFailed>(failed => HandleAppendFailed(failed, serving: false));
             Receive<WaiterTimedOut>(_ => { });
             ReceiveAny(_ => Stash.Stash());
         });
@@ -205,8 +205,8 @@ public sealed class StreamActor : ReceiveActor, IWithStash, IWithTimers
 
     private void Ready()
     {
-        Receive<AppendCommitted>(HandleAppendCommitted);
-        Receive<AppendFailed>(failed => HandleAppendFailed(failed, reloadAfterFailure: true));
+        Receive<AppendCommitted>(committed => HandleAppendCommitted(committed, serving: true));
+        Receive<AppendFailed>(failed => HandleAppendFailed(failed, serving: true));
         Receive<WaiterTimedOut>(HandleWaiterTimedOut);
         Receive<ReceiveTimeout>(_ =>
         {
@@ -401,7 +401,11 @@ public sealed class StreamActor : ReceiveActor, IWithStash, IWithTimers
         UpdateReceiveTimeout();
     }
 
-    private void HandleAppendCommitted(AppendCommitted committed)
+    /// <param name="serving">
+    /// True in Ready. Only a stream being served wakes readers, re-arms passivation and reloads after a
+    /// failure; while it is being deleted or is gone there is nothing to reconcile.
+    /// </param>
+    private void HandleAppendCommitted(AppendCommitted committed, bool serving)
     {
         inflightCommits--;
         // The writer commits in submission order, so this commit proves every earlier one durable.
@@ -418,33 +422,41 @@ public sealed class StreamActor : ReceiveActor, IWithStash, IWithTimers
 
         committed.ReplyTo.Tell(committed.Reply);
         FlushDeferredReplies();
+        if (!serving)
+        {
+            return;
+        }
+
         if (live is not null)
         {
             WakeWaiters(live);
         }
 
+        // Accept disarmed the idle timer while this append was in flight.
+        UpdateReceiveTimeout();
         ReloadIfRequested();
     }
 
-    /// <param name="reloadAfterFailure">
-    /// Only a stream being served (Ready) reloads; while it is being deleted or is gone there is
-    /// nothing to reconcile.
-    /// </param>
-    private void HandleAppendFailed(AppendFailed failed, bool reloadAfterFailure)
+    /// <param name="serving">True in Ready; see <see cref="HandleAppendCommitted"/>.</param>
+    private void HandleAppendFailed(AppendFailed failed, bool serving)
     {
         inflightCommits--;
         log.Error(failed.Exception, "Append to stream {0} failed to commit", streamName);
         failed.ReplyTo.Tell(new StreamRejected(ErrorCode.Unavailable, "the append could not be committed; retry"));
         // Positions assigned after the failed one no longer match the index; later appends in flight
         // fail their tail check. Once nothing is in flight, reload the truth from the index.
-        if (reloadAfterFailure && stream?.StreamId == failed.Incarnation)
+        if (serving && stream?.StreamId == failed.Incarnation)
         {
             reloadAfterInflight = true;
         }
 
         completedCommits = Math.Max(completedCommits, failed.CommitNumber);
         FlushDeferredReplies();
-        ReloadIfRequested();
+        if (serving)
+        {
+            UpdateReceiveTimeout();
+            ReloadIfRequested();
+        }
     }
 
     private void ReloadIfRequested()
