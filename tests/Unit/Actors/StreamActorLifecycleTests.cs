@@ -104,7 +104,7 @@ public sealed class StreamActorLifecycleTests(ITestOutputHelper output) : Stream
     // ---- delete and re-create ----------------------------------------------------------------
 
     [Fact]
-    public async Task Should_isolate_a_recreated_stream_from_the_deleted_one()
+    public async Task Should_share_nothing_with_the_deleted_stream_when_a_stream_is_recreated()
     {
         var producer = new ProducerClaim("p", Epoch: 0, Seq: 0);
         var stream = await StartCreatedStreamAsync(Name);

@@ -203,7 +203,7 @@ public sealed class StreamActorTests(ITestOutputHelper output) : StreamActorTest
     // ---- durability before acknowledgement ----------------------------------------------------
 
     [Fact]
-    public async Task Should_acknowledge_an_append_only_after_its_transaction_commits()
+    public async Task Should_ack_and_show_an_append_only_when_its_transaction_has_committed()
     {
         var stream = await StartCreatedStreamAsync(Name);
         var gate = await WriterGate.CloseAsync(Engine.Writer);
