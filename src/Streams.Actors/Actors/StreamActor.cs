@@ -119,8 +119,27 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
     {
         Receive<CreateStream>(HandleCreateNew);
         Receive<IStreamCommand>(_ => Sender.Tell(NotFound()));
-        Receive<ReceiveTimeout>(_ => RequestPassivation());
-        Receive<StreamSupervisorActor.StopWhenIdle>(_ => Context.Stop(Self));
+        Receive<AppendCommitted>(committed => HandleAppendCommitted(committed, serving: false));
+        Receive<AppendFailed>(failed => HandleAppendFailed(failed, serving: false));
+        Receive<ReceiveTimeout>(_ =>
+        {
+            if (inflightCommits == 0)
+            {
+                RequestPassivation();
+            }
+        });
+        Receive<StreamSupervisorActor.StopWhenIdle>(_ =>
+        {
+            // Appends of a deleted incarnation may still be committing; their senders get an answer first.
+            if (inflightCommits == 0)
+            {
+                Context.Stop(Self);
+            }
+            else
+            {
+                Context.Parent.Tell(new StreamSupervisorActor.PassivationDeclined(Self));
+            }
+        });
         Receive<WaiterTimedOut>(_ => { });
     }
 
@@ -184,6 +203,10 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
                 StartLoading();
                 Become(Loading);
             });
+            // Appends issued before a delete (or expiry) are answered as they settle, not stashed:
+            // the state they would be unstashed into may no longer know them.
+            Receive<AppendCommitted>(committed => HandleAppendCommitted(committed, serving: false));
+            Receive<AppendFailed>(failed => HandleAppendFailed(failed, serving: false));
             Receive<WaiterTimedOut>(_ => { });
             ReceiveAny(_ => Stash.Stash());
         });
@@ -199,8 +222,8 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
 
     private void Ready()
     {
-        Receive<AppendCommitted>(HandleAppendCommitted);
-        Receive<AppendFailed>(HandleAppendFailed);
+        Receive<AppendCommitted>(committed => HandleAppendCommitted(committed, serving: true));
+        Receive<AppendFailed>(failed => HandleAppendFailed(failed, serving: true));
         Receive<WaiterTimedOut>(HandleWaiterTimedOut);
         Receive<ReceiveTimeout>(_ =>
         {
@@ -403,6 +426,7 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
         }
 
         var commitNumber = ++issuedCommits;
+        var incarnation = live.StreamId;
         inflightCommits++;
         var operation = new AppendOperation(
             live.StreamId,
@@ -424,37 +448,68 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
             success: _ =>
             {
                 backlog.Add(appendedBytes);
-                return new AppendCommitted(commitNumber, endPosition, close, replyTo, reply);
+                return new AppendCommitted(incarnation, commitNumber, endPosition, close, replyTo, reply);
             },
-            failure: exception => new AppendFailed(commitNumber, exception, replyTo));
+            failure: exception => new AppendFailed(incarnation, commitNumber, exception, replyTo));
         UpdateReceiveTimeout();
     }
 
-    private void HandleAppendCommitted(AppendCommitted committed)
+    /// <param name="serving">
+    /// True in Ready. Only a stream being served wakes readers, re-arms passivation and reloads after a
+    /// failure; while it is being deleted or is gone there is nothing to reconcile.
+    /// </param>
+    private void HandleAppendCommitted(AppendCommitted committed, bool serving)
     {
         inflightCommits--;
-        var live = stream!;
         // The writer commits in submission order, so this commit proves every earlier one durable.
         completedCommits = Math.Max(completedCommits, committed.CommitNumber);
-        live.CommittedPosition = Math.Max(live.CommittedPosition, committed.EndPosition);
-        live.ClosedCommitted |= committed.Closed;
+        // An incarnation deleted (or expired) since the append was issued: the sender still gets its
+        // answer — the append was durable when acknowledged — but its positions mean nothing to the
+        // stream now living under this name.
+        var live = stream is { } current && current.StreamId == committed.Incarnation ? current : null;
+        if (live is not null)
+        {
+            live.CommittedPosition = Math.Max(live.CommittedPosition, committed.EndPosition);
+            live.ClosedCommitted |= committed.Closed;
+        }
+
         committed.ReplyTo.Tell(committed.Reply);
         FlushDeferredReplies();
-        WakeWaiters(live);
+        if (!serving)
+        {
+            return;
+        }
+
+        if (live is not null)
+        {
+            WakeWaiters(live);
+        }
+
+        // Accept disarmed the idle timer while this append was in flight.
+        UpdateReceiveTimeout();
         ReloadIfRequested();
     }
 
-    private void HandleAppendFailed(AppendFailed failed)
+    /// <param name="serving">True in Ready; see <see cref="HandleAppendCommitted"/>.</param>
+    private void HandleAppendFailed(AppendFailed failed, bool serving)
     {
         inflightCommits--;
         log.Error(failed.Exception, "Append to stream {0} failed to commit", streamName);
         failed.ReplyTo.Tell(new StreamRejected(ErrorCode.Unavailable, "the append could not be committed; retry"));
         // Positions assigned after the failed one no longer match the index; later appends in flight
         // fail their tail check. Once nothing is in flight, reload the truth from the index.
-        reloadAfterInflight = true;
+        if (serving && stream?.StreamId == failed.Incarnation)
+        {
+            reloadAfterInflight = true;
+        }
+
         completedCommits = Math.Max(completedCommits, failed.CommitNumber);
         FlushDeferredReplies();
-        ReloadIfRequested();
+        if (serving)
+        {
+            UpdateReceiveTimeout();
+            ReloadIfRequested();
+        }
     }
 
     private void ReloadIfRequested()
@@ -714,9 +769,10 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
 
     private sealed record WriteFailed(Exception Exception, IActorRef? ReplyTo);
 
-    private sealed record AppendCommitted(long CommitNumber, long EndPosition, bool Closed, IActorRef ReplyTo, object Reply);
+    /// <summary><paramref name="Incarnation"/>: the stream id the append was written to.</summary>
+    private sealed record AppendCommitted(long Incarnation, long CommitNumber, long EndPosition, bool Closed, IActorRef ReplyTo, object Reply);
 
-    private sealed record AppendFailed(long CommitNumber, Exception Exception, IActorRef ReplyTo);
+    private sealed record AppendFailed(long Incarnation, long CommitNumber, Exception Exception, IActorRef ReplyTo);
 
     private sealed record WaiterTimedOut(long WaiterId);
 

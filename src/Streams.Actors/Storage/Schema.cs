@@ -12,9 +12,11 @@ internal static class Schema
         CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
 
         -- One row per live stream incarnation. A DELETE removes the row, so a re-created stream
-        -- gets a new stream_id and shares nothing with its predecessor.
+        -- gets a new stream_id and shares nothing with its predecessor. AUTOINCREMENT: without it
+        -- SQLite hands the highest deleted id out again, and the id is the incarnation clients see
+        -- (in ETags).
         CREATE TABLE IF NOT EXISTS streams (
-            stream_id                INTEGER PRIMARY KEY,
+            stream_id                INTEGER PRIMARY KEY AUTOINCREMENT,
             name                     TEXT    NOT NULL UNIQUE,
             content_type             TEXT    NOT NULL,
             created_at_ms            INTEGER NOT NULL,

@@ -74,7 +74,13 @@ internal static partial class StreamEndpoints
     internal static bool TryGetStreamName(HttpContext context, out string name, out string problem)
     {
         name = string.Empty;
-        var raw = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? context.Request.Path.Value ?? string.Empty;
+        // A server that does not report the raw target (the in-memory test server leaves it empty)
+        // gets its decoded path escaped once more, so the single unescape below still applies. Only
+        // there, a literal '%' followed by two hex digits in a name cannot be told from an escape.
+        var rawTarget = context.Features.Get<IHttpRequestFeature>()?.RawTarget;
+        var raw = string.IsNullOrEmpty(rawTarget)
+            ? (context.Request.PathBase + context.Request.Path).ToUriComponent()
+            : rawTarget;
         var queryStart = raw.IndexOfAny(['?', '#']);
         if (queryStart >= 0)
         {
