@@ -12,8 +12,9 @@ namespace Streams.Actors.Actors;
 /// The single owner of one stream: it assigns offsets, enforces content type, Stream-Seq,
 /// idempotent producers, closure and TTL, and parks live readers until data or closure arrives.
 ///
-/// States: Loading (stash everything while the row is read) → Ready | Absent; Creating and
-/// Deleting stash while their write commits. Appends are assigned positions at once but answered,
+/// States: Loading (stash everything while the row is read) → Ready | Absent | SoftDeleted; Creating
+/// and Deleting stash while their write commits; creating a fork first stashes while the source
+/// describes itself (see StreamActor.Forks.cs). Appends are assigned positions at once but answered,
 /// and shown to readers, only after the WAL writer has committed them.
 /// </summary>
 public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
@@ -110,6 +111,8 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
     private void Absent()
     {
         Receive<CreateStream>(HandleCreateNew);
+        Receive<ForkMessages.CreateFork>(HandleCreateFork);
+        Receive<ForkMessages.ForkReleased>(_ => { });
         Receive<IStreamCommand>(_ => Sender.Tell(NotFound()));
         Receive<ReceiveTimeout>(_ => RequestPassivation());
         Receive<StreamSupervisorActor.StopWhenIdle>(_ => Context.Stop(Self));
@@ -151,8 +154,10 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
                 BecomeReady();
                 Stash.UnstashAll();
             });
+            Receive<StreamSoftDeleted>(HandleStreamSoftDeleted);
             Receive<StreamRemoved>(removed =>
             {
+                ReleaseForkParent();
                 stream = null;
                 removed.ReplyTo?.Tell(new StreamDeleted(streamName));
                 BecomeAbsent();
@@ -176,6 +181,12 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
 
     private void BecomeReady()
     {
+        if (stream!.SoftDeleted)
+        {
+            BecomeSoftDeleted(collect: true);
+            return;
+        }
+
         Become(Ready);
         UpdateReceiveTimeout();
     }
@@ -237,6 +248,9 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
                     break;
                 case GetStreamDetails:
                     ReportDetails(live, Sender);
+                    break;
+                case ForkMessages.IForkCommand fork:
+                    HandleForkCommand(live, fork);
                     break;
                 default:
                     Unhandled(command);
@@ -538,11 +552,11 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
         }
 
         var reader = dependencies.RecordReader;
-        var streamId = live.StreamId;
-        var name = live.Name;
+        var lineage = live.Lineage;
         Task.Run(async () =>
             {
-                var records = await reader.ReadAsync(streamId, name, start, end, maxBytes, CancellationToken.None);
+                // A fork's positions below its fork position are its source's records.
+                var records = await lineage.ReadAsync(reader, start, end, maxBytes, CancellationToken.None);
                 var next = start + records.Count;
                 var payloads = new ReadOnlyMemory<byte>[records.Count];
                 for (var i = 0; i < records.Count; i++)
@@ -599,9 +613,11 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
         }
 
         waiters.Clear();
-        dependencies.WalWriter.Submit(new DeleteStreamOperation(live.StreamId)).PipeTo(
+        // A stream that forks still read through is only soft-deleted; the writer decides, so that a
+        // fork being created at the same moment cannot lose its source.
+        dependencies.WalWriter.Submit(new RemoveUnlessForkedOperation(live.StreamId)).PipeTo(
             Self,
-            success: _ => new StreamRemoved(replyTo),
+            success: removal => removal == StreamRemoval.SoftDeleted ? new StreamSoftDeleted(replyTo) : new StreamRemoved(replyTo),
             failure: exception => new WriteFailed(exception, replyTo));
         BecomeWaitingForWrite();
     }
