@@ -133,7 +133,7 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
             Closed = create.Closed,
         };
         var replyTo = Sender;
-        dependencies.WalWriter.Submit(new CreateStreamOperation(row, create.InitialRecords, now))
+        dependencies.WalWriter.Submit(new CreateStreamOperation(row, create.InitialRecords, now, [create.InitialRecords.Count]))
             .PipeTo(
                 Self,
                 success: streamId => new StreamStored(row with { StreamId = streamId, NextPosition = create.InitialRecords.Count }, replyTo),

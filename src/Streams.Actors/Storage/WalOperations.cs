@@ -4,8 +4,9 @@ namespace Streams.Actors.Storage;
 
 /// <summary>
 /// Inserts a new stream incarnation with its initial records; yields the new stream id.
-/// <paramref name="appendSizes"/> splits the records into the appends they came from (a fork's
-/// materialised prefix, then its initial body); null means they are one append.
+/// <paramref name="appendSizes"/> splits the records into the appends they came from (a PUT body is
+/// one; a fork's materialised prefix and its initial body are two); null records no append
+/// boundaries, for records whose appends are not known (rebuilt from segments).
 /// </summary>
 public sealed class CreateStreamOperation(
     StreamRow row,
@@ -76,7 +77,7 @@ public sealed class CreateStreamOperation(
 
         WalRows.Insert(session, streamId, row.NextPosition, records, timestampMs, producer: null, streamSeq: null);
         var first = row.NextPosition;
-        foreach (var size in appendSizes ?? [records.Count])
+        foreach (var size in appendSizes ?? [])
         {
             AppendBatchRows.Insert(session, streamId, first, size);
             first += size;
