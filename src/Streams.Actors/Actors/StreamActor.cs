@@ -13,8 +13,9 @@ namespace Streams.Actors.Actors;
 /// The single owner of one stream: it assigns offsets, enforces content type, Stream-Seq,
 /// idempotent producers, closure and TTL, and parks live readers until data or closure arrives.
 ///
-/// States: Loading (stash everything while the row is read) → Ready | Absent; Creating and
-/// Deleting stash while their write commits. Appends are assigned positions at once but answered,
+/// States: Loading (stash everything while the row is read) → Ready | Absent | SoftDeleted; Creating
+/// and Deleting stash while their write commits; creating a fork first stashes while the source
+/// describes itself (see StreamActor.Forks.cs). Appends are assigned positions at once but answered,
 /// and shown to readers, only after the WAL writer has committed them.
 /// </summary>
 public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
@@ -118,6 +119,8 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
     private void Absent()
     {
         Receive<CreateStream>(HandleCreateNew);
+        Receive<ForkMessages.CreateFork>(HandleCreateFork);
+        Receive<ForkMessages.ForkReleased>(_ => { });
         Receive<IStreamCommand>(_ => Sender.Tell(NotFound()));
         Receive<AppendCommitted>(committed => HandleAppendCommitted(committed, serving: false));
         Receive<AppendFailed>(failed => HandleAppendFailed(failed, serving: false));
@@ -164,7 +167,7 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
             ManifestGeneration = tombstoneGeneration,
         };
         var replyTo = Sender;
-        dependencies.WalWriter.Submit(new CreateStreamOperation(row, create.InitialRecords, now))
+        dependencies.WalWriter.Submit(new CreateStreamOperation(row, create.InitialRecords, now, [create.InitialRecords.Count]))
             .PipeTo(
                 Self,
                 success: streamId => new StreamStored(row with { StreamId = streamId, NextPosition = create.InitialRecords.Count }, replyTo),
@@ -185,8 +188,10 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
                 BecomeReady();
                 Stash.UnstashAll();
             });
+            Receive<StreamSoftDeleted>(HandleStreamSoftDeleted);
             Receive<StreamRemoved>(removed =>
             {
+                ReleaseForkParent();
                 stream = null;
                 // This node just published (or queued) the tombstone; nothing remote to ask about.
                 remoteChecked = true;
@@ -216,6 +221,14 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
 
     private void BecomeReady()
     {
+        if (stream!.SoftDeleted)
+        {
+            // Collecting needs to see every fork. Under a restore mode the forks may still be only in
+            // the object store, so a soft-deleted source is kept until the forks release it.
+            BecomeSoftDeleted(collect: dependencies.RestoreMode == RestoreMode.None);
+            return;
+        }
+
         Become(Ready);
         UpdateReceiveTimeout();
     }
@@ -283,6 +296,9 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
                     break;
                 case GetStreamDetails:
                     ReportDetails(live, Sender);
+                    break;
+                case ForkMessages.IForkCommand fork:
+                    HandleForkCommand(live, fork);
                     break;
                 default:
                     Unhandled(command);
@@ -624,11 +640,11 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
         }
 
         var reader = dependencies.RecordReader;
-        var streamId = live.StreamId;
-        var name = live.Name;
+        var lineage = live.Lineage;
         Task.Run(async () =>
             {
-                var records = await reader.ReadAsync(streamId, name, start, end, maxBytes, CancellationToken.None);
+                // A fork's positions below its fork position are its source's records.
+                var records = await lineage.ReadAsync(reader, start, end, maxBytes, CancellationToken.None);
                 var next = start + records.Count;
                 var payloads = new ReadOnlyMemory<byte>[records.Count];
                 for (var i = 0; i < records.Count; i++)
@@ -685,9 +701,11 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
         }
 
         waiters.Clear();
-        dependencies.WalWriter.Submit(new DeleteStreamOperation(live.StreamId)).PipeTo(
+        // A stream that forks still read through is only soft-deleted; the writer decides, so that a
+        // fork being created at the same moment cannot lose its source.
+        dependencies.WalWriter.Submit(new RemoveUnlessForkedOperation(live.StreamId)).PipeTo(
             Self,
-            success: _ => new StreamRemoved(replyTo),
+            success: removal => removal == StreamRemoval.SoftDeleted ? new StreamSoftDeleted(replyTo) : new StreamRemoved(replyTo),
             failure: exception => new WriteFailed(exception, replyTo));
         BecomeWaitingForWrite();
     }

@@ -49,7 +49,17 @@ public sealed class StreamHydrator(IObjectStore objectStore, WalWriter walWriter
     /// <summary>Writes the rows of an already fetched manifest (the eager bootstrap's path).</summary>
     public async Task<HydrationOutcome> RestoreAsync(StreamManifest manifest)
     {
-        var restored = ManifestRestore.ToRows(manifest, clock.GetUtcNow().ToUnixTimeMilliseconds());
+        long? forkParentId = null;
+        if (manifest.ForkParent is { } parentName && !manifest.Deleted)
+        {
+            // A fork reads its source below the fork position: the source must be local first.
+            var parent = database.LoadStream(parentName)
+                ?? (await HydrateAsync(parentName, CancellationToken.None)).Row
+                ?? throw new InvalidDataException($"the fork's source '{parentName}' has no manifest");
+            forkParentId = parent.StreamId;
+        }
+
+        var restored = ManifestRestore.ToRows(manifest, clock.GetUtcNow().ToUnixTimeMilliseconds(), forkParentId);
         if (restored is null)
         {
             return new HydrationOutcome(null, manifest.Generation, EpochBumped: false);

@@ -105,6 +105,18 @@ internal static partial class StreamEndpoints
             return false;
         }
 
+        if (!IsValidStreamName(decoded, out problem))
+        {
+            return false;
+        }
+
+        name = decoded;
+        return true;
+    }
+
+    /// <summary>The rules every stream name obeys, however it reached us (URL or fork header).</summary>
+    private static bool IsValidStreamName(string decoded, out string problem)
+    {
         if (decoded.Length == 0)
         {
             problem = "the stream name is empty";
@@ -135,7 +147,6 @@ internal static partial class StreamEndpoints
             }
         }
 
-        name = decoded;
         problem = string.Empty;
         return true;
     }
