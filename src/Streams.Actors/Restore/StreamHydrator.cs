@@ -65,9 +65,10 @@ public sealed class StreamHydrator(IObjectStore objectStore, WalWriter walWriter
             return new HydrationOutcome(null, manifest.Generation, EpochBumped: false);
         }
 
-        var row = await walWriter.Submit(new HydrateStreamOperation(restored, manifest.UpdatedAtMs));
-        // Null: the stream already had a local row (written meanwhile); that row wins.
-        row ??= database.LoadStream(manifest.Name);
+        await walWriter.Submit(new HydrateStreamOperation(restored, manifest.UpdatedAtMs));
+        // Read back rather than use the written row: the index derives what the row alone lacks (a
+        // fork's lineage), and if the stream already had a local row (written meanwhile) that row wins.
+        var row = database.LoadStream(manifest.Name);
         return new HydrationOutcome(row, manifest.Generation, restored.EpochBumped);
     }
 }
