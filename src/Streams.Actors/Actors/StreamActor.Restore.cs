@@ -13,7 +13,7 @@ namespace Streams.Actors.Actors;
 /// Restore-related states of a stream's owner: Hydrating (the stream is not in the local index; its
 /// manifest is fetched once while every message waits in a bounded stash), Claiming (a taken-over
 /// stream publishes a manifest of its own before its first append) and Evicting (an idle, fully
-/// published stream drops its local rows).
+/// published stream drops its local rows, then Evicted until it stops or is touched again).
 /// </summary>
 public sealed partial class StreamActor
 {
@@ -177,11 +177,11 @@ public sealed partial class StreamActor
             {
                 if (finished.Evicted)
                 {
-                    // The next touch hydrates again; nothing local is left to serve from.
+                    // Nothing local is left to serve from. Loading again now would hydrate the rows
+                    // straight back; wait for the stop instead, unless a request comes first.
                     stream = null;
                     remoteChecked = false;
-                    StartLoading();
-                    Become(Loading);
+                    Become(Evicted);
                 }
                 else
                 {
@@ -193,6 +193,20 @@ public sealed partial class StreamActor
             });
             ReceiveAny(_ => Stash.Stash());
         });
+    }
+
+    /// <summary>Rows dropped, stop requested: the stop ends it, a request restores the stream first.</summary>
+    private void Evicted()
+    {
+        Receive<StreamSupervisorActor.StopWhenIdle>(_ => Context.Stop(Self));
+        Receive<IStreamCommand>(_ =>
+        {
+            // The stop then waits in the stash and is handled once the stream is loaded.
+            Stash.Stash();
+            StartLoading();
+            Become(Loading);
+        });
+        Receive<WaiterTimedOut>(_ => { });
     }
 
     private sealed record Hydrated(HydrationOutcome Outcome);
