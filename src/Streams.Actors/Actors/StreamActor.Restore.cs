@@ -74,14 +74,7 @@ public sealed partial class StreamActor
     {
         Timers.Cancel(HydrationTimer);
         log.Warning("Hydration of stream {0} failed: {1}", streamName, reason);
-        foreach (var envelope in Stash.ClearStash())
-        {
-            if (envelope.Message is IStreamCommand)
-            {
-                envelope.Sender.Tell(new StreamRejected(ErrorCode.Unavailable, reason));
-            }
-        }
-
+        RejectStashed(reason);
         Become(Failed);
     }
 

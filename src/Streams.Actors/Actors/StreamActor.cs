@@ -87,23 +87,41 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
         Receive<LoadFailed>(failed =>
         {
             log.Error(failed.Exception, "Loading stream {0} failed", streamName);
-            Stash.UnstashAll();
+            RejectStashed("the stream could not be loaded; retry");
             Become(Failed);
         });
         ReceiveAny(_ => Stash.Stash());
     }
 
-    /// <summary>Answers what was waiting with an error, then stops: the next message starts afresh.</summary>
+    /// <summary>Every waiting request gets a typed error (the caller retries; the next owner starts afresh).</summary>
+    private void RejectStashed(string reason)
+    {
+        foreach (var envelope in Stash.ClearStash())
+        {
+            if (envelope.Message is IStreamCommand)
+            {
+                envelope.Sender.Tell(new StreamRejected(ErrorCode.Unavailable, reason));
+            }
+            else
+            {
+                // Not a request — above all the supervisor's StopWhenIdle, which it sends only once:
+                // dropped, this owner would never stop and the stream's requests would wait forever.
+                Self.Tell(envelope.Message, envelope.Sender);
+            }
+        }
+    }
+
+    /// <summary>
+    /// After a failed load or hydration, waiting only to stop. A request that arrives meanwhile goes
+    /// back to the supervisor, which holds it until this owner has stopped and then gives it to a
+    /// fresh one: the next request retries rather than inheriting this owner's failure.
+    /// </summary>
     private void Failed()
     {
         Receive<StreamSupervisorActor.StopWhenIdle>(_ => Context.Stop(Self));
-        ReceiveAny(message =>
-        {
-            if (message is IStreamCommand)
-            {
-                Sender.Tell(new StreamRejected(ErrorCode.Unavailable, "the stream could not be loaded; retry"));
-            }
-        });
+        // Sent after the Passivate below, so the supervisor already holds requests for this stream.
+        Receive<IStreamCommand>(command => Context.Parent.Forward(command));
+        ReceiveAny(_ => { });
         Context.Parent.Tell(new StreamSupervisorActor.Passivate(Self));
     }
 
