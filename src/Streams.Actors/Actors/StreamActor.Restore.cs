@@ -28,10 +28,21 @@ public sealed partial class StreamActor
     {
         var hydrator = dependencies.Hydrator;
         var name = streamName;
+        var timeout = dependencies.Settings.HydrationTimeout;
         stashedWhileHydrating = 0;
-        Task.Run(() => hydrator.HydrateAsync(name, CancellationToken.None))
-            .PipeTo(Self, success: outcome => new Hydrated(outcome), failure: exception => new HydrationFailed(exception.Message));
-        Timers.StartSingleTimer(HydrationTimer, new HydrationTimedOut(), dependencies.Settings.HydrationTimeout);
+        Task.Run(async () =>
+            {
+                // Gives up on the object store when the waiting requests do: a request that never
+                // answers must not hold a connection, nor write rows long after the owner moved on.
+                using var giveUp = new CancellationTokenSource(timeout);
+                return await hydrator.HydrateAsync(name, giveUp.Token);
+            })
+            .PipeTo(
+                Self,
+                success: outcome => new Hydrated(outcome),
+                // Only the give-up above cancels: whichever of it and the timer comes first, it is a timeout.
+                failure: exception => exception is OperationCanceledException ? new HydrationTimedOut() : new HydrationFailed(exception.Message));
+        Timers.StartSingleTimer(HydrationTimer, new HydrationTimedOut(), timeout);
         Become(Hydrating);
     }
 
