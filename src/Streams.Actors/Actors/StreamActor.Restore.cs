@@ -163,9 +163,10 @@ public sealed partial class StreamActor
         var segments = dependencies.Segments;
         var streamId = live.StreamId;
         var name = live.Name;
+        var lastAccessMs = live.LastAccessMs;
         Task.Run(async () =>
             {
-                var evicted = await walWriter.Submit(new EvictStreamOperation(streamId));
+                var evicted = await walWriter.Submit(new EvictStreamOperation(streamId, lastAccessMs));
                 if (evicted)
                 {
                     segments.RemoveStreamFiles(name);
