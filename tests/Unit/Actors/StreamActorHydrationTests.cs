@@ -80,6 +80,34 @@ public sealed class StreamActorHydrationTests : Akka.TestKit.Xunit2.TestKit, IAs
     }
 
     [Fact]
+    public async Task Should_acknowledge_appends_in_the_order_they_were_sent_when_they_wait_for_hydration_and_commit_together()
+    {
+        const int appends = 64;
+        var name = "orders/pipelined";
+        await SeedAsync(name, count: 1, drainedClean: true);
+        var (_, streams) = StartNode(RestoreMode.Lazy);
+        var gate = world.Control.Hold(ObjectStoreOperation.Get, ObjectStoreWorld.ManifestOf(name));
+        var probe = CreateTestProbe();
+
+        for (var i = 0; i < appends; i++)
+        {
+            streams.Tell(AppendOne(name, Payload($"r{i}")), probe);
+        }
+
+        streams.Tell(new DescribeStream(name), probe);
+        await EnsureRoutedAsync(streams);
+        await gate.WhenArrived();
+        gate.Release();
+
+        for (var i = 0; i < appends; i++)
+        {
+            Assert.Equal(new Offset(0, 2 + i), (await probe.ExpectMsgAsync<Appended>(ReplyTimeout)).NextOffset);
+        }
+
+        await probe.ExpectMsgAsync<StreamDescribed>(ReplyTimeout);
+    }
+
+    [Fact]
     public async Task Should_fetch_the_manifest_once_when_many_first_touches_arrive_concurrently()
     {
         const int readers = 24;
@@ -182,13 +210,15 @@ public sealed class StreamActorHydrationTests : Akka.TestKit.Xunit2.TestKit, IAs
         var name = "broken/hand-back";
         await SeedAsync(name, count: 1, drainedClean: true);
         var node = NewNode(RestoreMode.Lazy);
-        world.Control.Fail(ObjectStoreOperation.Get, ObjectStoreWorld.ManifestOf(name), () => new ObjectStoreException("the store is down"));
+        var gate = world.Control.Hold(ObjectStoreOperation.Get, ObjectStoreWorld.ManifestOf(name));
         // The test actor plays the supervisor: it gets the request to stop and whatever is handed back.
         var owner = ChildActorOf(StreamActor.Props(name, node.Dependencies));
         var first = CreateTestProbe();
         var next = CreateTestProbe();
 
         owner.Tell(ReadFromStart(name), first);
+        await gate.WhenArrived();
+        gate.Fail(new ObjectStoreException("the store is down"));
         await ExpectUnavailableAsync([first], "the store is down");
         await ExpectMsgAsync<StreamSupervisorActor.Passivate>(ReplyTimeout);
         var retry = ReadFromStart(name);
@@ -486,6 +516,30 @@ public sealed class StreamActorHydrationTests : Akka.TestKit.Xunit2.TestKit, IAs
 
         AssertRecords(records, await AskAsync<ReadCompleted>(streams, ReadFromStart(name)));
         Assert.Equal(2, world.ManifestGets(name));
+    }
+
+    [Fact]
+    public async Task Should_keep_a_sliding_ttl_stream_alive_when_it_was_read_after_its_manifest_and_then_went_idle()
+    {
+        var name = "idle/ttl";
+        var clock = new ManualClock(DateTimeOffset.UnixEpoch.AddYears(55));
+        var writer = new StreamTestNode(world.Store, RestoreMode.None, clock: clock);
+        nodes.Add(writer);
+        var writerStreams = Sys.ActorOf(StreamSupervisorActor.Props(writer.Dependencies), "ttl-writer");
+        await AskAsync<StreamCreated>(writerStreams, new CreateStream(name, Binary, TtlSeconds: 10, null, false, [Payload("kept")]));
+        await writer.PublishAsync(draining: true);
+        var node = new StreamTestNode(world.Store, RestoreMode.Lazy, "streams.passivate-after = 200ms\nstreams.touch-persist-interval = 0s", clock);
+        nodes.Add(node);
+        var streams = Sys.ActorOf(StreamSupervisorActor.Props(node.Dependencies), "ttl-node");
+
+        // Read 8 s after the manifest was published: the sliding TTL now runs until 18 s.
+        clock.Advance(TimeSpan.FromSeconds(8));
+        await AskAsync<ReadCompleted>(streams, ReadFromStart(name));
+        await AwaitConditionAsync(async () => await ActiveStreamsAsync(streams) == 0, ReplyTimeout);
+        clock.Advance(TimeSpan.FromSeconds(4));
+        var reply = await AskAsync<object>(streams, ReadFromStart(name));
+
+        AssertRecords([Payload("kept")], Assert.IsType<ReadCompleted>(reply));
     }
 
     // ---- helpers -------------------------------------------------------------------------------

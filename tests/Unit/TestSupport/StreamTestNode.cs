@@ -21,8 +21,9 @@ public sealed class StreamTestNode : IAsyncDisposable
 {
     private readonly TempDirectory directory = new();
 
-    public StreamTestNode(IObjectStore objectStore, RestoreMode restoreMode = RestoreMode.None, string? hocon = null)
+    public StreamTestNode(IObjectStore objectStore, RestoreMode restoreMode = RestoreMode.None, string? hocon = null, TimeProvider? clock = null)
     {
+        clock ??= TimeProvider.System;
         ObjectStore = objectStore;
         Settings = StreamsSettings.From(hocon is null ? Config.Empty : ConfigurationFactory.ParseString(hocon));
         Database = new StreamDatabase(directory.Path);
@@ -30,8 +31,8 @@ public sealed class StreamTestNode : IAsyncDisposable
         Queries = new PipelineQueries(Database);
         Files = new SegmentFiles(directory.Path);
         Segments = new SegmentStore(Files, objectStore, Settings.SegmentCacheBytes);
-        Hydrator = new StreamHydrator(objectStore, WalWriter, Database, TimeProvider.System);
-        Publisher = new ManifestPublisher(Queries, WalWriter, Files, Segments, objectStore, TimeProvider.System);
+        Hydrator = new StreamHydrator(objectStore, WalWriter, Database, clock);
+        Publisher = new ManifestPublisher(Queries, WalWriter, Files, Segments, objectStore, clock);
         Sealer = new SegmentSealer(
             Queries,
             WalWriter,
@@ -51,7 +52,7 @@ public sealed class StreamTestNode : IAsyncDisposable
             Segments,
             restoreMode,
             Settings,
-            TimeProvider.System);
+            clock);
     }
 
     public string DataDirectory => directory.Path;
@@ -87,7 +88,7 @@ public sealed class StreamTestNode : IAsyncDisposable
     /// </summary>
     public async Task PublishAsync(bool draining)
     {
-        await Sealer.SealDueAsync(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), force: true, CancellationToken.None);
+        await Sealer.SealDueAsync(Dependencies.Clock.GetUtcNow().ToUnixTimeMilliseconds(), force: true, CancellationToken.None);
         foreach (var tombstone in Queries.PendingTombstones())
         {
             await Publisher.PublishTombstoneAsync(tombstone, CancellationToken.None);
