@@ -522,7 +522,7 @@ public sealed class StreamActorHydrationTests : Akka.TestKit.Xunit2.TestKit, IAs
     public async Task Should_keep_a_sliding_ttl_stream_alive_when_it_was_read_after_its_manifest_and_then_went_idle()
     {
         var name = "idle/ttl";
-        var clock = new ManualClock(DateTimeOffset.UnixEpoch.AddYears(55));
+        var clock = new ManualTimeProvider();
         var writer = new StreamTestNode(world.Store, RestoreMode.None, clock: clock);
         nodes.Add(writer);
         var writerStreams = Sys.ActorOf(StreamSupervisorActor.Props(writer.Dependencies), "ttl-writer");
