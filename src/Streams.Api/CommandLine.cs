@@ -59,24 +59,29 @@ internal static class CommandLine
         "applicationName",
     };
 
-    public static Dictionary<string, string?> Parse(string[] args, out List<string> problems)
+    public static Dictionary<string, string?> Parse(string[] args, out List<string> problems) =>
+        Parse(args, Environment.GetEnvironmentVariable, out problems);
+
+    /// <summary>As <see cref="Parse(string[], out List{string})"/>, reading the environment through <paramref name="environment"/>.</summary>
+    public static Dictionary<string, string?> Parse(string[] args, Func<string, string?> environment, out List<string> problems)
     {
         problems = [];
         var values = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
         foreach (var (variable, key) in EnvironmentAliases)
         {
-            if (Environment.GetEnvironmentVariable(variable) is { Length: > 0 } value)
+            if (environment(variable) is { Length: > 0 } value)
             {
                 values[key] = value;
             }
         }
 
-        if (Environment.GetEnvironmentVariable("DS_LAZY_RESTORE") is "1" or "true")
+        // DS_LAZY_RESTORE is the environment's --lazy-restore, and wins over an eager flag the same way.
+        var lazyRequested = environment("DS_LAZY_RESTORE") is "1" or "true";
+        if (lazyRequested)
         {
             values["Streams:Restore"] = "lazy";
         }
 
-        var lazyRequested = false;
         for (var i = 0; i < args.Length; i++)
         {
             var arg = args[i];

@@ -241,8 +241,8 @@ public sealed partial class StreamActor
     private void SoftDeleted()
     {
         // Appends accepted before the delete still get their answers.
-        Receive<AppendCommitted>(committed => HandleAppendCommitted(committed, serving: false));
-        Receive<AppendFailed>(failed => HandleAppendFailed(failed, serving: false));
+        Receive<AppendCommitted>(committed => HandleCommitResult(committed.CommitNumber, committed, serving: false));
+        Receive<AppendFailed>(failed => HandleCommitResult(failed.CommitNumber, failed, serving: false));
         Receive<ForkReleased>(_ => StartDelete(stream!, replyTo: null));
         Receive<CreateStream>(_ => Sender.Tell(SoftDeletedConflict()));
         Receive<CreateFork>(_ => Sender.Tell(SoftDeletedConflict()));

@@ -29,6 +29,10 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
     private LiveStream? stream;
     private long issuedCommits;
     private long completedCommits;
+
+    /// <summary>Commit results that arrived before an earlier commit's result, keyed by commit number.</summary>
+    private readonly SortedDictionary<long, object> earlyCommitResults = [];
+    private long handledCommitResults;
     private int inflightCommits;
     private bool reloadAfterInflight;
     private long nextWaiterId;
@@ -88,23 +92,41 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
         Receive<LoadFailed>(failed =>
         {
             log.Error(failed.Exception, "Loading stream {0} failed", streamName);
-            Stash.UnstashAll();
+            RejectStashed("the stream could not be loaded; retry");
             Become(Failed);
         });
         ReceiveAny(_ => Stash.Stash());
     }
 
-    /// <summary>Answers what was waiting with an error, then stops: the next message starts afresh.</summary>
+    /// <summary>Every waiting request gets a typed error (the caller retries; the next owner starts afresh).</summary>
+    private void RejectStashed(string reason)
+    {
+        foreach (var envelope in Stash.ClearStash())
+        {
+            if (envelope.Message is IStreamCommand)
+            {
+                envelope.Sender.Tell(new StreamRejected(ErrorCode.Unavailable, reason));
+            }
+            else
+            {
+                // Not a request — above all the supervisor's StopWhenIdle, which it sends only once:
+                // dropped, this owner would never stop and the stream's requests would wait forever.
+                Self.Tell(envelope.Message, envelope.Sender);
+            }
+        }
+    }
+
+    /// <summary>
+    /// After a failed load or hydration, waiting only to stop. A request that arrives meanwhile goes
+    /// back to the supervisor, which holds it until this owner has stopped and then gives it to a
+    /// fresh one: the next request retries rather than inheriting this owner's failure.
+    /// </summary>
     private void Failed()
     {
         Receive<StreamSupervisorActor.StopWhenIdle>(_ => Context.Stop(Self));
-        ReceiveAny(message =>
-        {
-            if (message is IStreamCommand)
-            {
-                Sender.Tell(new StreamRejected(ErrorCode.Unavailable, "the stream could not be loaded; retry"));
-            }
-        });
+        // Sent after the Passivate below, so the supervisor already holds requests for this stream.
+        Receive<IStreamCommand>(command => Context.Parent.Forward(command));
+        ReceiveAny(_ => { });
         Context.Parent.Tell(new StreamSupervisorActor.Passivate(Self));
     }
 
@@ -122,8 +144,8 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
         Receive<ForkMessages.CreateFork>(HandleCreateFork);
         Receive<ForkMessages.ForkReleased>(_ => { });
         Receive<IStreamCommand>(_ => Sender.Tell(NotFound()));
-        Receive<AppendCommitted>(committed => HandleAppendCommitted(committed, serving: false));
-        Receive<AppendFailed>(failed => HandleAppendFailed(failed, serving: false));
+        Receive<AppendCommitted>(committed => HandleCommitResult(committed.CommitNumber, committed, serving: false));
+        Receive<AppendFailed>(failed => HandleCommitResult(failed.CommitNumber, failed, serving: false));
         Receive<ReceiveTimeout>(_ =>
         {
             if (inflightCommits == 0)
@@ -210,8 +232,8 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
             });
             // Appends issued before a delete (or expiry) are answered as they settle, not stashed:
             // the state they would be unstashed into may no longer know them.
-            Receive<AppendCommitted>(committed => HandleAppendCommitted(committed, serving: false));
-            Receive<AppendFailed>(failed => HandleAppendFailed(failed, serving: false));
+            Receive<AppendCommitted>(committed => HandleCommitResult(committed.CommitNumber, committed, serving: false));
+            Receive<AppendFailed>(failed => HandleCommitResult(failed.CommitNumber, failed, serving: false));
             Receive<WaiterTimedOut>(_ => { });
             ReceiveAny(_ => Stash.Stash());
         });
@@ -235,8 +257,8 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
 
     private void Ready()
     {
-        Receive<AppendCommitted>(committed => HandleAppendCommitted(committed, serving: true));
-        Receive<AppendFailed>(failed => HandleAppendFailed(failed, serving: true));
+        Receive<AppendCommitted>(committed => HandleCommitResult(committed.CommitNumber, committed, serving: true));
+        Receive<AppendFailed>(failed => HandleCommitResult(failed.CommitNumber, failed, serving: true));
         Receive<WaiterTimedOut>(HandleWaiterTimedOut);
         Receive<ReceiveTimeout>(_ =>
         {
@@ -470,11 +492,34 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
         UpdateReceiveTimeout();
     }
 
+    /// <summary>
+    /// Handles commit results in the order the appends were submitted. The writer commits in that
+    /// order, but each result reaches this actor through its own thread-pool continuation, so two
+    /// appends of one group commit can report in either order; acknowledged as they arrive, a client
+    /// would see its later append acknowledged first, and a deferred reply overtake an earlier ack.
+    /// </summary>
     /// <param name="serving">
     /// True in Ready. Only a stream being served wakes readers, re-arms passivation and reloads after a
     /// failure; while it is being deleted or is gone there is nothing to reconcile.
     /// </param>
-    private void HandleAppendCommitted(AppendCommitted committed, bool serving)
+    private void HandleCommitResult(long commitNumber, object result, bool serving)
+    {
+        earlyCommitResults[commitNumber] = result;
+        while (earlyCommitResults.Remove(handledCommitResults + 1, out var next))
+        {
+            handledCommitResults++;
+            if (next is AppendCommitted committed)
+            {
+                ApplyAppendCommitted(committed, serving);
+            }
+            else
+            {
+                ApplyAppendFailed((AppendFailed)next, serving);
+            }
+        }
+    }
+
+    private void ApplyAppendCommitted(AppendCommitted committed, bool serving)
     {
         inflightCommits--;
         // The writer commits in submission order, so this commit proves every earlier one durable.
@@ -506,8 +551,7 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
         ReloadIfRequested();
     }
 
-    /// <param name="serving">True in Ready; see <see cref="HandleAppendCommitted"/>.</param>
-    private void HandleAppendFailed(AppendFailed failed, bool serving)
+    private void ApplyAppendFailed(AppendFailed failed, bool serving)
     {
         inflightCommits--;
         log.Error(failed.Exception, "Append to stream {0} failed to commit", streamName);

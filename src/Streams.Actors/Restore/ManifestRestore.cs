@@ -82,7 +82,8 @@ public sealed record RestoredStream(StreamRow Row, IReadOnlyList<SegmentRow> Seg
 
 /// <summary>
 /// Writes a restored stream's rows in one transaction: stream, epochs, producers and segments, all
-/// marked published. Does nothing (and yields null) when the stream already has a local row.
+/// marked published. Does nothing (and yields null) when the stream already has a local row, or when
+/// this node deleted it and the manifest is older than that deletion.
 /// </summary>
 public sealed class HydrateStreamOperation(RestoredStream restored, long publishedAtMs) : WalOperation<StreamRow?>
 {
@@ -90,6 +91,15 @@ public sealed class HydrateStreamOperation(RestoredStream restored, long publish
     {
         var row = restored.Row;
         if (session.Scalar("SELECT stream_id FROM streams WHERE name = $name", ("$name", row.Name)) is not null)
+        {
+            return null;
+        }
+
+        // A tombstone waiting to be published outranks the manifest it is about to replace (its
+        // generation is one above the last one this node published): the stream stays deleted.
+        // Only a manifest published since, by another owner, is newer than the deletion.
+        if (session.Scalar("SELECT generation FROM tombstones WHERE name = $name", ("$name", row.Name)) is long pending
+            && pending > row.ManifestGeneration)
         {
             return null;
         }
