@@ -56,14 +56,22 @@ internal static partial class StreamEndpoints
         {
             while (true)
             {
+                // A data event and its control event leave in one write: each write to the response
+                // is flushed on its own, and a client must never see a data event without its control.
+                using var events = new MemoryStream();
                 if (read.Records.Count > 0)
                 {
-                    await WriteDataEventAsync(response, read, isJson, textual, aborted);
+                    WriteDataEvent(events, read, isJson, textual);
                 }
 
                 if (read.Records.Count > 0 || first || read.TimedOut || read.Closed)
                 {
-                    await WriteControlEventAsync(response, read, cursor, aborted);
+                    WriteControlEvent(events, read, cursor);
+                }
+
+                if (events.Length > 0)
+                {
+                    await response.Body.WriteAsync(events.GetBuffer().AsMemory(0, (int)events.Length), aborted);
                     await response.Body.FlushAsync(aborted);
                 }
 
@@ -98,7 +106,7 @@ internal static partial class StreamEndpoints
 
     private static TimeSpan Min(TimeSpan left, TimeSpan right) => left < right ? left : right;
 
-    private static async Task WriteDataEventAsync(HttpResponse response, ReadCompleted read, bool isJson, bool textual, CancellationToken cancellationToken)
+    private static void WriteDataEvent(MemoryStream buffer, ReadCompleted read, bool isJson, bool textual)
     {
         byte[] payload;
         if (isJson)
@@ -122,7 +130,6 @@ internal static partial class StreamEndpoints
             }
         }
 
-        using var buffer = new MemoryStream(payload.Length + 64);
         buffer.Write(DataEventHeader);
         if (textual)
         {
@@ -157,12 +164,10 @@ internal static partial class StreamEndpoints
         }
 
         buffer.Write(LineEnd);
-        await response.Body.WriteAsync(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), cancellationToken);
     }
 
-    private static async Task WriteControlEventAsync(HttpResponse response, ReadCompleted read, string? cursor, CancellationToken cancellationToken)
+    private static void WriteControlEvent(MemoryStream buffer, ReadCompleted read, string? cursor)
     {
-        using var buffer = new MemoryStream();
         buffer.Write(ControlEventHeader);
         buffer.Write(DataPrefix);
         using (var json = new Utf8JsonWriter(buffer))
@@ -188,6 +193,5 @@ internal static partial class StreamEndpoints
 
         buffer.Write(LineEnd);
         buffer.Write(LineEnd);
-        await response.Body.WriteAsync(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), cancellationToken);
     }
 }
