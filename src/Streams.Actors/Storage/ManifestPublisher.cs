@@ -52,7 +52,8 @@ public sealed class ManifestPublisher(
             manifest.Producers.Select(p => new ProducerState(p.Id, p.Epoch, p.Seq)).ToList(),
             manifest.StreamSeq,
             manifest.Closed,
-            manifest.UpdatedAtMs));
+            manifest.UpdatedAtMs,
+            manifest.DrainedClean));
         foreach (var segment in newlyUploaded)
         {
             segmentStore.MarkUploaded(stream.Name, segment.Index, segment.ByteSize);
