@@ -1,6 +1,8 @@
 using FsCheck;
 using FsCheck.Fluent;
+using Streams.Actors.Restore;
 using Streams.Actors.Storage.Segments;
+using Streams.Tests.Property.Restore;
 using Streams.Tests.Property.Segments;
 
 namespace Streams.Tests.Property;
@@ -138,6 +140,132 @@ public static class Generators
         if (value.TargetBlockBytes != SegmentWriterOptions.DefaultTargetBlockBytes)
         {
             yield return value with { TargetBlockBytes = SegmentWriterOptions.DefaultTargetBlockBytes };
+        }
+    }
+
+    // ---- Restore schedules -----------------------------------------------------------------------
+
+    /// <summary>Longest schedule generated; the size parameter grows the length up to this.</summary>
+    public const int MaxScheduleSteps = 25;
+
+    private const int MaxRecordBytes = 40;
+    private const int LargeRecordBytes = 300;
+    private const int MaxRecordsPerAppend = 3;
+
+    public static Arbitrary<Schedule> Schedules() => Arb.From(ScheduleGen(), ShrinkSchedule);
+
+    private static Gen<Schedule> ScheduleGen() =>
+        from length in Gen.Sized(size => Gen.Choose(Math.Clamp(size / 2, 1, MaxScheduleSteps), Math.Clamp(size, 1, MaxScheduleSteps)))
+        from firstMode in Gen.Elements(RestoreMode.None, RestoreMode.Eager, RestoreMode.Lazy)
+        from ops in Gen.ListOf(ScheduleOpGen(), length)
+        from tuning in EngineTuningGen()
+        select new Schedule(firstMode, ops, tuning);
+
+    /// <summary>
+    /// Page budgets from one byte (one record a page) to several records; segments of two or three
+    /// rows (several per seal) or the default; blocks smaller than one record, of a few records, or
+    /// the default; no segment cache (every published segment is read from the object store) or one
+    /// megabyte.
+    /// </summary>
+    private static Gen<EngineTuning> EngineTuningGen() =>
+        from maxReadBytes in Gen.Elements(1L, 16L, 64L, 256L)
+        from targetRows in Gen.Elements(2, 3, 10_000)
+        from blockBytes in Gen.Elements(24, 128, 65_536)
+        from cacheBytes in Gen.Elements(0L, 1L << 20)
+        select new EngineTuning(maxReadBytes, targetRows, blockBytes, cacheBytes);
+
+    /// <summary>Skewed towards the first stream, so one stream sees long histories while the others still interleave.</summary>
+    private static Gen<int> StreamIndex() => Gen.Frequency((3, Gen.Constant(0)), (2, Gen.Constant(1)), (1, Gen.Constant(2)));
+
+    private static Gen<int> RecordSize() =>
+        Gen.Frequency(
+            (8, Gen.Choose(1, MaxRecordBytes)),
+            (1, Gen.Choose(MaxRecordBytes, LargeRecordBytes)));
+
+    private static Gen<ScheduleOp> ScheduleOpGen() =>
+        Gen.Frequency(
+            (3, from stream in StreamIndex()
+                from json in Gen.Elements(false, true)
+                from initial in Gen.Frequency((3, Gen.Constant(0)), (1, Gen.Choose(1, 2)))
+                select (ScheduleOp)new CreateOp(stream, json, initial)),
+            (10, from stream in StreamIndex()
+                 from count in Gen.Choose(1, MaxRecordsPerAppend)
+                 from sizes in Gen.ListOf(RecordSize(), count)
+                 select (ScheduleOp)new AppendOp(stream, sizes)),
+            (1, StreamIndex().Select(stream => (ScheduleOp)new CloseOp(stream))),
+            (2, Gen.Constant((ScheduleOp)new SealOp())),
+            (3, from streams in Gen.Frequency(
+                    (1, Gen.Constant(Enumerable.Range(0, Schedule.StreamCount).ToList())),
+                    (2, Gen.SubListOf(Enumerable.Range(0, Schedule.StreamCount).ToArray()).Where(streams => streams.Count > 0).Select(streams => streams.ToList())))
+                from sealFirst in Gen.Elements(false, true)
+                select (ScheduleOp)new PublishOp(streams, sealFirst)),
+            (3, StreamIndex().Select(stream => (ScheduleOp)new IdleOp(stream))),
+            (5, RestartGen()));
+
+    /// <summary>
+    /// A crash followed by an eager or lazy restore mostly loses the disk (the restore's reason to
+    /// exist); a drain mostly keeps it (a rolling restart); every combination still occurs.
+    /// </summary>
+    private static Gen<ScheduleOp> RestartGen() =>
+        from stop in Gen.Frequency((2, Gen.Constant(StopKind.Crash)), (2, Gen.Constant(StopKind.Drain)), (1, Gen.Constant(StopKind.CrashWhilePublishing)))
+        from mode in Gen.Elements(RestoreMode.None, RestoreMode.Eager, RestoreMode.Lazy)
+        from loseDisk in stop != StopKind.Drain && mode != RestoreMode.None
+            ? Gen.Frequency((1, Gen.Constant(false)), (3, Gen.Constant(true)))
+            : Gen.Frequency((2, Gen.Constant(false)), (1, Gen.Constant(true)))
+        select (ScheduleOp)new RestartOp(stop, loseDisk, mode);
+
+    /// <summary>
+    /// Shorter schedules first (the back half, the front half, then one step at a time), then
+    /// simpler steps, then the default tuning: a failure shrinks to a short, plain script.
+    /// </summary>
+    private static IEnumerable<Schedule> ShrinkSchedule(Schedule schedule)
+    {
+        var ops = schedule.Ops;
+        if (ops.Count > 1)
+        {
+            var half = ops.Count / 2;
+            yield return schedule with { Ops = ops.Take(half).ToList() };
+            yield return schedule with { Ops = ops.Skip(half).ToList() };
+        }
+
+        for (var i = ops.Count - 1; i >= 0; i--)
+        {
+            yield return schedule with { Ops = ops.Where((_, j) => j != i).ToList() };
+        }
+
+        for (var i = 0; i < ops.Count; i++)
+        {
+            foreach (var simpler in ops[i].Simpler())
+            {
+                yield return schedule with { Ops = Replace(ops, i, simpler) };
+            }
+        }
+
+        if (schedule.FirstMode != RestoreMode.None)
+        {
+            yield return schedule with { FirstMode = RestoreMode.None };
+        }
+
+        var tuning = schedule.Tuning;
+        var defaults = EngineTuning.Default;
+        if (tuning.SegmentTargetRows != defaults.SegmentTargetRows)
+        {
+            yield return schedule with { Tuning = tuning with { SegmentTargetRows = defaults.SegmentTargetRows } };
+        }
+
+        if (tuning.SegmentBlockBytes != defaults.SegmentBlockBytes)
+        {
+            yield return schedule with { Tuning = tuning with { SegmentBlockBytes = defaults.SegmentBlockBytes } };
+        }
+
+        if (tuning.SegmentCacheBytes != defaults.SegmentCacheBytes)
+        {
+            yield return schedule with { Tuning = tuning with { SegmentCacheBytes = defaults.SegmentCacheBytes } };
+        }
+
+        if (tuning.MaxReadBytes != defaults.MaxReadBytes)
+        {
+            yield return schedule with { Tuning = tuning with { MaxReadBytes = defaults.MaxReadBytes } };
         }
     }
 

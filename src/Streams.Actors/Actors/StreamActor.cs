@@ -421,8 +421,9 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
 
         if (!live.OwnershipClaimed)
         {
-            // Taken over from a manifest: publish one of our own (not cleanly drained, current epoch)
-            // before acknowledging anything, so a crash from here on makes the next owner bump the epoch.
+            // Taken over from a manifest, or drained cleanly before a restart on this disk: publish a
+            // manifest (not cleanly drained, current epoch) before acknowledging anything, so a crash
+            // from here on makes the next owner bump the epoch.
             StartClaim(live);
             return;
         }

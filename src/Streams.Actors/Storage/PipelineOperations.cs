@@ -42,6 +42,7 @@ public sealed class SealSegmentOperation(long streamId, SegmentRow segment) : Wa
 /// <summary>
 /// Commit point 4, local half: the manifest of <paramref name="generation"/> is in the object store.
 /// Advance the generation and uploaded_through and drop the WAL rows it covers, in one transaction.
+/// A manifest marked <paramref name="drainedClean"/> also gives up ownership (see below).
 /// Yields the payload bytes released from the WAL.
 /// </summary>
 public sealed class ManifestPublishedOperation(
@@ -60,7 +61,8 @@ public sealed class ManifestPublishedOperation(
             """
             UPDATE streams SET manifest_generation = $generation, uploaded_through = $uploaded,
                 published_producers = $producers, published_stream_seq = $seq, published_closed = $closed,
-                published_clean = $clean, last_upload_at_ms = $at, last_upload_error = NULL
+                published_clean = $clean, last_upload_at_ms = $at, last_upload_error = NULL,
+                ownership_claimed = CASE WHEN $clean THEN 0 ELSE ownership_claimed END
             WHERE stream_id = $id AND manifest_generation = $previous AND uploaded_through <= $uploaded
             """,
             ("$generation", generation),
@@ -68,6 +70,10 @@ public sealed class ManifestPublishedOperation(
             ("$producers", ProducerJson.Serialize(publishedProducers)),
             ("$seq", publishedStreamSeq),
             ("$closed", publishedClosed ? 1 : 0),
+            // A manifest marked drained cleanly tells the next owner that nothing past it was
+            // acknowledged, so that owner keeps the epoch. Should this node append again (restarted on
+            // the same disk) and then be lost, those appends' offsets would be handed out again for
+            // other data. Giving up ownership makes its next append publish an unclean manifest first.
             ("$clean", publishedClean ? 1 : 0),
             ("$at", publishedAtMs),
             ("$id", streamId),

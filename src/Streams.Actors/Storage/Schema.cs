@@ -55,8 +55,9 @@ internal static class Schema
             published_closed         INTEGER NOT NULL DEFAULT 0,
             -- 1 when the last published manifest says drained_clean: a drain need not republish it.
             published_clean          INTEGER NOT NULL DEFAULT 0,
-            -- 0 for a stream taken over from a manifest until this node has published a manifest of
-            -- its own (marked not cleanly drained) — which it does before acknowledging any append.
+            -- 0 for a stream taken over from a manifest, or whose last manifest from this node was
+            -- marked cleanly drained, until this node has published a manifest of its own (marked not
+            -- cleanly drained) — which it does before acknowledging any append.
             ownership_claimed        INTEGER NOT NULL DEFAULT 1
         );
 

@@ -50,7 +50,10 @@ public sealed record StreamRow
 
     public bool Restored { get; init; }
 
-    /// <summary>False for a stream taken over from a manifest until this node has published its own.</summary>
+    /// <summary>
+    /// False for a stream taken over from a manifest, or whose last manifest from this node was marked
+    /// cleanly drained, until this node has published one of its own that is not.
+    /// </summary>
     public bool OwnershipClaimed { get; init; } = true;
 
     public IReadOnlyList<EpochStart> Epochs { get; init; } = [];
