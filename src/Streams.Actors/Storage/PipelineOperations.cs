@@ -131,7 +131,8 @@ public sealed class ClaimOwnershipOperation(long streamId) : WalOperation<bool>
 /// <summary>
 /// Drops an idle stream's local rows when the object store holds all of it (lazy restore's bounded
 /// disk). Yields false, changing nothing, when anything is still unpublished — including, for a
-/// stream with a sliding TTL, activity (<paramref name="lastAccessMs"/>) newer than its manifest.
+/// stream with a sliding TTL, activity (<paramref name="lastAccessMs"/>) newer than its manifest —
+/// or when a local fork still reads through the stream.
 /// </summary>
 public sealed class EvictStreamOperation(long streamId, long lastAccessMs) : WalOperation<bool>
 {
@@ -139,12 +140,15 @@ public sealed class EvictStreamOperation(long streamId, long lastAccessMs) : Wal
     {
         // A restore takes a stream's last activity from its manifest's time. Evicting a TTL stream
         // read since would forget those reads, and the next touch could find it expired and delete it.
+        // A local fork reads the stream's records through its local id, which a restore would not
+        // give back (ids are never reused): a fork's source stays while the fork is here.
         var publishable = session.Scalar(
             """
             SELECT 1 FROM streams WHERE stream_id = $id AND uploaded_through = next_position
                AND closed = published_closed AND last_upload_at_ms IS NOT NULL
                AND (ttl_seconds IS NULL OR $access <= last_upload_at_ms)
                AND NOT EXISTS (SELECT 1 FROM wal WHERE wal.stream_id = $id)
+               AND NOT EXISTS (SELECT 1 FROM streams fork WHERE fork.fork_parent_id = $id)
             """,
             ("$id", streamId),
             ("$access", lastAccessMs));

@@ -519,6 +519,27 @@ public sealed class StreamActorHydrationTests : Akka.TestKit.Xunit2.TestKit, IAs
     }
 
     [Fact]
+    public async Task Should_keep_a_fork_source_local_when_it_goes_idle_while_a_local_fork_still_reads_through_it()
+    {
+        var source = "forks/source";
+        var fork = "forks/fork";
+        var records = await SeedAsync(source, count: 3, drainedClean: true);
+        var (writer, writerStreams) = Writer();
+        await AskAsync<StreamCreated>(writerStreams, new Streams.Actors.Protocol.ForkMessages.CreateFork(fork, null, null, null, false, [], source, null, 0));
+        await writer.PublishAsync(draining: true);
+        var (node, streams) = StartNode(RestoreMode.Lazy, "streams.passivate-after = 200ms");
+
+        // The fork gets a record of its own that is not published (no upload round runs here), so the
+        // fork stays local; the source is fully published and goes idle.
+        await AskAsync<Appended>(streams, AppendOne(fork, Payload("own")));
+        AssertRecords(records, await AskAsync<ReadCompleted>(streams, ReadFromStart(source)));
+        await AwaitConditionAsync(async () => await ActiveStreamsAsync(streams) == 0, ReplyTimeout);
+
+        Assert.NotNull(node.Database.LoadStream(source));
+        AssertRecords([.. records, Payload("own")], await AskAsync<ReadCompleted>(streams, ReadFromStart(fork)));
+    }
+
+    [Fact]
     public async Task Should_keep_a_sliding_ttl_stream_alive_when_it_was_read_after_its_manifest_and_then_went_idle()
     {
         var name = "idle/ttl";
