@@ -6,6 +6,11 @@ namespace Streams.Api;
 /// </summary>
 internal static class CommandLine
 {
+    /// <summary>Host settings (the keys of <c>WebHostDefaults</c>), accepted as <c>--key=value</c>.</summary>
+    public const string EnvironmentKey = "environment";
+    public const string ContentRootKey = "contentRoot";
+    public const string ApplicationNameKey = "applicationName";
+
     private static readonly Dictionary<string, string> Flags = new(StringComparer.OrdinalIgnoreCase)
     {
         ["--host"] = "Streams:Host",
@@ -14,6 +19,16 @@ internal static class CommandLine
         ["--long-poll-timeout-ms"] = "Streams:LongPollTimeoutMs",
         ["--max-append-bytes"] = "Streams:MaxAppendBytes",
     };
+
+    private static readonly HashSet<string> HostKeys = new(StringComparer.OrdinalIgnoreCase)
+    {
+        EnvironmentKey,
+        ContentRootKey,
+        ApplicationNameKey,
+    };
+
+    /// <summary>Configuration sections that may be set directly as <c>--Section:Key=value</c>.</summary>
+    private static readonly string[] ConfigurationRoots = ["Streams", "Logging"];
 
     /// <summary>Environment variables of the original, mapped to our keys.</summary>
     private static readonly Dictionary<string, string> EnvironmentAliases = new(StringComparer.Ordinal)
@@ -41,7 +56,17 @@ internal static class CommandLine
             var flag = equals > 0 ? arg[..equals] : arg;
             if (!Flags.TryGetValue(flag, out var key))
             {
-                problems.Add($"unknown option '{flag}'");
+                // The .NET convention "--Section:Key=value" (and the host's own keys) for settings
+                // without a flag of their own; anything else is a typo worth refusing.
+                if (equals > 0 && flag.StartsWith("--", StringComparison.Ordinal) && IsConfigurationKey(flag[2..]))
+                {
+                    values[flag[2..]] = arg[(equals + 1)..];
+                }
+                else
+                {
+                    problems.Add($"unknown option '{flag}'");
+                }
+
                 continue;
             }
 
@@ -61,4 +86,10 @@ internal static class CommandLine
 
         return values;
     }
+
+    private static bool IsConfigurationKey(string name) =>
+        HostKeys.Contains(name) ||
+        ConfigurationRoots.Any(root =>
+            name.Equals(root, StringComparison.OrdinalIgnoreCase) ||
+            name.StartsWith(root + ":", StringComparison.OrdinalIgnoreCase));
 }

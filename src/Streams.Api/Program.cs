@@ -16,8 +16,14 @@ if (problems.Count > 0)
 }
 
 // Content root at the binary so appsettings.json is found wherever the server is started from;
-// relative paths in settings (the data dir) still resolve against the working directory.
-var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+// relative paths in settings (the data dir) still resolve against the working directory. A host
+// that passes --contentRoot/--environment (WebApplicationFactory does) gets what it asked for.
+var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+{
+    ContentRootPath = flags.GetValueOrDefault(CommandLine.ContentRootKey) ?? AppContext.BaseDirectory,
+    EnvironmentName = flags.GetValueOrDefault(CommandLine.EnvironmentKey),
+    ApplicationName = flags.GetValueOrDefault(CommandLine.ApplicationNameKey),
+});
 builder.Configuration.AddInMemoryCollection(flags);
 var options = builder.Configuration.GetSection(ServerOptions.Section).Get<ServerOptions>() ?? new ServerOptions();
 
