@@ -68,9 +68,9 @@ internal static partial class StreamEndpoints
             contentType = request.ContentType;
             if (ContentTypes.IsJson(contentType))
             {
-                if (!JsonMessages.TrySplit(body, out records))
+                if (JsonMessages.Split(body, int.MaxValue, out records, out var jsonProblem) != JsonSplit.Valid)
                 {
-                    await ResultMapping.WriteAsync(context, ErrorCode.InvalidJson, "the body is not valid JSON");
+                    await ResultMapping.WriteAsync(context, ErrorCode.InvalidJson, $"the body is not valid JSON: {jsonProblem}");
                     return;
                 }
 
