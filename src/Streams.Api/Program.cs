@@ -42,6 +42,7 @@ builder.Services.AddStreams(new StreamsEngineOptions
 });
 
 var app = builder.Build();
+app.UseMiddleware<UnhandledErrors>();
 app.UseMiddleware<BrowserHeaders>();
 app.MapGet("/health", () => Results.Json(new HealthStatus("ok"), HealthJsonContext.Default.HealthStatus));
 app.MapStreamEndpoints();
