@@ -68,10 +68,14 @@ internal static partial class StreamEndpoints
             contentType = request.ContentType;
             if (ContentTypes.IsJson(contentType))
             {
-                if (JsonMessages.Split(body, int.MaxValue, out records, out var jsonProblem) != JsonSplit.Valid)
+                switch (JsonMessages.Split(body, settings.MaxAppendMessages, out records, out var jsonProblem))
                 {
-                    await ResultMapping.WriteAsync(context, ErrorCode.InvalidJson, $"the body is not valid JSON: {jsonProblem}");
-                    return;
+                    case JsonSplit.Invalid:
+                        await ResultMapping.WriteAsync(context, ErrorCode.InvalidJson, $"the body is not valid JSON: {jsonProblem}");
+                        return;
+                    case JsonSplit.TooManyMessages:
+                        await ResultMapping.WriteAsync(context, ErrorCode.PayloadTooLarge, jsonProblem);
+                        return;
                 }
 
                 if (records.Count == 0)

@@ -73,10 +73,14 @@ internal static partial class StreamEndpoints
         }
         else if (ContentTypes.IsJson(contentType))
         {
-            if (JsonMessages.Split(body, int.MaxValue, out records, out var jsonProblem) != JsonSplit.Valid)
+            switch (JsonMessages.Split(body, settings.MaxAppendMessages, out records, out var jsonProblem))
             {
-                await ResultMapping.WriteAsync(context, ErrorCode.InvalidJson, $"the body is not valid JSON: {jsonProblem}");
-                return;
+                case JsonSplit.Invalid:
+                    await ResultMapping.WriteAsync(context, ErrorCode.InvalidJson, $"the body is not valid JSON: {jsonProblem}");
+                    return;
+                case JsonSplit.TooManyMessages:
+                    await ResultMapping.WriteAsync(context, ErrorCode.PayloadTooLarge, jsonProblem);
+                    return;
             }
         }
         else
