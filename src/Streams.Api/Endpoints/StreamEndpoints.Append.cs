@@ -65,6 +65,12 @@ internal static partial class StreamEndpoints
                 return;
             }
 
+            if (!IsMediaType(request.ContentType))
+            {
+                await ResultMapping.WriteAsync(context, ErrorCode.InvalidHeader, "Content-Type is not a media type (type/subtype)");
+                return;
+            }
+
             contentType = request.ContentType;
             if (ContentTypes.IsJson(contentType))
             {

@@ -59,6 +59,12 @@ internal static partial class StreamEndpoints
         }
 
         var contentType = string.IsNullOrWhiteSpace(request.ContentType) ? ContentTypes.Default : request.ContentType.Trim();
+        if (!IsMediaType(contentType))
+        {
+            await ResultMapping.WriteAsync(context, ErrorCode.InvalidHeader, "Content-Type is not a media type (type/subtype)");
+            return;
+        }
+
         var body = await RequestBody.ReadAsync(request, settings.MaxAppendBytes, context.RequestAborted);
         if (body is null)
         {

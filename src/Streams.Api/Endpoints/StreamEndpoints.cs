@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Net.Http.Headers;
 using Streams.Actors.Config;
 using Streams.Actors.Domain;
 using Streams.Actors.Hosting;
@@ -128,6 +129,13 @@ internal static partial class StreamEndpoints
         problem = string.Empty;
         return true;
     }
+
+    /// <summary>
+    /// A stream's content type is stored and echoed on every read, so it must at least be a
+    /// well-formed media type; its value is otherwise free (any type/subtype, any parameters).
+    /// </summary>
+    private static bool IsMediaType(string contentType) =>
+        MediaTypeHeaderValue.TryParse(contentType, out var parsed) && parsed.Type.HasValue && parsed.Type.Length > 0 && parsed.SubType.Length > 0;
 
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
