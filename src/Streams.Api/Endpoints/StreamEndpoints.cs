@@ -75,7 +75,14 @@ internal static partial class StreamEndpoints
     internal static bool TryGetStreamName(HttpContext context, out string name, out string problem)
     {
         name = string.Empty;
-        var raw = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? context.Request.Path.Value ?? string.Empty;
+        var raw = context.Features.Get<IHttpRequestFeature>()?.RawTarget;
+        if (string.IsNullOrEmpty(raw))
+        {
+            // Kestrel passes the target as received; a host that does not (the in-memory test
+            // server leaves it empty) gets the path re-escaped, which keeps "%2F" as it came.
+            raw = (context.Request.PathBase + context.Request.Path).ToUriComponent();
+        }
+
         var queryStart = raw.IndexOfAny(['?', '#']);
         if (queryStart >= 0)
         {
