@@ -44,7 +44,8 @@ builder.Services.AddStreams(new StreamsEngineOptions
 var app = builder.Build();
 app.UseMiddleware<UnhandledErrors>();
 app.UseMiddleware<BrowserHeaders>();
-app.MapGet("/health", () => Results.Json(new HealthStatus("ok"), HealthJsonContext.Default.HealthStatus));
+// HEAD too: load balancers and uptime checks often probe without a body.
+app.MapMethods("/health", [HttpMethods.Get, HttpMethods.Head], () => Results.Json(new HealthStatus("ok"), HealthJsonContext.Default.HealthStatus));
 app.MapStreamEndpoints();
 app.MapFallback((HttpContext context) =>
     ResultMapping.WriteAsync(context, Streams.Actors.Domain.ErrorCode.RouteNotFound, "no such endpoint"));

@@ -364,6 +364,18 @@ public sealed class BadInputTests : IAsyncLifetime
         await JsonErrorAssert.IsAsync(delete, HttpStatusCode.NotFound, "stream_not_found");
     }
 
+    [Fact]
+    public async Task Should_answer_health_probes_with_get_and_head_and_other_methods_with_404()
+    {
+        using var get = await client.GetAsync("/health");
+        using var head = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, "/health"));
+        using var post = await client.PostAsync("/health", new ByteArrayContent([]));
+
+        Assert.Equal(HttpStatusCode.OK, get.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, head.StatusCode);
+        await JsonErrorAssert.IsAsync(post, HttpStatusCode.NotFound, "not_found");
+    }
+
     [Theory]
     [InlineData("9223372036854775")]
     [InlineData("999999999999999999")]
