@@ -74,7 +74,7 @@ internal static class CommandLine
             {
                 values[key] = arg[(equals + 1)..];
             }
-            else if (i + 1 < args.Length)
+            else if (i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal))
             {
                 values[key] = args[++i];
             }

@@ -7,12 +7,7 @@ using Streams.Api.Http;
 var flags = CommandLine.Parse(args, out var problems);
 if (problems.Count > 0)
 {
-    foreach (var problem in problems)
-    {
-        Console.Error.WriteLine($"streams: {problem}");
-    }
-
-    return 2;
+    return Refuse(problems);
 }
 
 // Content root at the binary so appsettings.json is found wherever the server is started from;
@@ -25,7 +20,11 @@ var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
     ApplicationName = flags.GetValueOrDefault(CommandLine.ApplicationNameKey),
 });
 builder.Configuration.AddInMemoryCollection(flags);
-var options = builder.Configuration.GetSection(ServerOptions.Section).Get<ServerOptions>() ?? new ServerOptions();
+var options = ServerOptions.Bind(builder.Configuration.GetSection(ServerOptions.Section), problems);
+if (options is null)
+{
+    return Refuse(problems);
+}
 
 builder.WebHost.ConfigureKestrel(kestrel =>
 {
@@ -51,6 +50,17 @@ app.MapFallback((HttpContext context) =>
     ResultMapping.WriteAsync(context, Streams.Actors.Domain.ErrorCode.RouteNotFound, "no such endpoint"));
 await app.RunAsync();
 return 0;
+
+// A configuration mistake is the operator's to fix: say what is wrong, no stack trace, exit code 2.
+static int Refuse(IEnumerable<string> problems)
+{
+    foreach (var problem in problems)
+    {
+        Console.Error.WriteLine($"streams: {problem}");
+    }
+
+    return 2;
+}
 
 static string HoconOverrides(ServerOptions options)
 {
