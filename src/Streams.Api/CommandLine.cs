@@ -1,15 +1,15 @@
 namespace Streams.Api;
 
 /// <summary>
-/// Turns the server's flags into configuration keys. Accepts the TypeScript original's names too, so
-/// its deploy scripts keep working.
+/// Turns the server's flags and environment variables into configuration keys. Accepts the
+/// TypeScript original's names too, so its deploy scripts keep working. Arguments in the .NET
+/// configuration style (<c>--Streams:Port=80</c>, and the generic host's <c>--environment=...</c>,
+/// <c>--contentRoot=...</c>, <c>--applicationName=...</c>) pass through unchanged: that is how a
+/// hosting environment such as the ASP.NET test host hands its settings to the entry point.
 /// </summary>
 internal static class CommandLine
 {
-    /// <summary>Host settings (the keys of <c>WebHostDefaults</c>), accepted as <c>--key=value</c>.</summary>
-    public const string EnvironmentKey = "environment";
-    public const string ContentRootKey = "contentRoot";
-    public const string ApplicationNameKey = "applicationName";
+    private const string OptionPrefix = "--";
 
     private static readonly Dictionary<string, string> Flags = new(StringComparer.OrdinalIgnoreCase)
     {
@@ -18,23 +18,45 @@ internal static class CommandLine
         ["--data-dir"] = "Streams:DataDir",
         ["--long-poll-timeout-ms"] = "Streams:LongPollTimeoutMs",
         ["--max-append-bytes"] = "Streams:MaxAppendBytes",
+        ["--segment-target-rows"] = "Streams:SegmentTargetRows",
+        ["--segment-max-age-ms"] = "Streams:SegmentMaxAgeMs",
+        ["--hocon"] = "Streams:Hocon",
+        ["--object-store"] = "Streams:ObjectStore",
+        ["--object-store-dir"] = "Streams:ObjectStoreDir",
+        ["--s3-endpoint"] = "Streams:S3Endpoint",
+        ["--s3-bucket"] = "Streams:S3Bucket",
+        ["--s3-region"] = "Streams:S3Region",
+        ["--s3-prefix"] = "Streams:S3Prefix",
+        ["--s3-path-style"] = "Streams:S3PathStyle",
+        ["--restore-parallelism"] = "Streams:RestoreParallelism",
     };
 
-    private static readonly HashSet<string> HostKeys = new(StringComparer.OrdinalIgnoreCase)
+    /// <summary>Flags without a value: each sets a key to a fixed value.</summary>
+    private static readonly Dictionary<string, (string Key, string Value)> Switches = new(StringComparer.OrdinalIgnoreCase)
     {
-        EnvironmentKey,
-        ContentRootKey,
-        ApplicationNameKey,
+        ["--lazy-restore"] = ("Streams:Restore", "lazy"),
+        ["--bootstrap-from-object-store"] = ("Streams:Restore", "eager"),
+        ["--bootstrap-from-r2"] = ("Streams:Restore", "eager"),
     };
 
-    /// <summary>Configuration sections that may be set directly as <c>--Section:Key=value</c>.</summary>
-    private static readonly string[] ConfigurationRoots = ["Streams", "Logging"];
-
-    /// <summary>Environment variables of the original, mapped to our keys.</summary>
+    /// <summary>Environment variables (ours and the original's), mapped to our keys. Secrets are read elsewhere.</summary>
     private static readonly Dictionary<string, string> EnvironmentAliases = new(StringComparer.Ordinal)
     {
         ["DS_ROOT"] = "Streams:DataDir",
         ["PORT"] = "Streams:Port",
+        ["DS_SEGMENT_TARGET_ROWS"] = "Streams:SegmentTargetRows",
+        ["DURABLE_STREAMS_R2_BUCKET"] = "Streams:S3Bucket",
+        ["DURABLE_STREAMS_R2_ENDPOINT"] = "Streams:S3Endpoint",
+        ["DURABLE_STREAMS_R2_REGION"] = "Streams:S3Region",
+        ["DURABLE_STREAMS_R2_ACCOUNT_ID"] = "Streams:R2AccountId",
+    };
+
+    /// <summary>Settings of the generic host itself, passed as <c>--key=value</c> by hosting environments.</summary>
+    private static readonly HashSet<string> HostKeys = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "environment",
+        "contentRoot",
+        "applicationName",
     };
 
     public static Dictionary<string, string?> Parse(string[] args, out List<string> problems)
@@ -49,24 +71,40 @@ internal static class CommandLine
             }
         }
 
+        if (Environment.GetEnvironmentVariable("DS_LAZY_RESTORE") is "1" or "true")
+        {
+            values["Streams:Restore"] = "lazy";
+        }
+
+        var lazyRequested = false;
         for (var i = 0; i < args.Length; i++)
         {
             var arg = args[i];
             var equals = arg.IndexOf('=');
             var flag = equals > 0 ? arg[..equals] : arg;
+            if (Switches.TryGetValue(flag, out var switched))
+            {
+                // --lazy-restore wins over an eager flag, whatever the order (as in the original).
+                lazyRequested |= switched.Value == "lazy";
+                values[switched.Key] = lazyRequested ? "lazy" : switched.Value;
+                continue;
+            }
+
             if (!Flags.TryGetValue(flag, out var key))
             {
-                // The .NET convention "--Section:Key=value" (and the host's own keys) for settings
-                // without a flag of their own; anything else is a typo worth refusing.
-                if (equals > 0 && flag.StartsWith("--", StringComparison.Ordinal) && IsConfigurationKey(flag[2..]))
+                var passedValue = equals > 0 ? arg[(equals + 1)..] : null;
+                if (passedValue is not null && IsPassThrough(args, flag, passedValue))
                 {
-                    values[flag[2..]] = arg[(equals + 1)..];
-                }
-                else
-                {
-                    problems.Add($"unknown option '{flag}'");
+                    // An empty value carries no setting; hosts send one for every section name.
+                    if (passedValue.Length > 0)
+                    {
+                        values[flag[OptionPrefix.Length..]] = passedValue;
+                    }
+
+                    continue;
                 }
 
+                problems.Add($"unknown option '{flag}'");
                 continue;
             }
 
@@ -74,8 +112,9 @@ internal static class CommandLine
             {
                 values[key] = arg[(equals + 1)..];
             }
-            else if (i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal))
+            else if (i + 1 < args.Length && !args[i + 1].StartsWith(OptionPrefix, StringComparison.Ordinal))
             {
+                // "--port --data-dir x" is a forgotten value, not a port named "--data-dir".
                 values[key] = args[++i];
             }
             else
@@ -87,9 +126,32 @@ internal static class CommandLine
         return values;
     }
 
-    private static bool IsConfigurationKey(string name) =>
-        HostKeys.Contains(name) ||
-        ConfigurationRoots.Any(root =>
-            name.Equals(root, StringComparison.OrdinalIgnoreCase) ||
-            name.StartsWith(root + ":", StringComparison.OrdinalIgnoreCase));
+    /// <summary>S3 credentials: only from the environment, never from flags or files in the repo.</summary>
+    public static (string? AccessKey, string? SecretKey) S3Credentials() =>
+        (FirstSet("STREAMS_S3_ACCESS_KEY", "DURABLE_STREAMS_R2_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID"),
+         FirstSet("STREAMS_S3_SECRET_KEY", "DURABLE_STREAMS_R2_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY"));
+
+    private static string? FirstSet(params string[] variables) =>
+        variables.Select(Environment.GetEnvironmentVariable).FirstOrDefault(value => !string.IsNullOrEmpty(value));
+
+    /// <summary>
+    /// A configuration path (<c>--Section:Key=value</c>), a generic host key, or a section name with an
+    /// empty value (<c>--Streams=</c>), which a host emits for the parent of a path it also passes.
+    /// </summary>
+    private static bool IsPassThrough(string[] args, string flag, string value)
+    {
+        if (!flag.StartsWith(OptionPrefix, StringComparison.Ordinal) || flag.Length == OptionPrefix.Length)
+        {
+            return false;
+        }
+
+        var name = flag[OptionPrefix.Length..];
+        if (name.Contains(':', StringComparison.Ordinal) || HostKeys.Contains(name))
+        {
+            return true;
+        }
+
+        var childPrefix = $"{flag}:";
+        return value.Length == 0 && args.Any(other => other.StartsWith(childPrefix, StringComparison.OrdinalIgnoreCase));
+    }
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Streams.Actors.Hosting;
+using Streams.Actors.Restore;
 using Streams.Api;
 using Streams.Api.Endpoints;
 using Streams.Api.Http;
@@ -11,14 +12,8 @@ if (problems.Count > 0)
 }
 
 // Content root at the binary so appsettings.json is found wherever the server is started from;
-// relative paths in settings (the data dir) still resolve against the working directory. A host
-// that passes --contentRoot/--environment (WebApplicationFactory does) gets what it asked for.
-var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
-{
-    ContentRootPath = flags.GetValueOrDefault(CommandLine.ContentRootKey) ?? AppContext.BaseDirectory,
-    EnvironmentName = flags.GetValueOrDefault(CommandLine.EnvironmentKey),
-    ApplicationName = flags.GetValueOrDefault(CommandLine.ApplicationNameKey),
-});
+// relative paths in settings (the data dir) still resolve against the working directory.
+var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
 builder.Configuration.AddInMemoryCollection(flags);
 var options = ServerOptions.Bind(builder.Configuration.GetSection(ServerOptions.Section), problems);
 if (options is null)
@@ -34,18 +29,37 @@ builder.WebHost.ConfigureKestrel(kestrel =>
     kestrel.AddServerHeader = false;
 });
 
+if (!Enum.TryParse<RestoreMode>(options.Restore, ignoreCase: true, out var restoreMode))
+{
+    Console.Error.WriteLine($"streams: restore mode must be none, eager or lazy, not '{options.Restore}'");
+    return 2;
+}
+
+if (!TryObjectStore(options, out var s3, out var objectStoreProblem))
+{
+    Console.Error.WriteLine($"streams: {objectStoreProblem}");
+    return 2;
+}
+
 builder.Services.AddStreams(new StreamsEngineOptions
 {
     DataDirectory = Path.GetFullPath(options.DataDir),
     HoconOverrides = HoconOverrides(options),
+    S3 = s3,
+    FileSystemObjectStoreDirectory = options.ObjectStoreDir is { } dir ? Path.GetFullPath(dir) : null,
+    RestoreMode = restoreMode,
 });
 
 var app = builder.Build();
 app.UseMiddleware<UnhandledErrors>();
 app.UseMiddleware<BrowserHeaders>();
+app.UseMiddleware<RestoreGate>();
 // HEAD too: load balancers and uptime checks often probe without a body.
-app.MapMethods("/health", [HttpMethods.Get, HttpMethods.Head], () => Results.Json(new HealthStatus("ok"), HealthJsonContext.Default.HealthStatus));
+app.MapMethods("/health", [HttpMethods.Get, HttpMethods.Head], (RestoreStatus restore) => restore.IsRestoring
+    ? Results.Json(new HealthStatus("restoring", restore.Done + restore.Failed, restore.Total, restore.Failed), HealthJsonContext.Default.HealthStatus, statusCode: StatusCodes.Status503ServiceUnavailable)
+    : Results.Json(new HealthStatus("ok", null, null, restore.Failed), HealthJsonContext.Default.HealthStatus));
 app.MapStreamEndpoints();
+app.MapAdminEndpoints();
 app.MapFallback((HttpContext context) =>
     ResultMapping.WriteAsync(context, Streams.Actors.Domain.ErrorCode.RouteNotFound, "no such endpoint"));
 await app.RunAsync();
@@ -75,10 +89,63 @@ static string HoconOverrides(ServerOptions options)
         lines.Add(string.Create(CultureInfo.InvariantCulture, $"streams.max-append-bytes = {maxAppend}"));
     }
 
+    if (options.SegmentTargetRows is { } targetRows)
+    {
+        lines.Add(string.Create(CultureInfo.InvariantCulture, $"streams.segment.target-rows = {targetRows}"));
+    }
+
+    if (options.SegmentMaxAgeMs is { } maxAge)
+    {
+        lines.Add(string.Create(CultureInfo.InvariantCulture, $"streams.segment.max-age = {maxAge}ms"));
+    }
+
+    if (options.Hocon is { Length: > 0 } hocon)
+    {
+        lines.Add(hocon);
+    }
+
     return string.Join('\n', lines);
 }
 
-internal sealed record HealthStatus(string Status);
+static bool TryObjectStore(ServerOptions options, out Streams.Actors.ObjectStore.S3ObjectStoreOptions? s3, out string problem)
+{
+    s3 = null;
+    problem = string.Empty;
+    switch (options.ObjectStore.ToLowerInvariant())
+    {
+        case "local":
+            return true;
+        case "s3":
+        case "r2":
+            break;
+        default:
+            problem = $"--object-store must be local or s3, not '{options.ObjectStore}'";
+            return false;
+    }
+
+    var endpoint = options.S3Endpoint
+        ?? (options.R2AccountId is { Length: > 0 } account ? $"https://{account}.r2.cloudflarestorage.com" : null);
+    var (accessKey, secretKey) = CommandLine.S3Credentials();
+    if (endpoint is null || options.S3Bucket is null || accessKey is null || secretKey is null)
+    {
+        problem = "the s3 object store needs --s3-endpoint, --s3-bucket and the environment variables STREAMS_S3_ACCESS_KEY and STREAMS_S3_SECRET_KEY";
+        return false;
+    }
+
+    s3 = new Streams.Actors.ObjectStore.S3ObjectStoreOptions
+    {
+        Endpoint = endpoint,
+        Bucket = options.S3Bucket,
+        Region = options.S3Region,
+        KeyPrefix = options.S3Prefix,
+        UsePathStyle = options.S3PathStyle,
+        AccessKey = accessKey,
+        SecretKey = secretKey,
+    };
+    return true;
+}
+
+internal sealed record HealthStatus(string Status, long? Restored, long? Total, long Quarantined);
 
 [System.Text.Json.Serialization.JsonSourceGenerationOptions(PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.CamelCase)]
 [System.Text.Json.Serialization.JsonSerializable(typeof(HealthStatus))]

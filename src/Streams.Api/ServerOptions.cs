@@ -1,5 +1,4 @@
 using System.Net;
-using Microsoft.Extensions.Configuration;
 
 namespace Streams.Api;
 
@@ -23,6 +22,40 @@ public sealed class ServerOptions
 
     /// <summary>Overrides <c>streams.max-append-bytes</c>.</summary>
     public long? MaxAppendBytes { get; set; }
+
+    /// <summary>Overrides <c>streams.segment.target-rows</c>.</summary>
+    public int? SegmentTargetRows { get; set; }
+
+    /// <summary>Overrides <c>streams.segment.max-age</c>.</summary>
+    public int? SegmentMaxAgeMs { get; set; }
+
+    /// <summary>Extra HOCON applied over the embedded defaults, e.g. <c>streams.upload.parallelism = 16</c>.</summary>
+    public string? Hocon { get; set; }
+
+    /// <summary><c>local</c> (a directory, the default) or <c>s3</c> (any S3-compatible service; alias <c>r2</c>).</summary>
+    public string ObjectStore { get; set; } = "local";
+
+    /// <summary>Root of the local object store; defaults to <c>objects/</c> under the data directory.</summary>
+    public string? ObjectStoreDir { get; set; }
+
+    public string? S3Endpoint { get; set; }
+
+    public string? S3Bucket { get; set; }
+
+    public string S3Region { get; set; } = "us-east-1";
+
+    public string? S3Prefix { get; set; }
+
+    public bool S3PathStyle { get; set; } = true;
+
+    /// <summary>Cloudflare account id: gives the R2 endpoint when no endpoint is set.</summary>
+    public string? R2AccountId { get; set; }
+
+    /// <summary><c>none</c> (serve what the local disk has), <c>eager</c> or <c>lazy</c>.</summary>
+    public string Restore { get; set; } = "none";
+
+    /// <summary>Streams restored at once by the eager bootstrap.</summary>
+    public int? RestoreParallelism { get; set; }
 
     /// <summary>
     /// Binds and checks the section; null (with <paramref name="problems"/> filled in) when a value
@@ -63,14 +96,19 @@ public sealed class ServerOptions
             yield return $"{Section}:DataDir is empty";
         }
 
-        if (LongPollTimeoutMs is <= 0)
+        foreach (var (key, value) in new (string, long?)[]
         {
-            yield return $"{Section}:LongPollTimeoutMs must be a positive number of milliseconds, not {LongPollTimeoutMs}";
-        }
-
-        if (MaxAppendBytes is <= 0)
+            (nameof(LongPollTimeoutMs), LongPollTimeoutMs),
+            (nameof(MaxAppendBytes), MaxAppendBytes),
+            (nameof(SegmentTargetRows), SegmentTargetRows),
+            (nameof(SegmentMaxAgeMs), SegmentMaxAgeMs),
+            (nameof(RestoreParallelism), RestoreParallelism),
+        })
         {
-            yield return $"{Section}:MaxAppendBytes must be a positive number of bytes, not {MaxAppendBytes}";
+            if (value is <= 0)
+            {
+                yield return $"{Section}:{key} must be positive, not {value}";
+            }
         }
     }
 }

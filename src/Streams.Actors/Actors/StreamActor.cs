@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Event;
 using Streams.Actors.Domain;
 using Streams.Actors.Protocol;
+using Streams.Actors.Restore;
 using Streams.Actors.Storage;
 using static Streams.Actors.Protocol.StreamCommands;
 using static Streams.Actors.Protocol.StreamReplies;
@@ -12,11 +13,12 @@ namespace Streams.Actors.Actors;
 /// The single owner of one stream: it assigns offsets, enforces content type, Stream-Seq,
 /// idempotent producers, closure and TTL, and parks live readers until data or closure arrives.
 ///
-/// States: Loading (stash everything while the row is read) → Ready | Absent; Creating and
-/// Deleting stash while their write commits. Appends are assigned positions at once but answered,
+/// States: Loading (stash everything while the row is read) → Ready | Absent | SoftDeleted; Creating
+/// and Deleting stash while their write commits; creating a fork first stashes while the source
+/// describes itself (see StreamActor.Forks.cs). Appends are assigned positions at once but answered,
 /// and shown to readers, only after the WAL writer has committed them.
 /// </summary>
-public sealed class StreamActor : ReceiveActor, IWithStash, IWithTimers
+public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
 {
     private readonly string streamName;
     private readonly StreamDependencies dependencies;
@@ -63,6 +65,13 @@ public sealed class StreamActor : ReceiveActor, IWithStash, IWithTimers
     {
         Receive<Loaded>(loaded =>
         {
+            if (loaded.Row is null && dependencies.RestoreMode == RestoreMode.Lazy)
+            {
+                StartHydration();
+                Stash.UnstashAll();
+                return;
+            }
+
             if (loaded.Row is null)
             {
                 stream = null;
@@ -110,14 +119,40 @@ public sealed class StreamActor : ReceiveActor, IWithStash, IWithTimers
     private void Absent()
     {
         Receive<CreateStream>(HandleCreateNew);
+        Receive<ForkMessages.CreateFork>(HandleCreateFork);
+        Receive<ForkMessages.ForkReleased>(_ => { });
         Receive<IStreamCommand>(_ => Sender.Tell(NotFound()));
-        Receive<ReceiveTimeout>(_ => RequestPassivation());
-        Receive<StreamSupervisorActor.StopWhenIdle>(_ => Context.Stop(Self));
+        Receive<AppendCommitted>(committed => HandleAppendCommitted(committed, serving: false));
+        Receive<AppendFailed>(failed => HandleAppendFailed(failed, serving: false));
+        Receive<ReceiveTimeout>(_ =>
+        {
+            if (inflightCommits == 0)
+            {
+                RequestPassivation();
+            }
+        });
+        Receive<StreamSupervisorActor.StopWhenIdle>(_ =>
+        {
+            // Appends of a deleted incarnation may still be committing; their senders get an answer first.
+            if (inflightCommits == 0)
+            {
+                Context.Stop(Self);
+            }
+            else
+            {
+                Context.Parent.Tell(new StreamSupervisorActor.PassivationDeclined(Self));
+            }
+        });
         Receive<WaiterTimedOut>(_ => { });
     }
 
     private void HandleCreateNew(CreateStream create)
     {
+        if (CheckRemoteBeforeCreate())
+        {
+            return;
+        }
+
         var now = NowMs;
         var row = new StreamRow
         {
@@ -128,9 +163,11 @@ public sealed class StreamActor : ReceiveActor, IWithStash, IWithTimers
             ExpiresAtMs = create.ExpiresAt?.ToUnixTimeMilliseconds(),
             LastAccessMs = now,
             Closed = create.Closed,
+            // Above a tombstone's generation, so the new stream's first manifest replaces it.
+            ManifestGeneration = tombstoneGeneration,
         };
         var replyTo = Sender;
-        dependencies.WalWriter.Submit(new CreateStreamOperation(row, create.InitialRecords, now))
+        dependencies.WalWriter.Submit(new CreateStreamOperation(row, create.InitialRecords, now, [create.InitialRecords.Count]))
             .PipeTo(
                 Self,
                 success: streamId => new StreamStored(row with { StreamId = streamId, NextPosition = create.InitialRecords.Count }, replyTo),
@@ -151,9 +188,13 @@ public sealed class StreamActor : ReceiveActor, IWithStash, IWithTimers
                 BecomeReady();
                 Stash.UnstashAll();
             });
+            Receive<StreamSoftDeleted>(HandleStreamSoftDeleted);
             Receive<StreamRemoved>(removed =>
             {
+                ReleaseForkParent();
                 stream = null;
+                // This node just published (or queued) the tombstone; nothing remote to ask about.
+                remoteChecked = true;
                 removed.ReplyTo?.Tell(new StreamDeleted(streamName));
                 BecomeAbsent();
                 Stash.UnstashAll();
@@ -167,6 +208,10 @@ public sealed class StreamActor : ReceiveActor, IWithStash, IWithTimers
                 StartLoading();
                 Become(Loading);
             });
+            // Appends issued before a delete (or expiry) are answered as they settle, not stashed:
+            // the state they would be unstashed into may no longer know them.
+            Receive<AppendCommitted>(committed => HandleAppendCommitted(committed, serving: false));
+            Receive<AppendFailed>(failed => HandleAppendFailed(failed, serving: false));
             Receive<WaiterTimedOut>(_ => { });
             ReceiveAny(_ => Stash.Stash());
         });
@@ -176,19 +221,33 @@ public sealed class StreamActor : ReceiveActor, IWithStash, IWithTimers
 
     private void BecomeReady()
     {
+        if (stream!.SoftDeleted)
+        {
+            // Collecting needs to see every fork. Under a restore mode the forks may still be only in
+            // the object store, so a soft-deleted source is kept until the forks release it.
+            BecomeSoftDeleted(collect: dependencies.RestoreMode == RestoreMode.None);
+            return;
+        }
+
         Become(Ready);
         UpdateReceiveTimeout();
     }
 
     private void Ready()
     {
-        Receive<AppendCommitted>(HandleAppendCommitted);
-        Receive<AppendFailed>(HandleAppendFailed);
+        Receive<AppendCommitted>(committed => HandleAppendCommitted(committed, serving: true));
+        Receive<AppendFailed>(failed => HandleAppendFailed(failed, serving: true));
         Receive<WaiterTimedOut>(HandleWaiterTimedOut);
         Receive<ReceiveTimeout>(_ =>
         {
             if (waiters.Count == 0 && inflightCommits == 0)
             {
+                if (ShouldEvictWhenIdle())
+                {
+                    StartEviction(stream!);
+                    return;
+                }
+
                 RequestPassivation();
             }
         });
@@ -235,6 +294,12 @@ public sealed class StreamActor : ReceiveActor, IWithStash, IWithTimers
                 case DeleteStream:
                     StartDelete(live, Sender);
                     break;
+                case GetStreamDetails:
+                    ReportDetails(live, Sender);
+                    break;
+                case ForkMessages.IForkCommand fork:
+                    HandleForkCommand(live, fork);
+                    break;
                 default:
                     Unhandled(command);
                     break;
@@ -258,6 +323,19 @@ public sealed class StreamActor : ReceiveActor, IWithStash, IWithTimers
     private void HandleAppend(LiveStream live, AppendToStream append)
     {
         var closeOnly = append.Records.Count == 0;
+
+        if (dependencies.Drain.IsDraining)
+        {
+            Sender.Tell(new StreamRejected(ErrorCode.Unavailable, "the server is shutting down; retry against the stream's next owner"));
+            return;
+        }
+
+        if (!closeOnly && dependencies.Backlog.Bytes > dependencies.Settings.MaxUnpublishedBytes)
+        {
+            // The object store is not keeping up (or is down): refuse rather than fill the local disk.
+            Sender.Tell(new StreamRejected(ErrorCode.Backpressure, "too much data is waiting to be uploaded; retry shortly"));
+            return;
+        }
 
         if (live.ClosedAssigned)
         {
@@ -319,6 +397,14 @@ public sealed class StreamActor : ReceiveActor, IWithStash, IWithTimers
             }
         }
 
+        if (!live.OwnershipClaimed)
+        {
+            // Taken over from a manifest: publish one of our own (not cleanly drained, current epoch)
+            // before acknowledging anything, so a crash from here on makes the next owner bump the epoch.
+            StartClaim(live);
+            return;
+        }
+
         if (append.StreamSeq is { } seq && live.LastStreamSeq is { } lastSeq && StreamSeq.Compare(seq, lastSeq) <= 0)
         {
             Sender.Tell(new StreamRejected(
@@ -356,6 +442,7 @@ public sealed class StreamActor : ReceiveActor, IWithStash, IWithTimers
         }
 
         var commitNumber = ++issuedCommits;
+        var incarnation = live.StreamId;
         inflightCommits++;
         var operation = new AppendOperation(
             live.StreamId,
@@ -370,38 +457,75 @@ public sealed class StreamActor : ReceiveActor, IWithStash, IWithTimers
         var replyTo = Sender;
         var endPosition = live.AssignedPosition;
         var close = append.Close;
+        var appendedBytes = append.Records.Sum(record => (long)record.Length);
+        var backlog = dependencies.Backlog;
         dependencies.WalWriter.Submit(operation).PipeTo(
             Self,
-            success: _ => new AppendCommitted(commitNumber, endPosition, close, replyTo, reply),
-            failure: exception => new AppendFailed(commitNumber, exception, replyTo));
+            success: _ =>
+            {
+                backlog.Add(appendedBytes);
+                return new AppendCommitted(incarnation, commitNumber, endPosition, close, replyTo, reply);
+            },
+            failure: exception => new AppendFailed(incarnation, commitNumber, exception, replyTo));
         UpdateReceiveTimeout();
     }
 
-    private void HandleAppendCommitted(AppendCommitted committed)
+    /// <param name="serving">
+    /// True in Ready. Only a stream being served wakes readers, re-arms passivation and reloads after a
+    /// failure; while it is being deleted or is gone there is nothing to reconcile.
+    /// </param>
+    private void HandleAppendCommitted(AppendCommitted committed, bool serving)
     {
         inflightCommits--;
-        var live = stream!;
         // The writer commits in submission order, so this commit proves every earlier one durable.
         completedCommits = Math.Max(completedCommits, committed.CommitNumber);
-        live.CommittedPosition = Math.Max(live.CommittedPosition, committed.EndPosition);
-        live.ClosedCommitted |= committed.Closed;
+        // An incarnation deleted (or expired) since the append was issued: the sender still gets its
+        // answer — the append was durable when acknowledged — but its positions mean nothing to the
+        // stream now living under this name.
+        var live = stream is { } current && current.StreamId == committed.Incarnation ? current : null;
+        if (live is not null)
+        {
+            live.CommittedPosition = Math.Max(live.CommittedPosition, committed.EndPosition);
+            live.ClosedCommitted |= committed.Closed;
+        }
+
         committed.ReplyTo.Tell(committed.Reply);
         FlushDeferredReplies();
-        WakeWaiters(live);
+        if (!serving)
+        {
+            return;
+        }
+
+        if (live is not null)
+        {
+            WakeWaiters(live);
+        }
+
+        // Accept disarmed the idle timer while this append was in flight.
+        UpdateReceiveTimeout();
         ReloadIfRequested();
     }
 
-    private void HandleAppendFailed(AppendFailed failed)
+    /// <param name="serving">True in Ready; see <see cref="HandleAppendCommitted"/>.</param>
+    private void HandleAppendFailed(AppendFailed failed, bool serving)
     {
         inflightCommits--;
         log.Error(failed.Exception, "Append to stream {0} failed to commit", streamName);
         failed.ReplyTo.Tell(new StreamRejected(ErrorCode.Unavailable, "the append could not be committed; retry"));
         // Positions assigned after the failed one no longer match the index; later appends in flight
         // fail their tail check. Once nothing is in flight, reload the truth from the index.
-        reloadAfterInflight = true;
+        if (serving && stream?.StreamId == failed.Incarnation)
+        {
+            reloadAfterInflight = true;
+        }
+
         completedCommits = Math.Max(completedCommits, failed.CommitNumber);
         FlushDeferredReplies();
-        ReloadIfRequested();
+        if (serving)
+        {
+            UpdateReceiveTimeout();
+            ReloadIfRequested();
+        }
     }
 
     private void ReloadIfRequested()
@@ -516,11 +640,11 @@ public sealed class StreamActor : ReceiveActor, IWithStash, IWithTimers
         }
 
         var reader = dependencies.RecordReader;
-        var streamId = live.StreamId;
-        var name = live.Name;
-        Task.Run(() =>
+        var lineage = live.Lineage;
+        Task.Run(async () =>
             {
-                var records = reader.Read(streamId, name, start, end, maxBytes);
+                // A fork's positions below its fork position are its source's records.
+                var records = await lineage.ReadAsync(reader, start, end, maxBytes, CancellationToken.None);
                 var next = start + records.Count;
                 var payloads = new ReadOnlyMemory<byte>[records.Count];
                 for (var i = 0; i < records.Count; i++)
@@ -577,11 +701,40 @@ public sealed class StreamActor : ReceiveActor, IWithStash, IWithTimers
         }
 
         waiters.Clear();
-        dependencies.WalWriter.Submit(new DeleteStreamOperation(live.StreamId)).PipeTo(
+        // A stream that forks still read through is only soft-deleted; the writer decides, so that a
+        // fork being created at the same moment cannot lose its source.
+        dependencies.WalWriter.Submit(new RemoveUnlessForkedOperation(live.StreamId)).PipeTo(
             Self,
-            success: _ => new StreamRemoved(replyTo),
+            success: removal => removal == StreamRemoval.SoftDeleted ? new StreamSoftDeleted(replyTo) : new StreamRemoved(replyTo),
             failure: exception => new WriteFailed(exception, replyTo));
         BecomeWaitingForWrite();
+    }
+
+    private void ReportDetails(LiveStream live, IActorRef replyTo)
+    {
+        var queries = dependencies.Queries;
+        var view = live.View();
+        var epochs = live.Epochs;
+        var streamId = live.StreamId;
+        Task.Run(() =>
+            {
+                var details = queries.LoadDetails(streamId);
+                return details is null
+                    ? (object)new StreamRejected(ErrorCode.StreamNotFound, "the stream no longer exists")
+                    : new StreamDetailsReported(
+                        view,
+                        epochs.OffsetAt(details.SealedThrough),
+                        epochs.OffsetAt(details.UploadedThrough),
+                        details.SegmentCount,
+                        details.UploadedSegmentCount,
+                        details.PendingRows,
+                        details.PendingBytes,
+                        details.ManifestGeneration,
+                        details.LastUploadAtMs is { } ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : null,
+                        details.LastUploadError,
+                        details.Restored);
+            })
+            .PipeTo(replyTo, failure: exception => new StreamRejected(ErrorCode.Unavailable, exception.Message));
     }
 
     private void RequestPassivation()
@@ -634,9 +787,10 @@ public sealed class StreamActor : ReceiveActor, IWithStash, IWithTimers
 
     private sealed record WriteFailed(Exception Exception, IActorRef? ReplyTo);
 
-    private sealed record AppendCommitted(long CommitNumber, long EndPosition, bool Closed, IActorRef ReplyTo, object Reply);
+    /// <summary><paramref name="Incarnation"/>: the stream id the append was written to.</summary>
+    private sealed record AppendCommitted(long Incarnation, long CommitNumber, long EndPosition, bool Closed, IActorRef ReplyTo, object Reply);
 
-    private sealed record AppendFailed(long CommitNumber, Exception Exception, IActorRef ReplyTo);
+    private sealed record AppendFailed(long Incarnation, long CommitNumber, Exception Exception, IActorRef ReplyTo);
 
     private sealed record WaiterTimedOut(long WaiterId);
 

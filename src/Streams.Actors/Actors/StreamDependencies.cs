@@ -1,4 +1,5 @@
 using Streams.Actors.Config;
+using Streams.Actors.Restore;
 using Streams.Actors.Storage;
 
 namespace Streams.Actors.Actors;
@@ -8,5 +9,12 @@ public sealed record StreamDependencies(
     StreamDatabase Database,
     WalWriter WalWriter,
     IRecordReader RecordReader,
+    PipelineQueries Queries,
+    UploadBacklog Backlog,
+    DrainState Drain,
+    StreamHydrator Hydrator,
+    ManifestPublisher Publisher,
+    SegmentStore Segments,
+    RestoreMode RestoreMode,
     StreamsSettings Settings,
     TimeProvider Clock);

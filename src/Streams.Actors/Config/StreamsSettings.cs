@@ -24,6 +24,40 @@ public sealed record StreamsSettings
 
     public required int WalMaxOperationsPerCommit { get; init; }
 
+    public required int SegmentTargetRows { get; init; }
+
+    public required long SegmentTargetBytes { get; init; }
+
+    public required TimeSpan SegmentMaxAge { get; init; }
+
+    public required TimeSpan SegmentCheckInterval { get; init; }
+
+    public required int SegmentBlockBytes { get; init; }
+
+    public required TimeSpan UploadCheckInterval { get; init; }
+
+    public required int UploadParallelism { get; init; }
+
+    public required TimeSpan UploadRetryMinBackoff { get; init; }
+
+    public required TimeSpan UploadRetryMaxBackoff { get; init; }
+
+    public required long MaxUnpublishedBytes { get; init; }
+
+    public required long SegmentCacheBytes { get; init; }
+
+    public required TimeSpan DrainTimeout { get; init; }
+
+    public required int RestoreParallelism { get; init; }
+
+    public required TimeSpan RestoreProgressInterval { get; init; }
+
+    public required TimeSpan HydrationTimeout { get; init; }
+
+    public required int HydrationStashLimit { get; init; }
+
+    public required bool EvictWhenIdle { get; init; }
+
     private const string ResourceName = "Streams.Actors.Config.streams.conf";
 
     /// <summary>The embedded defaults as HOCON, to be used as the fallback of any overrides.</summary>
@@ -49,6 +83,23 @@ public sealed record StreamsSettings
             AskTimeout = streams.GetTimeSpan("ask-timeout"),
             TouchPersistInterval = streams.GetTimeSpan("touch-persist-interval"),
             WalMaxOperationsPerCommit = streams.GetInt("wal-max-operations-per-commit"),
+            SegmentTargetRows = streams.GetInt("segment.target-rows"),
+            SegmentTargetBytes = streams.GetLong("segment.target-bytes"),
+            SegmentMaxAge = streams.GetTimeSpan("segment.max-age"),
+            SegmentCheckInterval = streams.GetTimeSpan("segment.check-interval"),
+            SegmentBlockBytes = streams.GetInt("segment.block-bytes"),
+            UploadCheckInterval = streams.GetTimeSpan("upload.check-interval"),
+            UploadParallelism = streams.GetInt("upload.parallelism"),
+            UploadRetryMinBackoff = streams.GetTimeSpan("upload.retry-min-backoff"),
+            UploadRetryMaxBackoff = streams.GetTimeSpan("upload.retry-max-backoff"),
+            MaxUnpublishedBytes = streams.GetLong("upload.max-unpublished-bytes"),
+            SegmentCacheBytes = streams.GetLong("segment-cache-bytes"),
+            DrainTimeout = streams.GetTimeSpan("drain-timeout"),
+            RestoreParallelism = streams.GetInt("restore.parallelism"),
+            RestoreProgressInterval = streams.GetTimeSpan("restore.progress-interval"),
+            HydrationTimeout = streams.GetTimeSpan("restore.hydration-timeout"),
+            HydrationStashLimit = streams.GetInt("restore.stash-limit"),
+            EvictWhenIdle = streams.GetBoolean("restore.evict-when-idle"),
         };
     }
 

@@ -3,6 +3,7 @@ using Akka.Hosting;
 using Streams.Actors.Actors;
 using Streams.Actors.Domain;
 using Streams.Actors.Protocol;
+using Streams.Actors.Storage;
 
 namespace Streams.Actors.Hosting;
 
@@ -17,9 +18,12 @@ public interface IStreamsGateway
 
     /// <summary>How many stream owners are alive on this node.</summary>
     Task<int> ActiveStreamCountAsync(CancellationToken cancellationToken);
+
+    /// <summary>Names of the streams in the local index, in ordinal order, after <paramref name="after"/>.</summary>
+    Task<IReadOnlyList<string>> ListStreamsAsync(string? after, int limit, CancellationToken cancellationToken);
 }
 
-internal sealed class ActorStreamsGateway(IRequiredActor<StreamSupervisorActor> supervisor) : IStreamsGateway
+internal sealed class ActorStreamsGateway(IRequiredActor<StreamSupervisorActor> supervisor, StreamDatabase database) : IStreamsGateway
 {
     private static readonly TimeSpan CountTimeout = TimeSpan.FromSeconds(5);
 
@@ -41,4 +45,7 @@ internal sealed class ActorStreamsGateway(IRequiredActor<StreamSupervisorActor> 
         var target = await supervisor.GetAsync(cancellationToken);
         return await target.Ask<int>(new StreamSupervisorActor.GetActiveStreamCount(), CountTimeout, cancellationToken);
     }
+
+    public Task<IReadOnlyList<string>> ListStreamsAsync(string? after, int limit, CancellationToken cancellationToken) =>
+        Task.Run(() => database.ListStreamNames(after, limit), cancellationToken);
 }

@@ -1,47 +1,179 @@
+using Akka.Actor;
 using Akka.Hosting;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Streams.Actors.Actors;
 using Streams.Actors.Config;
+using Streams.Actors.ObjectStore;
+using Streams.Actors.Restore;
 using Streams.Actors.Storage;
+using Streams.Actors.Storage.Segments;
 
 namespace Streams.Actors.Hosting;
 
-/// <summary>Wires the engine into a host: local index, WAL writer, actor system, gateway.</summary>
+/// <summary>
+/// Wires the engine into a host: local index, WAL writer, object store, the seal/upload pipeline,
+/// the actor system with its stream supervisor, the gateway, and the drain on shutdown.
+/// </summary>
 public static class StreamsHostingExtensions
 {
+    /// <summary>Time the host gets beyond the drain timeout to stop everything else.</summary>
+    private static readonly TimeSpan ShutdownMargin = TimeSpan.FromSeconds(15);
+
     public static IServiceCollection AddStreams(this IServiceCollection services, StreamsEngineOptions options)
     {
         var hocon = options.HoconOverrides is { Length: > 0 } overrides
             ? Akka.Configuration.ConfigurationFactory.ParseString(overrides).WithFallback(StreamsSettings.DefaultConfig())
             : StreamsSettings.DefaultConfig();
+        // The host decides when the actor system stops: after the drain, which still needs the actors.
+        // Left on, the CLR exit hook would terminate the system the moment SIGTERM arrives.
+        hocon = Akka.Configuration.ConfigurationFactory
+            .ParseString("akka.coordinated-shutdown.run-by-clr-shutdown-hook = off")
+            .WithFallback(hocon);
         var settings = StreamsSettings.From(hocon);
 
         services.AddSingleton(settings);
+        services.AddSingleton(options);
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(_ => new StreamDatabase(options.DataDirectory));
         services.AddSingleton(provider => new WalWriter(
             provider.GetRequiredService<StreamDatabase>(),
             settings.WalMaxOperationsPerCommit));
-        services.AddSingleton<IRecordReader>(provider => new WalRecordReader(provider.GetRequiredService<StreamDatabase>()));
+        services.AddSingleton(provider => new PipelineQueries(provider.GetRequiredService<StreamDatabase>()));
+        services.AddSingleton(provider => CreateObjectStore(options, provider));
+        services.AddSingleton(_ =>
+        {
+            var files = new SegmentFiles(options.DataDirectory);
+            // Temp files are left only by a crash before a rename; the index never refers to them.
+            files.RemoveLeftoverTempFiles();
+            return files;
+        });
+        services.AddSingleton(provider =>
+        {
+            var store = new SegmentStore(
+                provider.GetRequiredService<SegmentFiles>(),
+                provider.GetRequiredService<IObjectStore>(),
+                settings.SegmentCacheBytes);
+            foreach (var (name, index, size) in provider.GetRequiredService<PipelineQueries>().UploadedSegments())
+            {
+                store.MarkUploaded(name, index, size);
+            }
+
+            return store;
+        });
+        services.AddSingleton<IRecordReader>(provider => new TieredRecordReader(
+            provider.GetRequiredService<StreamDatabase>(),
+            provider.GetRequiredService<PipelineQueries>(),
+            provider.GetRequiredService<SegmentStore>()));
+        services.AddSingleton(provider =>
+        {
+            var backlog = new UploadBacklog();
+            backlog.Reset(provider.GetRequiredService<PipelineQueries>().UnpublishedBytes());
+            return backlog;
+        });
+        services.AddSingleton<DrainState>();
+        services.AddSingleton<RestoreStatus>();
+        services.AddSingleton(provider => new StreamHydrator(
+            provider.GetRequiredService<IObjectStore>(),
+            provider.GetRequiredService<WalWriter>(),
+            provider.GetRequiredService<StreamDatabase>(),
+            provider.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(provider => new EagerBootstrapper(
+            provider.GetRequiredService<IObjectStore>(),
+            provider.GetRequiredService<StreamHydrator>(),
+            provider.GetRequiredService<RestoreStatus>(),
+            settings.RestoreParallelism,
+            settings.RestoreProgressInterval,
+            provider.GetRequiredService<ILogger<EagerBootstrapper>>()));
         services.AddSingleton(provider => new StreamDependencies(
             provider.GetRequiredService<StreamDatabase>(),
             provider.GetRequiredService<WalWriter>(),
             provider.GetRequiredService<IRecordReader>(),
+            provider.GetRequiredService<PipelineQueries>(),
+            provider.GetRequiredService<UploadBacklog>(),
+            provider.GetRequiredService<DrainState>(),
+            provider.GetRequiredService<StreamHydrator>(),
+            provider.GetRequiredService<ManifestPublisher>(),
+            provider.GetRequiredService<SegmentStore>(),
+            options.RestoreMode,
             settings,
             provider.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(provider => new SegmentSealer(
+            provider.GetRequiredService<PipelineQueries>(),
+            provider.GetRequiredService<WalWriter>(),
+            provider.GetRequiredService<SegmentFiles>(),
+            new SegmentWriter(new SegmentWriterOptions { TargetBlockBytes = settings.SegmentBlockBytes }),
+            new SealPolicy(settings.SegmentTargetRows, settings.SegmentTargetBytes, settings.SegmentMaxAge)));
+        services.AddSingleton(provider => new ManifestPublisher(
+            provider.GetRequiredService<PipelineQueries>(),
+            provider.GetRequiredService<WalWriter>(),
+            provider.GetRequiredService<SegmentFiles>(),
+            provider.GetRequiredService<SegmentStore>(),
+            provider.GetRequiredService<IObjectStore>(),
+            provider.GetRequiredService<TimeProvider>()));
+
         services.AddAkka(options.ActorSystemName, (builder, provider) =>
         {
             builder.AddHocon(hocon, HoconAddMode.Append);
             builder.WithActors((system, registry, _) =>
             {
+                var clock = provider.GetRequiredService<TimeProvider>();
+                var uploader = system.ActorOf(
+                    UploaderActor.Props(
+                        provider.GetRequiredService<ManifestPublisher>(),
+                        provider.GetRequiredService<PipelineQueries>(),
+                        provider.GetRequiredService<UploadBacklog>(),
+                        provider.GetRequiredService<WalWriter>(),
+                        settings,
+                        clock),
+                    "uploader");
+                var segmenter = system.ActorOf(
+                    SegmenterActor.Props(provider.GetRequiredService<SegmentSealer>(), uploader, settings, clock),
+                    "segmenter");
                 var supervisor = system.ActorOf(
                     StreamSupervisorActor.Props(provider.GetRequiredService<StreamDependencies>()),
                     "streams");
+                registry.Register<UploaderActor>(uploader);
+                registry.Register<SegmenterActor>(segmenter);
                 registry.Register<StreamSupervisorActor>(supervisor);
             });
         });
         services.AddSingleton<IStreamsGateway, ActorStreamsGateway>();
+
+        if (options.RestoreMode == RestoreMode.Eager)
+        {
+            services.AddHostedService<EagerRestoreService>();
+        }
+
+        // Registered after the actor system so it is stopped before it: the drain needs the actors.
+        services.AddHostedService<DrainCoordinator>();
+        services.Configure<HostOptions>(host => host.ShutdownTimeout = settings.DrainTimeout + ShutdownMargin);
         return services;
+    }
+
+    private static IObjectStore CreateObjectStore(StreamsEngineOptions options, IServiceProvider provider)
+    {
+        var logger = provider.GetRequiredService<ILoggerFactory>().CreateLogger("Streams.ObjectStore");
+        IObjectStore store;
+        if (options.S3 is { } s3)
+        {
+            var s3Store = new S3ObjectStore(s3);
+            // Created once at start-up so a misconfigured bucket fails the start, not the first upload.
+            s3Store.EnsureBucketAsync(CancellationToken.None).GetAwaiter().GetResult();
+            logger.LogInformation("Object store: S3 {Store}", s3);
+            store = s3Store;
+        }
+        else
+        {
+            var root = options.FileSystemObjectStoreDirectory ?? Path.Combine(options.DataDirectory, "objects");
+            var fileStore = new FileSystemObjectStore(root);
+            fileStore.RemoveLeftoverTempFiles();
+            logger.LogInformation("Object store: local directory {Root}", root);
+            store = fileStore;
+        }
+
+        return options.ObjectStoreDecorator is { } decorate ? decorate(store) : store;
     }
 }
 
@@ -54,4 +186,15 @@ public sealed record StreamsEngineOptions
     public string? HoconOverrides { get; init; }
 
     public string ActorSystemName { get; init; } = "streams";
+
+    /// <summary>An S3-compatible bucket; when null the embedded local-directory store is used.</summary>
+    public S3ObjectStoreOptions? S3 { get; init; }
+
+    /// <summary>Root of the local-directory store; defaults to <c>objects/</c> under the data directory.</summary>
+    public string? FileSystemObjectStoreDirectory { get; init; }
+
+    public RestoreMode RestoreMode { get; init; } = RestoreMode.None;
+
+    /// <summary>Wraps the object store (latency injection in benchmarks, counting in tests).</summary>
+    public Func<IObjectStore, IObjectStore>? ObjectStoreDecorator { get; init; }
 }

@@ -2,7 +2,12 @@ namespace Streams.Actors.ObjectStore;
 
 /// <summary>
 /// The port to durable object storage. Keys are '/'-separated, relative to the store's
-/// configured prefix. Implementations must be safe to call concurrently.
+/// configured prefix, and must satisfy the rules every store shares (no empty, "." or ".."
+/// segment, no leading '/', no backslash or control character); a key that breaks them throws
+/// <see cref="ArgumentException"/>. Failures of the store itself throw
+/// <see cref="ObjectStoreException"/>; cancellation requested by the caller surfaces as
+/// <see cref="OperationCanceledException"/>. Implementations must be safe to call concurrently.
+/// Writes are unconditional (last writer wins): the S3 SDK in use cannot do conditional puts.
 /// </summary>
 public interface IObjectStore
 {
@@ -18,7 +23,11 @@ public interface IObjectStore
     /// <summary>The object's size, or null when it does not exist.</summary>
     Task<ObjectInfo?> HeadAsync(string key, CancellationToken cancellationToken);
 
-    /// <summary>One page of keys starting with <paramref name="prefix"/>, in key order.</summary>
+    /// <summary>
+    /// One page of at most <paramref name="maxKeys"/> keys starting with <paramref name="prefix"/>,
+    /// in Unicode code point order (S3's UTF-8 byte order), after <paramref name="continuationToken"/>
+    /// when given. The prefix may end mid-segment. Pass the returned token to get the next page.
+    /// </summary>
     Task<ObjectListPage> ListAsync(string prefix, string? continuationToken, int maxKeys, CancellationToken cancellationToken);
 
     /// <summary>Deletes the object; deleting a missing object is not an error.</summary>
@@ -27,7 +36,10 @@ public interface IObjectStore
 
 public sealed record ObjectInfo(string Key, long Size);
 
-/// <summary>A page of a listing; <see cref="ContinuationToken"/> is null on the last page.</summary>
+/// <summary>
+/// A page of a listing; <see cref="ContinuationToken"/> is null on the last page. The token is
+/// the last key of the page, so any instance of the same store can continue from it.
+/// </summary>
 public sealed record ObjectListPage(IReadOnlyList<ObjectInfo> Objects, string? ContinuationToken);
 
 /// <summary>A failure talking to the object store (network, short read, server error).</summary>

@@ -48,4 +48,7 @@ public static class StreamCommands
     public sealed record DescribeStream(string StreamName) : IStreamCommand;
 
     public sealed record DeleteStream(string StreamName) : IStreamCommand;
+
+    /// <summary>The stream's pipeline state for operators (<c>_details</c>); not activity for the TTL.</summary>
+    public sealed record GetStreamDetails(string StreamName) : IStreamCommand;
 }

@@ -41,6 +41,20 @@ public static class StreamReplies
 
     public sealed record StreamDeleted(string Name);
 
+    /// <summary>Offsets of the pipeline stages plus counters, for <c>_details</c>.</summary>
+    public sealed record StreamDetailsReported(
+        StreamView Stream,
+        Offset SealedThrough,
+        Offset UploadedThrough,
+        long SegmentCount,
+        long UploadedSegmentCount,
+        long PendingRows,
+        long PendingBytes,
+        long ManifestGeneration,
+        DateTimeOffset? LastUploadAt,
+        string? LastUploadError,
+        bool Restored);
+
     /// <summary>
     /// A business failure. Optional fields carry what the protocol sends with some of them: the tail
     /// (closed stream, lost offset), the producer's current epoch (stale epoch) and the expected and

@@ -1,3 +1,5 @@
+using Streams.Actors.Storage.Segments;
+
 namespace Streams.Actors.Storage;
 
 /// <summary>
@@ -6,12 +8,102 @@ namespace Streams.Actors.Storage;
 /// </summary>
 public interface IRecordReader
 {
-    List<StoredRecord> Read(long streamId, string streamName, long fromPosition, long toPosition, long maxBytes);
+    Task<List<StoredRecord>> ReadAsync(
+        long streamId,
+        string streamName,
+        long fromPosition,
+        long toPosition,
+        long maxBytes,
+        CancellationToken cancellationToken);
 }
 
-/// <summary>Reads records from the local WAL only.</summary>
-public sealed class WalRecordReader(StreamDatabase database) : IRecordReader
+/// <summary>
+/// Merges the tiers at sealed_through: sealed positions come from segment files (local, cached or
+/// downloaded), the rest from the WAL. Results are the same whichever tier serves them.
+/// </summary>
+public sealed class TieredRecordReader(StreamDatabase database, PipelineQueries queries, SegmentStore segments) : IRecordReader
 {
-    public List<StoredRecord> Read(long streamId, string streamName, long fromPosition, long toPosition, long maxBytes) =>
-        database.ReadWal(streamId, fromPosition, toPosition, maxBytes);
+    // A WAL read can race with a publish that just moved its rows into a segment; one more lookup
+    // then finds the segment.
+    private const int Attempts = 3;
+
+    public async Task<List<StoredRecord>> ReadAsync(
+        long streamId,
+        string streamName,
+        long fromPosition,
+        long toPosition,
+        long maxBytes,
+        CancellationToken cancellationToken)
+    {
+        // One response may span several segments and the WAL, until the byte budget is used.
+        var records = new List<StoredRecord>();
+        long bytes = 0;
+        var position = fromPosition;
+        while (position < toPosition && (records.Count == 0 || bytes < maxBytes))
+        {
+            var chunk = await ReadChunkAsync(streamId, streamName, position, toPosition, maxBytes - bytes, cancellationToken);
+            foreach (var record in chunk)
+            {
+                if (records.Count > 0 && bytes + record.Payload.Length > maxBytes)
+                {
+                    return records;
+                }
+
+                records.Add(record);
+                bytes += record.Payload.Length;
+            }
+
+            position = fromPosition + records.Count;
+        }
+
+        return records;
+    }
+
+    /// <summary>Records from one tier: the segment holding the position, else the WAL.</summary>
+    private async Task<List<StoredRecord>> ReadChunkAsync(
+        long streamId,
+        string streamName,
+        long fromPosition,
+        long toPosition,
+        long maxBytes,
+        CancellationToken cancellationToken)
+    {
+        maxBytes = Math.Max(maxBytes, 1);
+        for (var attempt = 0; attempt < Attempts; attempt++)
+        {
+            var segment = queries.FindSegmentCovering(streamId, fromPosition);
+            if (segment is not null)
+            {
+                var bytes = await segments.GetAsync(streamName, segment, cancellationToken);
+                var reader = new SegmentReader(bytes, $"{streamName}#{segment.Index}");
+                var records = new List<StoredRecord>();
+                foreach (var record in reader.ReadFrom(fromPosition, maxBytes))
+                {
+                    if (record.Position >= toPosition)
+                    {
+                        break;
+                    }
+
+                    records.Add(new StoredRecord(record.Position, record.TimestampMs, record.Payload.ToArray()));
+                }
+
+                return records;
+            }
+
+            var wal = database.ReadWal(streamId, fromPosition, toPosition, maxBytes);
+            if (wal.Count > 0 && wal[0].Position == fromPosition)
+            {
+                var contiguous = 1;
+                while (contiguous < wal.Count && wal[contiguous].Position == fromPosition + contiguous)
+                {
+                    contiguous++;
+                }
+
+                return contiguous == wal.Count ? wal : wal.GetRange(0, contiguous);
+            }
+        }
+
+        throw new InvalidOperationException(
+            $"records of stream '{streamName}' from position {fromPosition} are in neither a segment nor the WAL");
+    }
 }

@@ -2,20 +2,42 @@ using Streams.Actors.Domain;
 
 namespace Streams.Actors.Storage;
 
-/// <summary>Inserts a new stream incarnation with its initial records; yields the new stream id.</summary>
-public sealed class CreateStreamOperation(StreamRow row, IReadOnlyList<byte[]> records, long timestampMs)
-    : WalOperation<long>
+/// <summary>
+/// Inserts a new stream incarnation with its initial records; yields the new stream id.
+/// <paramref name="appendSizes"/> splits the records into the appends they came from (a PUT body is
+/// one; a fork's materialised prefix and its initial body are two); null records no append
+/// boundaries, for records whose appends are not known (rebuilt from segments).
+/// </summary>
+public sealed class CreateStreamOperation(
+    StreamRow row,
+    IReadOnlyList<byte[]> records,
+    long timestampMs,
+    IReadOnlyList<int>? appendSizes = null) : WalOperation<long>
 {
     protected override long Execute(WalSession session)
     {
+        if (row.ForkParentId is { } parentId &&
+            session.Scalar("SELECT 1 FROM streams WHERE stream_id = $id", ("$id", parentId)) is null)
+        {
+            // The source was removed after it described itself for this fork: a fork must never
+            // reference a stream whose records are gone.
+            throw new ForkSourceGoneException(row.Name, parentId);
+        }
+
+        // A tombstone not yet published for this name: the new incarnation's first manifest must
+        // outrank it, and it no longer needs publishing (the new manifest replaces it).
+        var tombstoneGeneration = session.Scalar(
+            "DELETE FROM tombstones WHERE name = $name RETURNING generation",
+            ("$name", row.Name)) as long?;
+        var generation = Math.Max(row.ManifestGeneration, tombstoneGeneration ?? 0);
         var streamId = (long)session.Scalar(
             """
             INSERT INTO streams (name, content_type, created_at_ms, ttl_seconds, expires_at_ms, last_access_ms,
                                  closed, closed_by_producer_id, closed_by_producer_epoch, closed_by_producer_seq,
                                  last_stream_seq, next_position, sealed_through, uploaded_through,
-                                 manifest_generation, fork_parent_id, fork_position, restored)
+                                 manifest_generation, fork_parent_id, fork_position, fork_sub_offset, restored)
             VALUES ($name, $type, $created, $ttl, $expires, $access, $closed, $cpid, $cpepoch, $cpseq, $seq,
-                    $next, $sealed, $uploaded, $generation, $forkParent, $forkPosition, $restored)
+                    $next, $sealed, $uploaded, $generation, $forkParent, $forkPosition, $forkSubOffset, $restored)
             RETURNING stream_id
             """,
             ("$name", row.Name),
@@ -32,9 +54,10 @@ public sealed class CreateStreamOperation(StreamRow row, IReadOnlyList<byte[]> r
             ("$next", row.NextPosition + records.Count),
             ("$sealed", row.SealedThrough),
             ("$uploaded", row.UploadedThrough),
-            ("$generation", row.ManifestGeneration),
+            ("$generation", generation),
             ("$forkParent", row.ForkParentId),
             ("$forkPosition", row.ForkPosition),
+            ("$forkSubOffset", row.ForkParentId is null ? null : row.ForkSubOffset),
             ("$restored", row.Restored ? 1 : 0))!;
 
         var epochs = row.Epochs.Count == 0 ? [new EpochStart(0, 0)] : row.Epochs;
@@ -52,7 +75,14 @@ public sealed class CreateStreamOperation(StreamRow row, IReadOnlyList<byte[]> r
             ProducerRows.Upsert(session, streamId, producer);
         }
 
-        WalRows.Insert(session, streamId, row.NextPosition, records, timestampMs);
+        WalRows.Insert(session, streamId, row.NextPosition, records, timestampMs, producer: null, streamSeq: null);
+        var first = row.NextPosition;
+        foreach (var size in appendSizes ?? [])
+        {
+            AppendBatchRows.Insert(session, streamId, first, size);
+            first += size;
+        }
+
         return streamId;
     }
 }
@@ -73,7 +103,8 @@ public sealed class AppendOperation(
 {
     protected override bool Execute(WalSession session)
     {
-        WalRows.Insert(session, streamId, firstPosition, records, timestampMs);
+        WalRows.Insert(session, streamId, firstPosition, records, timestampMs, producer, lastStreamSeq);
+        AppendBatchRows.Insert(session, streamId, firstPosition, records.Count);
         var updated = session.Execute(
             """
             UPDATE streams SET
@@ -110,15 +141,70 @@ public sealed class AppendOperation(
     }
 }
 
-/// <summary>Removes a stream incarnation and everything it owns locally.</summary>
+/// <summary>
+/// Removes a stream incarnation and everything it owns locally, and queues a tombstone manifest so
+/// the object store stops offering the stream to a restoring node.
+/// </summary>
 public sealed class DeleteStreamOperation(long streamId) : WalOperation<bool>
 {
-    protected override bool Execute(WalSession session)
+    protected override bool Execute(WalSession session) => StreamRows.Remove(session, streamId);
+}
+
+/// <summary>What became of a stream asked to go away.</summary>
+public enum StreamRemoval
+{
+    /// <summary>Removed with everything it owned; a tombstone is queued.</summary>
+    Removed,
+
+    /// <summary>Forks still read through it: kept, marked soft-deleted.</summary>
+    SoftDeleted,
+
+    /// <summary>There was no such stream.</summary>
+    Missing,
+}
+
+/// <summary>
+/// A DELETE (or an expiry, or the release of its last fork): removes the stream unless a fork still
+/// references it, in which case it is only marked soft-deleted and its records stay for the forks.
+/// The decision is made here, inside the writer's transaction, so it cannot race a fork's creation:
+/// a fork row committed first keeps the source, a removal committed first makes the fork's insert fail.
+/// </summary>
+public sealed class RemoveUnlessForkedOperation(long streamId) : WalOperation<StreamRemoval>
+{
+    protected override StreamRemoval Execute(WalSession session)
     {
+        if (session.Scalar("SELECT 1 FROM streams WHERE fork_parent_id = $id LIMIT 1", ("$id", streamId)) is not null)
+        {
+            return session.Execute("UPDATE streams SET soft_deleted = 1 WHERE stream_id = $id", ("$id", streamId)) == 1
+                ? StreamRemoval.SoftDeleted
+                : StreamRemoval.Missing;
+        }
+
+        return StreamRows.Remove(session, streamId) ? StreamRemoval.Removed : StreamRemoval.Missing;
+    }
+}
+
+/// <summary>The source of a fork being created no longer exists.</summary>
+public sealed class ForkSourceGoneException(string forkName, long sourceStreamId)
+    : InvalidOperationException($"stream '{forkName}' cannot be forked from stream {sourceStreamId}: it was removed");
+
+internal static class StreamRows
+{
+    /// <summary>Removes a stream incarnation with everything it owns and queues its tombstone.</summary>
+    public static bool Remove(WalSession session, long streamId)
+    {
+        session.Execute(
+            """
+            INSERT INTO tombstones (name, generation)
+            SELECT name, manifest_generation + 1 FROM streams WHERE stream_id = $id
+            ON CONFLICT (name) DO UPDATE SET generation = MAX(generation, excluded.generation)
+            """,
+            ("$id", streamId));
         session.Execute("DELETE FROM wal WHERE stream_id = $id", ("$id", streamId));
         session.Execute("DELETE FROM producers WHERE stream_id = $id", ("$id", streamId));
         session.Execute("DELETE FROM stream_epochs WHERE stream_id = $id", ("$id", streamId));
         session.Execute("DELETE FROM segments WHERE stream_id = $id", ("$id", streamId));
+        session.Execute("DELETE FROM append_batches WHERE stream_id = $id", ("$id", streamId));
         return session.Execute("DELETE FROM streams WHERE stream_id = $id", ("$id", streamId)) == 1;
     }
 }
@@ -135,7 +221,14 @@ public sealed class TouchStreamOperation(long streamId, long lastAccessMs) : Wal
 
 internal static class WalRows
 {
-    public static void Insert(WalSession session, long streamId, long firstPosition, IReadOnlyList<byte[]> records, long timestampMs)
+    public static void Insert(
+        WalSession session,
+        long streamId,
+        long firstPosition,
+        IReadOnlyList<byte[]> records,
+        long timestampMs,
+        ProducerState? producer,
+        string? streamSeq)
     {
         if (records.Count == 0)
         {
@@ -143,17 +236,50 @@ internal static class WalRows
         }
 
         var command = session.Command(
-            "INSERT INTO wal (stream_id, position, timestamp_ms, payload) VALUES ($id, $position, $timestamp, $payload)");
-        var id = command.Parameters.AddWithValue("$id", streamId);
+            """
+            INSERT INTO wal (stream_id, position, timestamp_ms, payload, producer_id, producer_epoch, producer_seq, stream_seq)
+            VALUES ($id, $position, $timestamp, $payload, $producer, $epoch, $seq, $streamSeq)
+            """);
+        command.Parameters.AddWithValue("$id", streamId);
         var position = command.Parameters.AddWithValue("$position", firstPosition);
         command.Parameters.AddWithValue("$timestamp", timestampMs);
         var payload = command.Parameters.Add("$payload", Microsoft.Data.Sqlite.SqliteType.Blob);
+        var producerId = command.Parameters.AddWithValue("$producer", DBNull.Value);
+        var producerEpoch = command.Parameters.AddWithValue("$epoch", DBNull.Value);
+        var producerSeq = command.Parameters.AddWithValue("$seq", DBNull.Value);
+        var seq = command.Parameters.AddWithValue("$streamSeq", DBNull.Value);
         for (var i = 0; i < records.Count; i++)
         {
             position.Value = firstPosition + i;
             payload.Value = records[i];
+            if (i == records.Count - 1)
+            {
+                producerId.Value = (object?)producer?.ProducerId ?? DBNull.Value;
+                producerEpoch.Value = (object?)producer?.Epoch ?? DBNull.Value;
+                producerSeq.Value = (object?)producer?.LastSeq ?? DBNull.Value;
+                seq.Value = (object?)streamSeq ?? DBNull.Value;
+            }
+
             command.ExecuteNonQuery();
         }
+    }
+}
+
+internal static class AppendBatchRows
+{
+    /// <summary>Remembers an append of more than one record; single-record appends need no row.</summary>
+    public static void Insert(WalSession session, long streamId, long firstPosition, int recordCount)
+    {
+        if (recordCount <= 1)
+        {
+            return;
+        }
+
+        session.Execute(
+            "INSERT INTO append_batches (stream_id, first_position, record_count) VALUES ($id, $first, $count)",
+            ("$id", streamId),
+            ("$first", firstPosition),
+            ("$count", recordCount));
     }
 }
 

@@ -49,7 +49,9 @@ internal static partial class StreamEndpoints
 
         if (HttpMethods.IsGet(method))
         {
-            return ReadAsync(context, gateway, settings, name);
+            return name.EndsWith(AdminEndpoints.DetailsSuffix, StringComparison.Ordinal) && name.Length > AdminEndpoints.DetailsSuffix.Length
+                ? AdminEndpoints.DetailsAsync(context, gateway, settings, name[..^AdminEndpoints.DetailsSuffix.Length])
+                : ReadAsync(context, gateway, settings, name);
         }
 
         if (HttpMethods.IsHead(method))
@@ -75,14 +77,13 @@ internal static partial class StreamEndpoints
     internal static bool TryGetStreamName(HttpContext context, out string name, out string problem)
     {
         name = string.Empty;
-        var raw = context.Features.Get<IHttpRequestFeature>()?.RawTarget;
-        if (string.IsNullOrEmpty(raw))
-        {
-            // Kestrel passes the target as received; a host that does not (the in-memory test
-            // server leaves it empty) gets the path re-escaped, which keeps "%2F" as it came.
-            raw = (context.Request.PathBase + context.Request.Path).ToUriComponent();
-        }
-
+        // A server that does not report the raw target (the in-memory test server leaves it empty)
+        // gets its decoded path escaped once more, so the single unescape below still applies. Only
+        // there, a literal '%' followed by two hex digits in a name cannot be told from an escape.
+        var rawTarget = context.Features.Get<IHttpRequestFeature>()?.RawTarget;
+        var raw = string.IsNullOrEmpty(rawTarget)
+            ? (context.Request.PathBase + context.Request.Path).ToUriComponent()
+            : rawTarget;
         var queryStart = raw.IndexOfAny(['?', '#']);
         if (queryStart >= 0)
         {
@@ -102,6 +103,18 @@ internal static partial class StreamEndpoints
             return false;
         }
 
+        if (!IsValidStreamName(decoded, out problem))
+        {
+            return false;
+        }
+
+        name = decoded;
+        return true;
+    }
+
+    /// <summary>The rules every stream name obeys, however it reached us (URL or fork header).</summary>
+    private static bool IsValidStreamName(string decoded, out string problem)
+    {
         if (decoded.Length == 0)
         {
             problem = "the stream name is empty";
@@ -132,7 +145,6 @@ internal static partial class StreamEndpoints
             }
         }
 
-        name = decoded;
         problem = string.Empty;
         return true;
     }
@@ -146,8 +158,8 @@ internal static partial class StreamEndpoints
 
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
-    /// <summary>Percent-decodes a path segment of the request target: every '%' must start a two-digit hex escape.</summary>
-    private static bool TryUnescape(ReadOnlySpan<char> escaped, out string decoded)
+    /// <summary>Percent-decodes a stream path (URL or fork header): every '%' must start a two-digit hex escape.</summary>
+    internal static bool TryUnescape(ReadOnlySpan<char> escaped, out string decoded)
     {
         decoded = string.Empty;
         var bytes = new byte[escaped.Length];

@@ -7,6 +7,52 @@ namespace Streams.Tests.Unit.Api;
 public sealed class CommandLineTests
 {
     [Fact]
+    public void Should_map_a_flag_to_its_configuration_key_when_the_flag_is_known()
+    {
+        var values = CommandLine.Parse(["--data-dir", "/srv/streams", "--port=8080"], out var problems);
+
+        Assert.Empty(problems);
+        Assert.Equal("/srv/streams", values["Streams:DataDir"]);
+        Assert.Equal("8080", values["Streams:Port"]);
+    }
+
+    [Fact]
+    public void Should_report_a_problem_when_a_flag_is_unknown()
+    {
+        CommandLine.Parse(["--prot=8080", "--lazy"], out var problems);
+
+        Assert.Equal(["unknown option '--prot'", "unknown option '--lazy'"], problems);
+    }
+
+    [Fact]
+    public void Should_pass_arguments_through_when_they_are_configuration_paths_or_host_keys()
+    {
+        string[] args =
+        [
+            "--Streams=",
+            "--Streams:DataDir=/tmp/data",
+            "--environment=Development",
+            "--contentRoot=/app",
+            "--applicationName=Streams.Api",
+        ];
+
+        var values = CommandLine.Parse(args, out var problems);
+
+        Assert.Empty(problems);
+        Assert.Equal("/tmp/data", values["Streams:DataDir"]);
+        Assert.Equal("Development", values["environment"]);
+        Assert.False(values.ContainsKey("Streams"));
+    }
+
+    [Fact]
+    public void Should_report_a_problem_when_an_empty_section_argument_has_no_child_path()
+    {
+        CommandLine.Parse(["--Streams="], out var problems);
+
+        Assert.Equal(["unknown option '--Streams'"], problems);
+    }
+
+    [Fact]
     public void Should_map_every_flag_to_its_configuration_key_in_both_spellings()
     {
         var values = CommandLine.Parse(
@@ -21,27 +67,11 @@ public sealed class CommandLineTests
         Assert.Equal("10", values["Streams:MaxAppendBytes"]);
     }
 
-    [Fact]
-    public void Should_accept_configuration_keys_and_host_settings_as_key_value_arguments()
-    {
-        var values = CommandLine.Parse(
-            ["--Streams:DataDir=/d", "--Logging:LogLevel:Default=Warning", "--environment=Development", "--contentRoot=/c"],
-            out var problems);
-
-        Assert.Empty(problems);
-        Assert.Equal("/d", values["Streams:DataDir"]);
-        Assert.Equal("Warning", values["Logging:LogLevel:Default"]);
-        Assert.Equal("Development", values[CommandLine.EnvironmentKey]);
-        Assert.Equal("/c", values[CommandLine.ContentRootKey]);
-    }
-
     [Theory]
-    [InlineData("--bogus", "1")]
-    [InlineData("--Other:Key=1")]
-    [InlineData("Streams:Port=1")]
     [InlineData("--port")]
     [InlineData("--port", "--host", "127.0.0.1")]
-    public void Should_report_unknown_options_and_flags_without_a_value(params string[] args)
+    [InlineData("Streams:Port=1")]
+    public void Should_report_a_problem_when_a_flag_has_no_value_or_an_argument_is_not_an_option(params string[] args)
     {
         CommandLine.Parse(args, out var problems);
 
@@ -56,6 +86,8 @@ public sealed class CommandLineTests
     [InlineData("DataDir", " ")]
     [InlineData("LongPollTimeoutMs", "0")]
     [InlineData("MaxAppendBytes", "-5")]
+    [InlineData("SegmentTargetRows", "0")]
+    [InlineData("RestoreParallelism", "-1")]
     public void Should_refuse_settings_out_of_range_with_a_message_naming_the_key(string key, string value)
     {
         var configuration = new ConfigurationBuilder()

@@ -1,0 +1,91 @@
+using Akka.Actor;
+using Akka.Event;
+using Streams.Actors.Config;
+using Streams.Actors.Storage;
+using static Streams.Actors.Protocol.PipelineMessages;
+
+namespace Streams.Actors.Actors;
+
+/// <summary>
+/// Seals WAL rows into segment files on a timer and on demand (drain). One round at a time; the
+/// sealing itself runs off the actor thread. States: Idle, Sealing (a forced round asked for
+/// meanwhile runs right after the current one). Owns nothing but its schedule.
+/// </summary>
+public sealed class SegmenterActor : ReceiveActor, IWithTimers
+{
+    private const string TickTimer = "seal-tick";
+    private readonly SegmentSealer sealer;
+    private readonly IActorRef uploader;
+    private readonly TimeProvider clock;
+    private readonly ILoggingAdapter log = Context.GetLogger();
+    private readonly List<IActorRef> forcedRequesters = [];
+
+    public SegmenterActor(SegmentSealer sealer, IActorRef uploader, StreamsSettings settings, TimeProvider clock)
+    {
+        this.sealer = sealer;
+        this.uploader = uploader;
+        this.clock = clock;
+        Timers.StartPeriodicTimer(TickTimer, new Tick(), settings.SegmentCheckInterval);
+        Idle();
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(SegmentSealer sealer, IActorRef uploader, StreamsSettings settings, TimeProvider clock) =>
+        Akka.Actor.Props.Create(() => new SegmenterActor(sealer, uploader, settings, clock));
+
+    private void Idle()
+    {
+        Receive<Tick>(_ => StartRound(force: false, requesters: []));
+        Receive<SealAll>(_ => StartRound(force: true, requesters: [Sender]));
+    }
+
+    private void Sealing()
+    {
+        Receive<Tick>(_ => { });
+        Receive<SealAll>(_ => forcedRequesters.Add(Sender));
+        Receive<RoundFinished>(finished =>
+        {
+            if (finished.Error is not null)
+            {
+                log.Warning("Sealing round failed: {0}", finished.Error);
+            }
+
+            if (finished.StreamsSealed > 0)
+            {
+                uploader.Tell(new SegmentsSealed(finished.StreamsSealed));
+            }
+
+            foreach (var requester in finished.Requesters)
+            {
+                requester.Tell(new AllSealed(finished.StreamsSealed, finished.Error));
+            }
+
+            if (forcedRequesters.Count > 0)
+            {
+                var waiting = forcedRequesters.ToList();
+                forcedRequesters.Clear();
+                StartRound(force: true, waiting);
+                return;
+            }
+
+            Become(Idle);
+        });
+    }
+
+    private void StartRound(bool force, IReadOnlyList<IActorRef> requesters)
+    {
+        var roundSealer = sealer;
+        var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
+        Task.Run(() => roundSealer.SealDueAsync(now, force, CancellationToken.None))
+            .PipeTo(
+                Self,
+                success: sealedStreams => new RoundFinished(sealedStreams.Count, null, requesters),
+                failure: exception => new RoundFinished(0, exception.Message, requesters));
+        Become(Sealing);
+    }
+
+    private sealed record Tick;
+
+    private sealed record RoundFinished(int StreamsSealed, string? Error, IReadOnlyList<IActorRef> Requesters);
+}

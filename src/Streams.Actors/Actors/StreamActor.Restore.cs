@@ -1,0 +1,209 @@
+using Akka.Actor;
+using Akka.Event;
+using Streams.Actors.Domain;
+using Streams.Actors.Protocol;
+using Streams.Actors.Restore;
+using Streams.Actors.Storage;
+using static Streams.Actors.Protocol.StreamCommands;
+using static Streams.Actors.Protocol.StreamReplies;
+
+namespace Streams.Actors.Actors;
+
+/// <summary>
+/// Restore-related states of a stream's owner: Hydrating (the stream is not in the local index; its
+/// manifest is fetched once while every message waits in a bounded stash), Claiming (a taken-over
+/// stream publishes a manifest of its own before its first append) and Evicting (an idle, fully
+/// published stream drops its local rows).
+/// </summary>
+public sealed partial class StreamActor
+{
+    private const string HydrationTimer = "hydration";
+    private int stashedWhileHydrating;
+    private long tombstoneGeneration;
+
+    /// <summary>True once the object store has been asked about this name (and had no live stream).</summary>
+    private bool remoteChecked;
+
+    private void StartHydration()
+    {
+        var hydrator = dependencies.Hydrator;
+        var name = streamName;
+        stashedWhileHydrating = 0;
+        Task.Run(() => hydrator.HydrateAsync(name, CancellationToken.None))
+            .PipeTo(Self, success: outcome => new Hydrated(outcome), failure: exception => new HydrationFailed(exception.Message));
+        Timers.StartSingleTimer(HydrationTimer, new HydrationTimedOut(), dependencies.Settings.HydrationTimeout);
+        Become(Hydrating);
+    }
+
+    private void Hydrating()
+    {
+        Receive<Hydrated>(hydrated =>
+        {
+            Timers.Cancel(HydrationTimer);
+            remoteChecked = true;
+            if (hydrated.Outcome.Row is { } row)
+            {
+                stream = new LiveStream(row);
+                BecomeReady();
+            }
+            else
+            {
+                tombstoneGeneration = hydrated.Outcome.RemoteGeneration;
+                stream = null;
+                BecomeAbsent();
+            }
+
+            Stash.UnstashAll();
+        });
+        Receive<HydrationFailed>(failed => FailHydration($"the stream could not be restored from the object store: {failed.Error}"));
+        Receive<HydrationTimedOut>(_ => FailHydration("restoring the stream from the object store took too long"));
+        ReceiveAny(message =>
+        {
+            if (message is IStreamCommand && ++stashedWhileHydrating > dependencies.Settings.HydrationStashLimit)
+            {
+                Sender.Tell(new StreamRejected(ErrorCode.Unavailable, "the stream is being restored and too many requests are waiting; retry"));
+                return;
+            }
+
+            Stash.Stash();
+        });
+    }
+
+    /// <summary>Every waiting request gets a typed error; the owner then stops so the next request retries.</summary>
+    private void FailHydration(string reason)
+    {
+        Timers.Cancel(HydrationTimer);
+        log.Warning("Hydration of stream {0} failed: {1}", streamName, reason);
+        foreach (var envelope in Stash.ClearStash())
+        {
+            if (envelope.Message is IStreamCommand)
+            {
+                envelope.Sender.Tell(new StreamRejected(ErrorCode.Unavailable, reason));
+            }
+        }
+
+        Become(Failed);
+    }
+
+    /// <summary>
+    /// A create on a name with no local row: ask the object store first, so an existing remote
+    /// stream is restored rather than overwritten.
+    /// </summary>
+    private bool CheckRemoteBeforeCreate()
+    {
+        if (remoteChecked)
+        {
+            return false;
+        }
+
+        Stash.Stash();
+        StartHydration();
+        return true;
+    }
+
+    // ---- Claiming: publish our own manifest before the first append of a taken-over stream ----
+
+    private void StartClaim(LiveStream live)
+    {
+        Stash.Stash();
+        var publisher = dependencies.Publisher;
+        var walWriter = dependencies.WalWriter;
+        var streamId = live.StreamId;
+        Task.Run(async () =>
+            {
+                try
+                {
+                    await publisher.PublishAsync(streamId, draining: false, CancellationToken.None);
+                }
+                catch (InvalidOperationException)
+                {
+                    // The uploader published a newer generation meanwhile: it carries the same epochs.
+                }
+
+                await walWriter.Submit(new ClaimOwnershipOperation(streamId));
+                return true;
+            })
+            .PipeTo(Self, success: _ => new OwnershipClaimed(), failure: exception => new OwnershipClaimFailed(exception.Message));
+        SetReceiveTimeout(null);
+        Become(() =>
+        {
+            Receive<OwnershipClaimed>(_ =>
+            {
+                live.OwnershipClaimed = true;
+                BecomeReady();
+                Stash.UnstashAll();
+            });
+            Receive<OwnershipClaimFailed>(failed =>
+            {
+                log.Warning("Publishing a manifest before the first append to {0} failed: {1}", streamName, failed.Error);
+                foreach (var envelope in Stash.ClearStash())
+                {
+                    envelope.Sender.Tell(new StreamRejected(ErrorCode.Unavailable, "the object store is unavailable; retry"));
+                }
+
+                BecomeReady();
+            });
+            Receive<WaiterTimedOut>(HandleWaiterTimedOut);
+            ReceiveAny(_ => Stash.Stash());
+        });
+    }
+
+    // ---- Evicting: bounded local disk under lazy restore ---------------------------------------
+
+    private bool ShouldEvictWhenIdle() =>
+        dependencies.RestoreMode == RestoreMode.Lazy && dependencies.Settings.EvictWhenIdle && stream is not null;
+
+    private void StartEviction(LiveStream live)
+    {
+        var walWriter = dependencies.WalWriter;
+        var segments = dependencies.Segments;
+        var streamId = live.StreamId;
+        var name = live.Name;
+        Task.Run(async () =>
+            {
+                var evicted = await walWriter.Submit(new EvictStreamOperation(streamId));
+                if (evicted)
+                {
+                    segments.RemoveStreamFiles(name);
+                }
+
+                return evicted;
+            })
+            .PipeTo(Self, success: evicted => new EvictionFinished(evicted), failure: _ => new EvictionFinished(false));
+        SetReceiveTimeout(null);
+        Become(() =>
+        {
+            Receive<EvictionFinished>(finished =>
+            {
+                if (finished.Evicted)
+                {
+                    // The next touch hydrates again; nothing local is left to serve from.
+                    stream = null;
+                    remoteChecked = false;
+                    StartLoading();
+                    Become(Loading);
+                }
+                else
+                {
+                    BecomeReady();
+                }
+
+                RequestPassivation();
+                Stash.UnstashAll();
+            });
+            ReceiveAny(_ => Stash.Stash());
+        });
+    }
+
+    private sealed record Hydrated(HydrationOutcome Outcome);
+
+    private sealed record HydrationFailed(string Error);
+
+    private sealed record HydrationTimedOut;
+
+    private sealed record OwnershipClaimed;
+
+    private sealed record OwnershipClaimFailed(string Error);
+
+    private sealed record EvictionFinished(bool Evicted);
+}

@@ -1,0 +1,212 @@
+using System.Collections.Concurrent;
+using Akka.Actor;
+using Akka.Event;
+using Streams.Actors.Config;
+using Streams.Actors.Storage;
+using static Streams.Actors.Protocol.PipelineMessages;
+
+namespace Streams.Actors.Actors;
+
+/// <summary>
+/// Uploads sealed segments and publishes manifests, several streams at once (bounded), each stream's
+/// segments strictly in order. A stream whose upload fails waits out an exponential backoff with
+/// jitter while the others keep flowing. States: Idle, Uploading. Owns the per-stream backoff table.
+/// </summary>
+public sealed class UploaderActor : ReceiveActor, IWithTimers
+{
+    private const string TickTimer = "upload-tick";
+    private readonly ManifestPublisher publisher;
+    private readonly PipelineQueries queries;
+    private readonly UploadBacklog backlog;
+    private readonly WalWriter walWriter;
+    private readonly StreamsSettings settings;
+    private readonly TimeProvider clock;
+    private readonly ILoggingAdapter log = Context.GetLogger();
+    private readonly Dictionary<long, Backoff> backoffs = [];
+    private readonly List<(IActorRef Requester, bool Draining)> waiting = [];
+    private bool roundRequested;
+
+    public UploaderActor(
+        ManifestPublisher publisher,
+        PipelineQueries queries,
+        UploadBacklog backlog,
+        WalWriter walWriter,
+        StreamsSettings settings,
+        TimeProvider clock)
+    {
+        this.publisher = publisher;
+        this.queries = queries;
+        this.backlog = backlog;
+        this.walWriter = walWriter;
+        this.settings = settings;
+        this.clock = clock;
+        Timers.StartPeriodicTimer(TickTimer, new Tick(), settings.UploadCheckInterval);
+        Idle();
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(
+        ManifestPublisher publisher,
+        PipelineQueries queries,
+        UploadBacklog backlog,
+        WalWriter walWriter,
+        StreamsSettings settings,
+        TimeProvider clock) =>
+        Akka.Actor.Props.Create(() => new UploaderActor(publisher, queries, backlog, walWriter, settings, clock));
+
+    private void Idle()
+    {
+        Receive<Tick>(_ => StartRound(draining: false, requesters: []));
+        Receive<SegmentsSealed>(_ => StartRound(draining: false, requesters: []));
+        Receive<PublishAll>(publishAll => StartRound(publishAll.Draining, [Sender]));
+    }
+
+    private void Uploading()
+    {
+        Receive<Tick>(_ => { });
+        Receive<SegmentsSealed>(_ => roundRequested = true);
+        Receive<PublishAll>(publishAll => waiting.Add((Sender, publishAll.Draining)));
+        Receive<RoundFinished>(HandleRoundFinished);
+    }
+
+    private void HandleRoundFinished(RoundFinished finished)
+    {
+        var now = clock.GetUtcNow();
+        foreach (var streamId in finished.Published)
+        {
+            backoffs.Remove(streamId);
+        }
+
+        foreach (var (streamId, error) in finished.Failures)
+        {
+            var failures = backoffs.TryGetValue(streamId, out var previous) ? previous.Failures + 1 : 1;
+            backoffs[streamId] = new Backoff(failures, now + BackoffDelay(failures));
+            log.Warning("Upload of stream {0} failed ({1} in a row): {2}", streamId, failures, error);
+        }
+
+        foreach (var requester in finished.Requesters)
+        {
+            requester.Tell(new AllPublished(finished.Published.Count, finished.Failures.Count, finished.TombstonesPublished));
+        }
+
+        if (waiting.Count > 0)
+        {
+            var next = waiting.ToList();
+            waiting.Clear();
+            StartRound(next.Any(w => w.Draining), [.. next.Select(w => w.Requester)]);
+            return;
+        }
+
+        if (roundRequested)
+        {
+            roundRequested = false;
+            StartRound(draining: false, requesters: []);
+            return;
+        }
+
+        Become(Idle);
+    }
+
+    /// <summary>Doubles per failure between the configured bounds, times a jitter in [0.5, 1.5).</summary>
+    private TimeSpan BackoffDelay(int failures)
+    {
+        var exponent = Math.Min(failures - 1, 30);
+        var baseDelay = settings.UploadRetryMinBackoff * Math.Pow(2, exponent);
+        if (baseDelay > settings.UploadRetryMaxBackoff)
+        {
+            baseDelay = settings.UploadRetryMaxBackoff;
+        }
+
+        return baseDelay * (0.5 + Random.Shared.NextDouble());
+    }
+
+    private void StartRound(bool draining, IReadOnlyList<IActorRef> requesters)
+    {
+        var now = clock.GetUtcNow();
+        // Streams in backoff sit this round out, except when draining: then everything is tried.
+        var skipped = draining
+            ? []
+            : backoffs.Where(pair => pair.Value.NextAttempt > now).Select(pair => pair.Key).ToHashSet();
+        var roundPublisher = publisher;
+        var roundQueries = queries;
+        var roundBacklog = backlog;
+        var roundWriter = walWriter;
+        var parallelism = settings.UploadParallelism;
+        Task.Run(() => RunRoundAsync(roundPublisher, roundQueries, roundBacklog, roundWriter, draining, skipped, parallelism))
+            .PipeTo(
+                Self,
+                success: result => result with { Requesters = requesters },
+                failure: exception => new RoundFinished([], new Dictionary<long, string>(), 0, requesters) { Error = exception.Message });
+        Become(Uploading);
+    }
+
+    private static async Task<RoundFinished> RunRoundAsync(
+        ManifestPublisher publisher,
+        PipelineQueries queries,
+        UploadBacklog backlog,
+        WalWriter walWriter,
+        bool draining,
+        HashSet<long> skipped,
+        int parallelism)
+    {
+        var tombstones = 0;
+        foreach (var tombstone in queries.PendingTombstones())
+        {
+            try
+            {
+                await publisher.PublishTombstoneAsync(tombstone, CancellationToken.None);
+                tombstones++;
+            }
+            catch (Exception exception) when (exception is not OutOfMemoryException)
+            {
+                // Retried next round; the stream stays hidden locally meanwhile.
+            }
+        }
+
+        var published = new ConcurrentBag<long>();
+        var failures = new ConcurrentDictionary<long, string>();
+        var candidates = queries.FindStreamsToPublish(includeFullyPublished: draining).Where(id => !skipped.Contains(id));
+        await Parallel.ForEachAsync(
+            candidates,
+            new ParallelOptions { MaxDegreeOfParallelism = parallelism },
+            async (streamId, cancellationToken) =>
+            {
+                try
+                {
+                    if (await publisher.PublishAsync(streamId, draining, cancellationToken))
+                    {
+                        published.Add(streamId);
+                    }
+                }
+                catch (Exception exception) when (exception is not OutOfMemoryException)
+                {
+                    failures[streamId] = exception.Message;
+                    try
+                    {
+                        await walWriter.Submit(new UploadFailedOperation(streamId, exception.Message));
+                    }
+                    catch (Exception recordFailure) when (recordFailure is not OutOfMemoryException)
+                    {
+                        // Only bookkeeping for _details; the upload itself is retried either way.
+                    }
+                }
+            });
+
+        backlog.Reset(queries.UnpublishedBytes());
+        return new RoundFinished([.. published], failures.ToDictionary(), tombstones, []);
+    }
+
+    private sealed record Tick;
+
+    private sealed record Backoff(int Failures, DateTimeOffset NextAttempt);
+
+    private sealed record RoundFinished(
+        IReadOnlyList<long> Published,
+        IReadOnlyDictionary<long, string> Failures,
+        int TombstonesPublished,
+        IReadOnlyList<IActorRef> Requesters)
+    {
+        public string? Error { get; init; }
+    }
+}

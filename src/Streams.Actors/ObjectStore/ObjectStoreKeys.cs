@@ -1,0 +1,79 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Streams.Actors.ObjectStore;
+
+/// <summary>
+/// The object key layout shared by every store (see docs/storage-format.md):
+/// <c>streams/&lt;h&gt;/manifest.json</c> and <c>streams/&lt;h&gt;/segments/&lt;index:D16&gt;.seg</c>,
+/// where h is the lowercase hex of the first 16 bytes of SHA-256 of the UTF-8 stream name.
+/// A deployment-wide prefix, if any, is applied by the store, not here.
+/// </summary>
+public static class ObjectStoreKeys
+{
+    /// <summary>Every stream's objects live under this prefix; list it to find all streams.</summary>
+    public const string StreamsPrefix = "streams/";
+
+    public const string ManifestFileName = "manifest.json";
+    public const string SegmentsDirectoryName = "segments";
+    public const string SegmentExtension = ".seg";
+
+    // Hashing the name keeps keys short, fixed-length and free of characters that object
+    // stores or file systems treat specially, whatever the stream name contains; 16 bytes
+    // leaves collisions out of reach for any realistic number of streams.
+    private const int StreamHashBytes = 16;
+
+    // Zero-padded so that listing order equals numeric order.
+    private const string SegmentIndexFormat = "D16";
+
+    /// <summary>32 lowercase hex characters identifying the stream in object keys.</summary>
+    public static string StreamHash(string streamName)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(streamName);
+        Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(Encoding.UTF8.GetBytes(streamName), digest);
+        return Convert.ToHexStringLower(digest[..StreamHashBytes]);
+    }
+
+    /// <summary>The prefix, ending in '/', under which all of one stream's objects live.</summary>
+    public static string StreamDirectory(string streamName) => StreamsPrefix + StreamHash(streamName) + "/";
+
+    public static string ManifestKey(string streamName) => StreamDirectory(streamName) + ManifestFileName;
+
+    /// <summary>The prefix, ending in '/', under which one stream's segments live.</summary>
+    public static string SegmentsPrefix(string streamName) =>
+        StreamDirectory(streamName) + SegmentsDirectoryName + "/";
+
+    public static string SegmentKey(string streamName, long segmentIndex)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(segmentIndex);
+        return SegmentsPrefix(streamName)
+            + segmentIndex.ToString(SegmentIndexFormat, CultureInfo.InvariantCulture)
+            + SegmentExtension;
+    }
+
+    /// <summary>True for a key of the form <c>streams/&lt;h&gt;/manifest.json</c>.</summary>
+    public static bool IsManifestKey(string key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        var hashLength = StreamHashBytes * 2;
+        return key.Length == StreamsPrefix.Length + hashLength + 1 + ManifestFileName.Length
+            && key.StartsWith(StreamsPrefix, StringComparison.Ordinal)
+            && key.EndsWith("/" + ManifestFileName, StringComparison.Ordinal)
+            && IsLowercaseHex(key.AsSpan(StreamsPrefix.Length, hashLength));
+    }
+
+    private static bool IsLowercaseHex(ReadOnlySpan<char> text)
+    {
+        foreach (var c in text)
+        {
+            if (!char.IsAsciiDigit(c) && c is not (>= 'a' and <= 'f'))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+}

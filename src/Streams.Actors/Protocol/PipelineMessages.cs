@@ -1,0 +1,21 @@
+namespace Streams.Actors.Protocol;
+
+/// <summary>Messages between the segmenter, the uploader and whoever drives a drain.</summary>
+public static class PipelineMessages
+{
+    /// <summary>Seal every waiting record now, whatever the thresholds; answered with <see cref="AllSealed"/>.</summary>
+    public sealed record SealAll;
+
+    public sealed record AllSealed(int StreamsSealed, string? Error);
+
+    /// <summary>The segmenter sealed new segments: worth an upload round now rather than at the next tick.</summary>
+    public sealed record SegmentsSealed(int StreamCount);
+
+    /// <summary>
+    /// Upload and publish every stream that is behind; with <paramref name="Draining"/> also republish
+    /// complete streams so their manifests say they were drained cleanly. Answered with <see cref="AllPublished"/>.
+    /// </summary>
+    public sealed record PublishAll(bool Draining);
+
+    public sealed record AllPublished(int Published, int Failed, int TombstonesPublished);
+}

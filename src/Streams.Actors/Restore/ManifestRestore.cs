@@ -1,0 +1,168 @@
+using Streams.Actors.Domain;
+using Streams.Actors.Storage;
+
+namespace Streams.Actors.Restore;
+
+/// <summary>
+/// Turns a manifest into the local index rows of its stream. The eager bootstrap and lazy
+/// hydration both use this, so a stream's rows are the same whichever path wrote them.
+/// </summary>
+public static class ManifestRestore
+{
+    /// <summary>The rows for <paramref name="manifest"/>; null for a tombstone.</summary>
+    /// <param name="forkParentId">The local id of the fork's source, already restored; null for a plain stream.</param>
+    public static RestoredStream? ToRows(StreamManifest manifest, long nowMs, long? forkParentId = null)
+    {
+        if (manifest.Deleted)
+        {
+            return null;
+        }
+
+        var epochs = manifest.Epochs.Count == 0
+            ? EpochHistory.Initial
+            : new EpochHistory(manifest.Epochs.Select(e => new EpochStart(e.Epoch, e.Start)));
+        if (!manifest.DrainedClean)
+        {
+            // The previous owner may have acknowledged appends it never published. New offsets must
+            // sort after every offset it could have handed out, so they get a new epoch.
+            epochs = epochs.Bump(manifest.NextPosition);
+        }
+
+        var row = new StreamRow
+        {
+            Name = manifest.Name,
+            ContentType = manifest.ContentType,
+            CreatedAtMs = manifest.CreatedAtMs,
+            TtlSeconds = manifest.TtlSeconds,
+            ExpiresAtMs = manifest.ExpiresAtMs,
+            // The manifest's time is the newest activity this node can prove.
+            LastAccessMs = Math.Min(manifest.UpdatedAtMs, nowMs),
+            Closed = manifest.Closed,
+            ClosedBy = manifest.ClosedBy is { } by ? new ProducerClaim(by.Id, by.Epoch, by.Seq) : null,
+            LastStreamSeq = manifest.StreamSeq,
+            NextPosition = manifest.NextPosition,
+            SealedThrough = manifest.NextPosition,
+            UploadedThrough = manifest.NextPosition,
+            ManifestGeneration = manifest.Generation,
+            Restored = true,
+            OwnershipClaimed = false,
+            SoftDeleted = manifest.SoftDeleted,
+            ForkParentId = forkParentId,
+            ForkParentName = manifest.ForkParent,
+            ForkPosition = manifest.ForkPosition,
+            ForkSubOffset = manifest.ForkSubOffset ?? 0,
+            Epochs = epochs.Starts,
+            Producers = [.. manifest.Producers.Select(p => new ProducerState(p.Id, p.Epoch, p.Seq))],
+        };
+
+        var segments = new List<SegmentRow>(manifest.Segments.Count);
+        // A fork's own segments start at its fork position; below it the source holds the records.
+        var first = manifest.FirstSegmentPosition;
+        for (var index = 0; index < manifest.Segments.Count; index++)
+        {
+            var count = manifest.Segments.RecordCounts[index];
+            segments.Add(new SegmentRow(
+                0,
+                index,
+                first,
+                count,
+                manifest.Segments.ByteSizes[index],
+                manifest.Segments.Checksums[index],
+                Uploaded: true,
+                [],
+                null));
+            first += count;
+        }
+
+        return new RestoredStream(row, segments, EpochBumped: !manifest.DrainedClean);
+    }
+}
+
+public sealed record RestoredStream(StreamRow Row, IReadOnlyList<SegmentRow> Segments, bool EpochBumped);
+
+/// <summary>
+/// Writes a restored stream's rows in one transaction: stream, epochs, producers and segments, all
+/// marked published. Does nothing (and yields null) when the stream already has a local row.
+/// </summary>
+public sealed class HydrateStreamOperation(RestoredStream restored, long publishedAtMs) : WalOperation<StreamRow?>
+{
+    protected override StreamRow? Execute(WalSession session)
+    {
+        var row = restored.Row;
+        if (session.Scalar("SELECT stream_id FROM streams WHERE name = $name", ("$name", row.Name)) is not null)
+        {
+            return null;
+        }
+
+        session.Execute("DELETE FROM tombstones WHERE name = $name", ("$name", row.Name));
+        var streamId = (long)session.Scalar(
+            """
+            INSERT INTO streams (name, content_type, created_at_ms, ttl_seconds, expires_at_ms, last_access_ms,
+                                 closed, closed_by_producer_id, closed_by_producer_epoch, closed_by_producer_seq,
+                                 last_stream_seq, next_position, sealed_through, uploaded_through,
+                                 manifest_generation, last_upload_at_ms, restored, published_producers,
+                                 published_stream_seq, published_closed, published_clean, ownership_claimed,
+                                 soft_deleted, fork_parent_id, fork_position, fork_sub_offset)
+            VALUES ($name, $type, $created, $ttl, $expires, $access, $closed, $cpid, $cpepoch, $cpseq, $seq,
+                    $next, $next, $next, $generation, $published, 1, $producers, $seq, $closed, $clean, 0,
+                    $softDeleted, $forkParent, $forkPosition, $forkSubOffset)
+            RETURNING stream_id
+            """,
+            ("$name", row.Name),
+            ("$type", row.ContentType),
+            ("$created", row.CreatedAtMs),
+            ("$ttl", row.TtlSeconds),
+            ("$expires", row.ExpiresAtMs),
+            ("$access", row.LastAccessMs),
+            ("$closed", row.Closed ? 1 : 0),
+            ("$cpid", row.ClosedBy?.ProducerId),
+            ("$cpepoch", row.ClosedBy?.Epoch),
+            ("$cpseq", row.ClosedBy?.Seq),
+            ("$seq", row.LastStreamSeq),
+            ("$next", row.NextPosition),
+            ("$generation", row.ManifestGeneration),
+            ("$published", publishedAtMs),
+            ("$producers", ProducerJson.Serialize(row.Producers)),
+            ("$clean", restored.EpochBumped ? 0 : 1),
+            ("$softDeleted", row.SoftDeleted ? 1 : 0),
+            ("$forkParent", row.ForkParentId),
+            ("$forkPosition", row.ForkParentId is null ? null : row.ForkPosition),
+            ("$forkSubOffset", row.ForkParentId is null ? null : row.ForkSubOffset))!;
+
+        foreach (var epoch in row.Epochs)
+        {
+            session.Execute(
+                "INSERT INTO stream_epochs (stream_id, epoch, start_position) VALUES ($id, $epoch, $start)",
+                ("$id", streamId),
+                ("$epoch", epoch.Epoch),
+                ("$start", epoch.StartPosition));
+        }
+
+        foreach (var producer in row.Producers)
+        {
+            session.Execute(
+                "INSERT INTO producers (stream_id, producer_id, epoch, last_seq) VALUES ($id, $producer, $epoch, $seq)",
+                ("$id", streamId),
+                ("$producer", producer.ProducerId),
+                ("$epoch", producer.Epoch),
+                ("$seq", producer.LastSeq));
+        }
+
+        foreach (var segment in restored.Segments)
+        {
+            session.Execute(
+                """
+                INSERT INTO segments (stream_id, segment_index, first_position, record_count, byte_size, checksum, uploaded)
+                VALUES ($id, $index, $first, $count, $size, $checksum, 1)
+                """,
+                ("$id", streamId),
+                ("$index", segment.Index),
+                ("$first", segment.FirstPosition),
+                ("$count", segment.RecordCount),
+                ("$size", segment.ByteSize),
+                ("$checksum", segment.Checksum));
+        }
+
+        return row with { StreamId = streamId };
+    }
+}

@@ -1,0 +1,74 @@
+using Streams.Actors.Domain;
+using Streams.Actors.ObjectStore;
+using Streams.Actors.Storage;
+
+namespace Streams.Actors.Restore;
+
+/// <summary>How the restore of a node's streams from the object store happens.</summary>
+public enum RestoreMode
+{
+    /// <summary>Serve what the local index has (a create still checks for a remote manifest).</summary>
+    None,
+
+    /// <summary>Rebuild the index from every manifest before reporting ready.</summary>
+    Eager,
+
+    /// <summary>Serve at once; a stream is hydrated from its manifest on first touch.</summary>
+    Lazy,
+}
+
+/// <summary>The result of looking for a stream's manifest.</summary>
+public sealed record HydrationOutcome(StreamRow? Row, long RemoteGeneration, bool EpochBumped)
+{
+    public bool Found => Row is not null;
+}
+
+/// <summary>
+/// Restores one stream from its manifest: one GET (the key is computed from the name), then the
+/// stream's rows in one local transaction. A missing manifest or a tombstone means "no such stream".
+/// </summary>
+public sealed class StreamHydrator(IObjectStore objectStore, WalWriter walWriter, StreamDatabase database, TimeProvider clock)
+{
+    public async Task<HydrationOutcome> HydrateAsync(string streamName, CancellationToken cancellationToken)
+    {
+        var bytes = await objectStore.GetAsync(ObjectStoreKeys.ManifestKey(streamName), cancellationToken);
+        if (bytes is null)
+        {
+            return new HydrationOutcome(null, 0, EpochBumped: false);
+        }
+
+        var manifest = StreamManifest.Parse(bytes);
+        if (!string.Equals(manifest.Name, streamName, StringComparison.Ordinal))
+        {
+            throw new InvalidDataException($"the manifest at {ObjectStoreKeys.ManifestKey(streamName)} names another stream");
+        }
+
+        return await RestoreAsync(manifest);
+    }
+
+    /// <summary>Writes the rows of an already fetched manifest (the eager bootstrap's path).</summary>
+    public async Task<HydrationOutcome> RestoreAsync(StreamManifest manifest)
+    {
+        long? forkParentId = null;
+        if (manifest.ForkParent is { } parentName && !manifest.Deleted)
+        {
+            // A fork reads its source below the fork position: the source must be local first.
+            var parent = database.LoadStream(parentName)
+                ?? (await HydrateAsync(parentName, CancellationToken.None)).Row
+                ?? throw new InvalidDataException($"the fork's source '{parentName}' has no manifest");
+            forkParentId = parent.StreamId;
+        }
+
+        var restored = ManifestRestore.ToRows(manifest, clock.GetUtcNow().ToUnixTimeMilliseconds(), forkParentId);
+        if (restored is null)
+        {
+            return new HydrationOutcome(null, manifest.Generation, EpochBumped: false);
+        }
+
+        await walWriter.Submit(new HydrateStreamOperation(restored, manifest.UpdatedAtMs));
+        // Read back rather than use the written row: the index derives what the row alone lacks (a
+        // fork's lineage), and if the stream already had a local row (written meanwhile) that row wins.
+        var row = database.LoadStream(manifest.Name);
+        return new HydrationOutcome(row, manifest.Generation, restored.EpochBumped);
+    }
+}

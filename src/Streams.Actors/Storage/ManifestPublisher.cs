@@ -1,0 +1,149 @@
+using Streams.Actors.Domain;
+using Streams.Actors.ObjectStore;
+
+namespace Streams.Actors.Storage;
+
+/// <summary>
+/// Pushes one stream's sealed segments to the object store strictly in index order, then publishes
+/// its manifest, then — only then — commits the new generation and uploaded_through locally and drops
+/// the covered WAL rows. A crash anywhere in between repeats the same steps with the same result:
+/// re-uploading a segment writes identical bytes, and a manifest only ever lists uploaded segments.
+/// </summary>
+public sealed class ManifestPublisher(
+    PipelineQueries queries,
+    WalWriter walWriter,
+    SegmentFiles files,
+    SegmentStore segmentStore,
+    IObjectStore objectStore,
+    TimeProvider clock)
+{
+    /// <summary>Publishes the stream if it is behind; false when the stream no longer exists.</summary>
+    public async Task<bool> PublishAsync(long streamId, bool draining, CancellationToken cancellationToken)
+    {
+        var snapshot = queries.LoadPublishSnapshot(streamId);
+        if (snapshot is null)
+        {
+            return false;
+        }
+
+        var stream = snapshot.Stream;
+        var newlyUploaded = new List<SegmentRow>();
+        foreach (var segment in snapshot.Segments)
+        {
+            if (segment.Uploaded)
+            {
+                continue;
+            }
+
+            // Never skip a segment: a manifest lists a contiguous prefix, so a missing earlier
+            // segment stops this stream until it uploads.
+            var bytes = await File.ReadAllBytesAsync(files.PathFor(stream.Name, segment.Index), cancellationToken);
+            await objectStore.PutAsync(ObjectStoreKeys.SegmentKey(stream.Name, segment.Index), bytes, cancellationToken);
+            newlyUploaded.Add(segment);
+        }
+
+        var manifest = BuildManifest(snapshot, draining);
+        await objectStore.PutAsync(ObjectStoreKeys.ManifestKey(stream.Name), manifest.ToJson(), cancellationToken);
+
+        await walWriter.Submit(new ManifestPublishedOperation(
+            streamId,
+            manifest.Generation,
+            manifest.NextPosition,
+            manifest.Producers.Select(p => new ProducerState(p.Id, p.Epoch, p.Seq)).ToList(),
+            manifest.StreamSeq,
+            manifest.Closed,
+            manifest.DrainedClean,
+            manifest.UpdatedAtMs));
+        foreach (var segment in newlyUploaded)
+        {
+            segmentStore.MarkUploaded(stream.Name, segment.Index, segment.ByteSize);
+        }
+
+        return true;
+    }
+
+    /// <summary>Publishes a deleted stream's tombstone and removes its segment objects.</summary>
+    public async Task PublishTombstoneAsync(PendingTombstone tombstone, CancellationToken cancellationToken)
+    {
+        var manifest = new StreamManifest
+        {
+            Name = tombstone.Name,
+            Generation = tombstone.Generation,
+            ContentType = ContentTypes.Default,
+            UpdatedAtMs = clock.GetUtcNow().ToUnixTimeMilliseconds(),
+            Deleted = true,
+            DrainedClean = true,
+        };
+        // The tombstone goes first: once it is visible no restore uses the segments removed below.
+        await objectStore.PutAsync(ObjectStoreKeys.ManifestKey(tombstone.Name), manifest.ToJson(), cancellationToken);
+        string? continuation = null;
+        do
+        {
+            var page = await objectStore.ListAsync(ObjectStoreKeys.SegmentsPrefix(tombstone.Name), continuation, 1000, cancellationToken);
+            foreach (var entry in page.Objects)
+            {
+                await objectStore.DeleteAsync(entry.Key, cancellationToken);
+            }
+
+            continuation = page.ContinuationToken;
+        }
+        while (continuation is not null);
+
+        await walWriter.Submit(new TombstonePublishedOperation(tombstone.Name, tombstone.Generation));
+    }
+
+    private StreamManifest BuildManifest(PublishSnapshot snapshot, bool draining)
+    {
+        var stream = snapshot.Stream;
+        var segments = snapshot.Segments;
+        // A fork's own records, and so its segments, start at its fork position; below it the
+        // parent's manifest holds the records.
+        var publishedThrough = segments.Count == 0 ? stream.ForkPosition ?? 0 : segments[^1].EndPosition;
+        // Everything acknowledged is in the listed segments: the current producer table, Stream-Seq and
+        // closure are exactly right. Otherwise state them as of the last listed record.
+        var complete = publishedThrough == stream.NextPosition;
+        IReadOnlyList<ProducerState> producers;
+        string? streamSeq;
+        if (complete)
+        {
+            producers = stream.Producers;
+            streamSeq = stream.LastStreamSeq;
+        }
+        else
+        {
+            var updates = segments.Where(s => s.FirstPosition >= stream.UploadedThrough).ToList();
+            producers = ProducerJson.Fold(snapshot.PublishedProducers, updates.SelectMany(s => s.ProducerUpdates));
+            streamSeq = updates.LastOrDefault(s => s.LastStreamSeq is not null)?.LastStreamSeq ?? snapshot.PublishedStreamSeq;
+        }
+
+        var closed = complete && stream.Closed;
+        return new StreamManifest
+        {
+            Name = stream.Name,
+            Generation = stream.ManifestGeneration + 1,
+            ContentType = stream.ContentType,
+            CreatedAtMs = stream.CreatedAtMs,
+            UpdatedAtMs = clock.GetUtcNow().ToUnixTimeMilliseconds(),
+            TtlSeconds = stream.TtlSeconds,
+            ExpiresAtMs = stream.ExpiresAtMs,
+            SoftDeleted = stream.SoftDeleted,
+            ForkParent = stream.ForkParentName,
+            ForkPosition = stream.ForkParentName is null ? null : stream.ForkPosition,
+            ForkSubOffset = stream.ForkParentName is null || stream.ForkSubOffset == 0 ? null : stream.ForkSubOffset,
+            Closed = closed,
+            ClosedBy = closed && stream.ClosedBy is { } by ? new ManifestProducer(by.ProducerId, by.Epoch, by.Seq) : null,
+            Producers = [.. producers.OrderBy(p => p.ProducerId, StringComparer.Ordinal).Select(p => new ManifestProducer(p.ProducerId, p.Epoch, p.LastSeq))],
+            StreamSeq = streamSeq,
+            NextPosition = publishedThrough,
+            Epochs = [.. stream.Epochs.Select(e => new ManifestEpoch(e.Epoch, e.StartPosition))],
+            // A closed, complete stream can never acknowledge another append, so it is as good as drained.
+            DrainedClean = complete && (draining || closed),
+            Segments = new ManifestSegments
+            {
+                RecordCounts = [.. segments.Select(s => s.RecordCount)],
+                ByteSizes = [.. segments.Select(s => s.ByteSize)],
+                Checksums = [.. segments.Select(s => s.Checksum)],
+            },
+        };
+    }
+}

@@ -1,0 +1,150 @@
+using Streams.Actors.Domain;
+
+namespace Streams.Actors.Storage;
+
+/// <summary>
+/// Commit point 2: a segment file is on disk (written, fsynced, renamed); record it and advance
+/// sealed_through. The update is conditional on sealed_through still being where the segment
+/// starts, so a stale or repeated seal cannot overlap another.
+/// </summary>
+public sealed class SealSegmentOperation(long streamId, SegmentRow segment) : WalOperation<bool>
+{
+    protected override bool Execute(WalSession session)
+    {
+        var advanced = session.Execute(
+            "UPDATE streams SET sealed_through = $end WHERE stream_id = $id AND sealed_through = $first AND next_position >= $end",
+            ("$end", segment.EndPosition),
+            ("$id", streamId),
+            ("$first", segment.FirstPosition));
+        if (advanced != 1)
+        {
+            throw new InvalidOperationException($"stream {streamId} is no longer sealed through {segment.FirstPosition}");
+        }
+
+        session.Execute(
+            """
+            INSERT INTO segments (stream_id, segment_index, first_position, record_count, byte_size, checksum,
+                                  uploaded, producer_updates, last_stream_seq)
+            VALUES ($id, $index, $first, $count, $size, $checksum, 0, $producers, $seq)
+            """,
+            ("$id", streamId),
+            ("$index", segment.Index),
+            ("$first", segment.FirstPosition),
+            ("$count", segment.RecordCount),
+            ("$size", segment.ByteSize),
+            ("$checksum", segment.Checksum),
+            ("$producers", segment.ProducerUpdates.Count == 0 ? null : ProducerJson.Serialize(segment.ProducerUpdates)),
+            ("$seq", segment.LastStreamSeq));
+        return true;
+    }
+}
+
+/// <summary>
+/// Commit point 4, local half: the manifest of <paramref name="generation"/> is in the object store.
+/// Advance the generation and uploaded_through and drop the WAL rows it covers, in one transaction.
+/// Yields the payload bytes released from the WAL.
+/// </summary>
+public sealed class ManifestPublishedOperation(
+    long streamId,
+    long generation,
+    long uploadedThrough,
+    IReadOnlyList<ProducerState> publishedProducers,
+    string? publishedStreamSeq,
+    bool publishedClosed,
+    bool publishedClean,
+    long publishedAtMs) : WalOperation<long>
+{
+    protected override long Execute(WalSession session)
+    {
+        var updated = session.Execute(
+            """
+            UPDATE streams SET manifest_generation = $generation, uploaded_through = $uploaded,
+                published_producers = $producers, published_stream_seq = $seq, published_closed = $closed,
+                published_clean = $clean, last_upload_at_ms = $at, last_upload_error = NULL
+            WHERE stream_id = $id AND manifest_generation = $previous AND uploaded_through <= $uploaded
+            """,
+            ("$generation", generation),
+            ("$uploaded", uploadedThrough),
+            ("$producers", ProducerJson.Serialize(publishedProducers)),
+            ("$seq", publishedStreamSeq),
+            ("$closed", publishedClosed ? 1 : 0),
+            ("$clean", publishedClean ? 1 : 0),
+            ("$at", publishedAtMs),
+            ("$id", streamId),
+            ("$previous", generation - 1));
+        if (updated != 1)
+        {
+            // Deleted meanwhile, or someone else published: the local state must not move.
+            throw new InvalidOperationException($"stream {streamId} is not at manifest generation {generation - 1}");
+        }
+
+        session.Execute(
+            "UPDATE segments SET uploaded = 1 WHERE stream_id = $id AND first_position < $uploaded",
+            ("$id", streamId),
+            ("$uploaded", uploadedThrough));
+        var released = (long)session.Scalar(
+            "SELECT COALESCE(SUM(length(payload)), 0) FROM wal WHERE stream_id = $id AND position < $uploaded",
+            ("$id", streamId),
+            ("$uploaded", uploadedThrough))!;
+        // Safe to drop: every record below uploaded_through is in a segment the published manifest lists.
+        session.Execute(
+            "DELETE FROM wal WHERE stream_id = $id AND position < $uploaded",
+            ("$id", streamId),
+            ("$uploaded", uploadedThrough));
+        return released;
+    }
+}
+
+/// <summary>Remembers why the last upload of a stream failed, for <c>_details</c>.</summary>
+public sealed class UploadFailedOperation(long streamId, string error) : WalOperation<bool>
+{
+    protected override bool Execute(WalSession session) =>
+        session.Execute(
+            "UPDATE streams SET last_upload_error = $error WHERE stream_id = $id",
+            ("$error", error),
+            ("$id", streamId)) == 1;
+}
+
+/// <summary>The tombstone manifest of a deleted stream is published: forget it locally.</summary>
+public sealed class TombstonePublishedOperation(string name, long generation) : WalOperation<bool>
+{
+    protected override bool Execute(WalSession session) =>
+        session.Execute(
+            "DELETE FROM tombstones WHERE name = $name AND generation = $generation",
+            ("$name", name),
+            ("$generation", generation)) == 1;
+}
+
+/// <summary>This node has published its own manifest for a taken-over stream: it may now append.</summary>
+public sealed class ClaimOwnershipOperation(long streamId) : WalOperation<bool>
+{
+    protected override bool Execute(WalSession session) =>
+        session.Execute("UPDATE streams SET ownership_claimed = 1 WHERE stream_id = $id", ("$id", streamId)) == 1;
+}
+
+/// <summary>
+/// Drops an idle stream's local rows when the object store holds all of it (lazy restore's bounded
+/// disk). Yields false, changing nothing, when anything is still unpublished.
+/// </summary>
+public sealed class EvictStreamOperation(long streamId) : WalOperation<bool>
+{
+    protected override bool Execute(WalSession session)
+    {
+        var publishable = session.Scalar(
+            """
+            SELECT 1 FROM streams WHERE stream_id = $id AND uploaded_through = next_position
+               AND closed = published_closed AND last_upload_at_ms IS NOT NULL
+               AND NOT EXISTS (SELECT 1 FROM wal WHERE wal.stream_id = $id)
+            """,
+            ("$id", streamId));
+        if (publishable is null)
+        {
+            return false;
+        }
+
+        session.Execute("DELETE FROM producers WHERE stream_id = $id", ("$id", streamId));
+        session.Execute("DELETE FROM stream_epochs WHERE stream_id = $id", ("$id", streamId));
+        session.Execute("DELETE FROM segments WHERE stream_id = $id", ("$id", streamId));
+        return session.Execute("DELETE FROM streams WHERE stream_id = $id", ("$id", streamId)) == 1;
+    }
+}

@@ -1,0 +1,113 @@
+using Streams.Actors.Storage.Segments;
+
+namespace Streams.Actors.Storage;
+
+/// <summary>When a stream's waiting records are sealed into a segment.</summary>
+public sealed record SealPolicy(int TargetRows, long TargetBytes, TimeSpan MaxAge);
+
+/// <summary>
+/// Seals runs of WAL rows into segment files: write the file (temp, fsync, rename), then commit its
+/// row and the new sealed_through. A crash between the two leaves an orphan file that the next seal
+/// of the same index overwrites; the index never points at a file that is not complete.
+/// </summary>
+public sealed class SegmentSealer(
+    PipelineQueries queries,
+    WalWriter walWriter,
+    SegmentFiles files,
+    SegmentWriter writer,
+    SealPolicy policy)
+{
+    /// <summary>Seals whatever the policy (or <paramref name="force"/>) says is due; yields the streams sealed.</summary>
+    public async Task<IReadOnlyList<long>> SealDueAsync(long nowMs, bool force, CancellationToken cancellationToken)
+    {
+        var sealedStreams = new List<long>();
+        foreach (var candidate in queries.FindSealCandidates())
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (await SealStreamAsync(candidate, nowMs, force))
+            {
+                sealedStreams.Add(candidate.StreamId);
+            }
+        }
+
+        return sealedStreams;
+    }
+
+    private async Task<bool> SealStreamAsync(SealCandidate candidate, long nowMs, bool force)
+    {
+        var aged = nowMs - candidate.OldestPendingMs >= policy.MaxAge.TotalMilliseconds;
+        var sealedAny = false;
+        var from = candidate.SealedThrough;
+        var pendingRows = candidate.PendingRows;
+        var pendingBytes = candidate.PendingBytes;
+        while (pendingRows > 0)
+        {
+            var full = pendingRows >= policy.TargetRows || pendingBytes >= policy.TargetBytes;
+            if (!full && !aged && !force)
+            {
+                break;
+            }
+
+            var rows = queries.ReadRowsToSeal(candidate.StreamId, from, policy.TargetRows, policy.TargetBytes);
+            if (rows.Count == 0)
+            {
+                break;
+            }
+
+            var segment = await SealAsync(candidate, rows);
+            if (segment is null)
+            {
+                break;
+            }
+
+            sealedAny = true;
+            from = segment.EndPosition;
+            pendingRows -= rows.Count;
+            pendingBytes -= rows.Sum(row => (long)row.Payload.Length);
+        }
+
+        return sealedAny;
+    }
+
+    private async Task<SegmentRow?> SealAsync(SealCandidate candidate, List<WalRow> rows)
+    {
+        var index = queries.NextSegmentIndex(candidate.StreamId);
+        var path = files.PathFor(candidate.Name, index);
+        var records = rows.Select(row => new SegmentRecord(row.Position, row.TimestampMs, row.Payload)).ToList();
+        var file = writer.WriteFile(path, records);
+
+        var producerUpdates = new Dictionary<string, Domain.ProducerState>(StringComparer.Ordinal);
+        string? lastStreamSeq = null;
+        foreach (var row in rows)
+        {
+            if (row.Producer is { } producer)
+            {
+                producerUpdates[producer.ProducerId] = producer;
+            }
+
+            lastStreamSeq = row.StreamSeq ?? lastStreamSeq;
+        }
+
+        var segment = new SegmentRow(
+            candidate.StreamId,
+            index,
+            file.FirstPosition,
+            file.RecordCount,
+            file.SizeBytes,
+            file.Checksum,
+            Uploaded: false,
+            [.. producerUpdates.Values],
+            lastStreamSeq);
+        try
+        {
+            await walWriter.Submit(new SealSegmentOperation(candidate.StreamId, segment));
+            return segment;
+        }
+        catch (InvalidOperationException)
+        {
+            // The stream was deleted or sealed by someone else meanwhile: the file belongs to nobody.
+            File.Delete(path);
+            return null;
+        }
+    }
+}

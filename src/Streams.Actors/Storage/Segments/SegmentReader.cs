@@ -1,0 +1,362 @@
+using System.Buffers.Binary;
+using ZstdSharp;
+
+namespace Streams.Actors.Storage.Segments;
+
+/// <summary>
+/// Reads records from the bytes of a whole segment file. The constructor validates the header,
+/// trailer and footer; each read decodes only the blocks it needs and verifies every one of them
+/// (CRC-32C and lengths) before returning any of its bytes. Immutable, so safe for concurrent use.
+/// </summary>
+/// <remarks>
+/// Returned payloads are slices of per-block buffers the reader allocates; they never alias the
+/// segment bytes passed in and stay valid after the reader is gone.
+/// </remarks>
+public sealed class SegmentReader
+{
+    private const string UnnamedSegment = "(unnamed)";
+
+    private readonly ReadOnlyMemory<byte> _segment;
+    private readonly SegmentBlockInfo[] _blocks;
+
+    /// <param name="segment">The whole file.</param>
+    /// <param name="segmentName">A path or object key, used only in error messages.</param>
+    /// <exception cref="SegmentCorruptException">The file structure does not validate.</exception>
+    public SegmentReader(ReadOnlyMemory<byte> segment, string segmentName = UnnamedSegment)
+    {
+        ArgumentNullException.ThrowIfNull(segmentName);
+        _segment = segment;
+        SegmentName = segmentName;
+
+        var bytes = segment.Span;
+        if (bytes.Length < SegmentFormat.MinimumFileLength)
+        {
+            throw Corrupt($"length {bytes.Length} is below the minimum {SegmentFormat.MinimumFileLength}");
+        }
+
+        ValidateFileHeader(bytes);
+        var (footerOffset, footerLength, footerCrc, firstPosition, recordCount) = ReadTrailer(bytes);
+        _blocks = ReadFooter(bytes, footerOffset, footerLength, footerCrc, firstPosition, recordCount);
+        FirstPosition = firstPosition;
+        RecordCount = recordCount;
+        FooterOffset = footerOffset;
+    }
+
+    public string SegmentName { get; }
+
+    public long FirstPosition { get; }
+
+    /// <summary>Number of records, at least one.</summary>
+    public long RecordCount { get; }
+
+    public long LastPosition => FirstPosition + RecordCount - 1;
+
+    public int BlockCount => _blocks.Length;
+
+    internal IReadOnlyList<SegmentBlockInfo> Blocks => _blocks;
+
+    internal long FooterOffset { get; }
+
+    /// <summary>
+    /// Records from <paramref name="position"/> on, in order. Records are added while the payload
+    /// total is below <paramref name="maxBytes"/>, so the last one may take it past the limit; the
+    /// first is always returned. Empty when <paramref name="position"/> is past
+    /// <see cref="LastPosition"/>.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">
+    /// <paramref name="position"/> is before <see cref="FirstPosition"/>, or
+    /// <paramref name="maxBytes"/> is negative.
+    /// </exception>
+    /// <exception cref="SegmentCorruptException">A block that had to be read does not verify.</exception>
+    public IReadOnlyList<SegmentRecord> ReadFrom(long position, long maxBytes)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(maxBytes);
+        ArgumentOutOfRangeException.ThrowIfLessThan(position, FirstPosition);
+        if (position > LastPosition)
+        {
+            return [];
+        }
+
+        var result = new List<SegmentRecord>();
+        var budget = new ReadBudget(maxBytes);
+        using var decompressor = new Decompressor();
+        for (var blockIndex = FindBlock(position); blockIndex < _blocks.Length && !budget.IsSpent(result); blockIndex++)
+        {
+            DecodeBlock(blockIndex, decompressor, position, result, ref budget);
+        }
+
+        return result;
+    }
+
+    /// <summary>Every record, verifying every block.</summary>
+    /// <exception cref="SegmentCorruptException">Any block does not verify.</exception>
+    public IReadOnlyList<SegmentRecord> ReadAll() => ReadFrom(FirstPosition, long.MaxValue);
+
+    /// <summary>The last block whose first position is at or before <paramref name="position"/>.</summary>
+    private int FindBlock(long position)
+    {
+        var low = 0;
+        var high = _blocks.Length - 1;
+        while (low < high)
+        {
+            var middle = low + ((high - low + 1) / 2);
+            if (_blocks[middle].FirstPosition <= position)
+            {
+                low = middle;
+            }
+            else
+            {
+                high = middle - 1;
+            }
+        }
+
+        return low;
+    }
+
+    /// <summary>
+    /// Verifies block <paramref name="blockIndex"/> and appends its records at or after
+    /// <paramref name="fromPosition"/> while the budget lasts. The whole block is framed and checked
+    /// even when the budget runs out part-way, so a bad block never yields a partial answer.
+    /// </summary>
+    private void DecodeBlock(
+        int blockIndex,
+        Decompressor decompressor,
+        long fromPosition,
+        List<SegmentRecord> result,
+        ref ReadBudget budget)
+    {
+        var block = _blocks[blockIndex];
+        var compressed = VerifyBlock(blockIndex, block);
+
+        var uncompressed = new byte[block.UncompressedLength];
+        int written;
+        try
+        {
+            written = decompressor.Unwrap(compressed, uncompressed);
+        }
+        catch (ZstdException exception)
+        {
+            throw Corrupt(blockIndex, $"zstd could not decompress it ({exception.Message})", exception);
+        }
+
+        if (written != block.UncompressedLength)
+        {
+            throw Corrupt(blockIndex, $"it decompressed to {written} bytes, the header says {block.UncompressedLength}");
+        }
+
+        var offset = 0;
+        for (var i = 0; i < block.RecordCount; i++)
+        {
+            var remaining = uncompressed.Length - offset;
+            if (remaining < SegmentFormat.RecordHeaderLength)
+            {
+                throw Corrupt(blockIndex, $"record {i} of {block.RecordCount} is cut off at byte {offset}");
+            }
+
+            var header = uncompressed.AsSpan(offset, SegmentFormat.RecordHeaderLength);
+            var timestampMs = BinaryPrimitives.ReadInt64LittleEndian(header[SegmentFormat.RecordTimestampOffset..]);
+            var payloadLength = BinaryPrimitives.ReadUInt32LittleEndian(header[SegmentFormat.RecordPayloadLengthOffset..]);
+            if (payloadLength > remaining - SegmentFormat.RecordHeaderLength)
+            {
+                throw Corrupt(blockIndex, $"record {i} claims {payloadLength} payload bytes but only {remaining - SegmentFormat.RecordHeaderLength} remain");
+            }
+
+            var position = block.FirstPosition + i;
+            var payloadOffset = offset + SegmentFormat.RecordHeaderLength;
+            if (position >= fromPosition && !budget.IsSpent(result))
+            {
+                result.Add(new SegmentRecord(position, timestampMs, new ReadOnlyMemory<byte>(uncompressed, payloadOffset, (int)payloadLength)));
+                budget.Spend(payloadLength);
+            }
+
+            offset = payloadOffset + (int)payloadLength;
+        }
+
+        if (offset != uncompressed.Length)
+        {
+            throw Corrupt(blockIndex, $"{uncompressed.Length - offset} bytes follow the last record");
+        }
+    }
+
+    /// <summary>
+    /// Checks the block header against its footer entry and the CRC-32C over header and body;
+    /// returns the compressed bytes only when both hold.
+    /// </summary>
+    private ReadOnlySpan<byte> VerifyBlock(int blockIndex, SegmentBlockInfo block)
+    {
+        // The footer validation guaranteed this range lies inside the file.
+        var bytes = _segment.Span.Slice((int)block.FileOffset, SegmentFormat.BlockHeaderLength + block.CompressedLength);
+
+        var storedCrc = BinaryPrimitives.ReadUInt32LittleEndian(bytes[SegmentFormat.BlockCrcOffset..]);
+        var computedCrc = Crc32C.Compute(bytes[SegmentFormat.BlockCrcCoverageOffset..]);
+        if (storedCrc != computedCrc)
+        {
+            throw Corrupt(blockIndex, $"CRC-32C mismatch at file offset {block.FileOffset} (stored 0x{storedCrc:X8}, computed 0x{computedCrc:X8})");
+        }
+
+        var recordCount = BinaryPrimitives.ReadUInt32LittleEndian(bytes[SegmentFormat.BlockRecordCountOffset..]);
+        var firstPosition = BinaryPrimitives.ReadInt64LittleEndian(bytes[SegmentFormat.BlockFirstPositionOffset..]);
+        var uncompressedLength = BinaryPrimitives.ReadUInt32LittleEndian(bytes[SegmentFormat.BlockUncompressedLengthOffset..]);
+        var compressedLength = BinaryPrimitives.ReadUInt32LittleEndian(bytes[SegmentFormat.BlockCompressedLengthOffset..]);
+        if (recordCount != block.RecordCount
+            || firstPosition != block.FirstPosition
+            || uncompressedLength != block.UncompressedLength
+            || compressedLength != block.CompressedLength)
+        {
+            throw Corrupt(
+                blockIndex,
+                $"header (records {recordCount}, first position {firstPosition}, lengths {uncompressedLength}/{compressedLength}) "
+                + $"disagrees with the footer (records {block.RecordCount}, first position {block.FirstPosition}, lengths {block.UncompressedLength}/{block.CompressedLength})");
+        }
+
+        return bytes[SegmentFormat.BlockHeaderLength..];
+    }
+
+    private void ValidateFileHeader(ReadOnlySpan<byte> bytes)
+    {
+        if (!bytes[..SegmentFormat.MagicLength].SequenceEqual(SegmentFormat.FileMagic))
+        {
+            throw Corrupt("the file header magic is wrong");
+        }
+
+        var version = BinaryPrimitives.ReadUInt16LittleEndian(bytes[SegmentFormat.FileHeaderVersionOffset..]);
+        if (version != SegmentFormat.FormatVersion)
+        {
+            throw Corrupt($"format version {version} is not supported (this reader knows {SegmentFormat.FormatVersion})");
+        }
+
+        var reserved = BinaryPrimitives.ReadUInt16LittleEndian(bytes[SegmentFormat.FileHeaderReservedOffset..]);
+        if (reserved != 0)
+        {
+            throw Corrupt($"the file header's reserved field is 0x{reserved:X4}, not zero");
+        }
+    }
+
+    private (long FooterOffset, int FooterLength, uint FooterCrc, long FirstPosition, long RecordCount) ReadTrailer(ReadOnlySpan<byte> bytes)
+    {
+        var trailer = bytes[^SegmentFormat.TrailerLength..];
+        if (!trailer[SegmentFormat.TrailerMagicOffset..].SequenceEqual(SegmentFormat.TrailerMagic))
+        {
+            throw Corrupt("the trailer magic is wrong (truncated or not a segment file)");
+        }
+
+        var storedCrc = BinaryPrimitives.ReadUInt32LittleEndian(trailer[SegmentFormat.TrailerCrcOffset..]);
+        var computedCrc = Crc32C.Compute(trailer[..SegmentFormat.TrailerCrcOffset]);
+        if (storedCrc != computedCrc)
+        {
+            throw Corrupt($"trailer CRC-32C mismatch (stored 0x{storedCrc:X8}, computed 0x{computedCrc:X8})");
+        }
+
+        var footerOffset = BinaryPrimitives.ReadInt64LittleEndian(trailer[SegmentFormat.TrailerFooterOffsetOffset..]);
+        var footerLength = BinaryPrimitives.ReadUInt32LittleEndian(trailer[SegmentFormat.TrailerFooterLengthOffset..]);
+        var footerCrc = BinaryPrimitives.ReadUInt32LittleEndian(trailer[SegmentFormat.TrailerFooterCrcOffset..]);
+        var firstPosition = BinaryPrimitives.ReadInt64LittleEndian(trailer[SegmentFormat.TrailerFirstPositionOffset..]);
+        var recordCount = BinaryPrimitives.ReadInt64LittleEndian(trailer[SegmentFormat.TrailerRecordCountOffset..]);
+
+        var trailerOffset = bytes.Length - SegmentFormat.TrailerLength;
+        if (footerOffset < SegmentFormat.FileHeaderLength + SegmentFormat.BlockHeaderLength
+            || footerLength > int.MaxValue
+            || footerOffset + footerLength != trailerOffset)
+        {
+            throw Corrupt($"the trailer places the footer at offset {footerOffset}, length {footerLength}, which does not end at the trailer (offset {trailerOffset})");
+        }
+
+        if (firstPosition < 0 || recordCount < 1 || firstPosition > long.MaxValue - recordCount)
+        {
+            throw Corrupt($"the trailer's first position {firstPosition} and record count {recordCount} are out of range");
+        }
+
+        return (footerOffset, (int)footerLength, footerCrc, firstPosition, recordCount);
+    }
+
+    private SegmentBlockInfo[] ReadFooter(
+        ReadOnlySpan<byte> bytes,
+        long footerOffset,
+        int footerLength,
+        uint footerCrc,
+        long firstPosition,
+        long recordCount)
+    {
+        var footer = bytes.Slice((int)footerOffset, footerLength);
+        var computedCrc = Crc32C.Compute(footer);
+        if (computedCrc != footerCrc)
+        {
+            throw Corrupt($"footer CRC-32C mismatch (trailer says 0x{footerCrc:X8}, computed 0x{computedCrc:X8})");
+        }
+
+        var blockCount = BinaryPrimitives.ReadUInt32LittleEndian(footer);
+        if (blockCount < 1 || SegmentFormat.FooterLength((int)Math.Min(blockCount, int.MaxValue)) != footerLength)
+        {
+            throw Corrupt($"the footer lists {blockCount} blocks but is {footerLength} bytes long");
+        }
+
+        var blocks = new SegmentBlockInfo[blockCount];
+        var expectedOffset = (long)SegmentFormat.FileHeaderLength;
+        var expectedPosition = firstPosition;
+        var entry = footer[SegmentFormat.FooterBlockCountLength..];
+        for (var i = 0; i < blocks.Length; i++)
+        {
+            var block = ReadEntry(i, entry);
+            if (block.FileOffset != expectedOffset || block.FirstPosition != expectedPosition)
+            {
+                throw Corrupt(i, $"the footer places it at offset {block.FileOffset}, first position {block.FirstPosition}; expected offset {expectedOffset}, first position {expectedPosition}");
+            }
+
+            // Checked before advancing so that neither sum below can overflow.
+            if (block.EndOffset > footerOffset || block.RecordCount > firstPosition + recordCount - expectedPosition)
+            {
+                throw Corrupt(i, $"the footer entry runs past the blocks area or the segment's {recordCount} records");
+            }
+
+            blocks[i] = block;
+            expectedOffset = block.EndOffset;
+            expectedPosition += block.RecordCount;
+            entry = entry[SegmentFormat.FooterEntryLength..];
+        }
+
+        if (expectedOffset != footerOffset || expectedPosition != firstPosition + recordCount)
+        {
+            throw Corrupt($"the blocks end at offset {expectedOffset} after {expectedPosition - firstPosition} records; the trailer says offset {footerOffset}, {recordCount} records");
+        }
+
+        return blocks;
+    }
+
+    private SegmentBlockInfo ReadEntry(int blockIndex, ReadOnlySpan<byte> entry)
+    {
+        var firstPosition = BinaryPrimitives.ReadInt64LittleEndian(entry[SegmentFormat.EntryFirstPositionOffset..]);
+        var fileOffset = BinaryPrimitives.ReadInt64LittleEndian(entry[SegmentFormat.EntryFileOffsetOffset..]);
+        var recordCount = BinaryPrimitives.ReadUInt32LittleEndian(entry[SegmentFormat.EntryRecordCountOffset..]);
+        var uncompressedLength = BinaryPrimitives.ReadUInt32LittleEndian(entry[SegmentFormat.EntryUncompressedLengthOffset..]);
+        var compressedLength = BinaryPrimitives.ReadUInt32LittleEndian(entry[SegmentFormat.EntryCompressedLengthOffset..]);
+
+        // Every record takes at least its header, which also bounds the record count.
+        if (recordCount < 1
+            || uncompressedLength > SegmentFormat.MaxBlockUncompressedLength
+            || (ulong)recordCount * SegmentFormat.RecordHeaderLength > uncompressedLength
+            || compressedLength > int.MaxValue - SegmentFormat.BlockHeaderLength)
+        {
+            throw Corrupt(blockIndex, $"the footer entry has impossible sizes: {recordCount} records, lengths {uncompressedLength}/{compressedLength}");
+        }
+
+        return new SegmentBlockInfo(firstPosition, fileOffset, (int)recordCount, (int)uncompressedLength, (int)compressedLength);
+    }
+
+    private SegmentCorruptException Corrupt(string detail) => new(SegmentName, blockIndex: null, detail);
+
+    private SegmentCorruptException Corrupt(int blockIndex, string detail, Exception? innerException = null) =>
+        new(SegmentName, blockIndex, detail, innerException);
+
+    /// <summary>
+    /// The running payload total of a read: spent once it reaches the limit, but never before the
+    /// first record, so every read that can return something does.
+    /// </summary>
+    private struct ReadBudget(long maxBytes)
+    {
+        private long _spent;
+
+        public readonly bool IsSpent(List<SegmentRecord> result) => result.Count > 0 && _spent >= maxBytes;
+
+        public void Spend(long bytes) => _spent += bytes;
+    }
+}

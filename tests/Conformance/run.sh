@@ -1,0 +1,255 @@
+#!/usr/bin/env bash
+# Runs the official Durable Streams server conformance suite against a freshly started
+# server on a free loopback port with an empty data directory, then prints the failing
+# tests and a closing line "conformance: N passed, N failed[, N skipped]".
+#
+# Exit status: 0 when every failing test is listed in expected-failures.txt,
+#              1 when a test failed that is not listed (or the suite itself broke),
+#              2 when the server could not be built or started.
+#
+# Environment:
+#   STREAMS_SKIP_BUILD=1          do not build the solution first (the Release build must exist)
+#   STREAMS_SERVER_ARGS="..."     extra server arguments, split on whitespace (no quoting),
+#                                 e.g. to select the S3 store or aggressive sealing
+#   STREAMS_SERVER_CMD="..."      replaces "dotnet <Streams.Api.dll>", to compare with another
+#                                 server; it gets the same arguments and must answer GET /health
+#                                 with 200 (implies no build)
+#   STREAMS_HEALTH_PATH=/health   readiness path polled after start
+#   STREAMS_STARTUP_TIMEOUT_S=60  how long to wait for the readiness path
+#   STREAMS_STOP_TIMEOUT_S=20     how long SIGTERM may take before SIGKILL
+#   CONFORMANCE_SUITE_TIMEOUT_S=900  upper bound for the whole suite run
+#   CONFORMANCE_SUBSCRIPTIONS=1   also run the opt-in "Reserved subscription APIs" tests
+#   CONFORMANCE_ARTIFACTS_DIR=dir keep results.json and server.log there
+#   CONFORMANCE_EXPECTED_FAILURES=file  allow-list (default: expected-failures.txt here)
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo_root="$(cd "${here}/../.." && pwd)"
+
+# The server is started with this long-poll timeout and the suite is told the same value:
+# the suite allows its long-poll tests this long plus one second, so it must stay well under 4 s.
+readonly long_poll_timeout_ms=500
+readonly log_tail_lines=80
+
+startup_timeout_s="${STREAMS_STARTUP_TIMEOUT_S:-60}"
+stop_timeout_s="${STREAMS_STOP_TIMEOUT_S:-20}"
+suite_timeout_s="${CONFORMANCE_SUITE_TIMEOUT_S:-900}"
+health_path="${STREAMS_HEALTH_PATH:-/health}"
+expected_failures="${CONFORMANCE_EXPECTED_FAILURES:-${here}/expected-failures.txt}"
+server_dll="${repo_root}/src/Streams.Api/bin/Release/net10.0/Streams.Api.dll"
+
+log() { printf 'conformance: %s\n' "$*"; }
+fail_setup() { printf 'conformance: ERROR: %s\n' "$*" >&2; exit 2; }
+
+work_dir=""
+server_pid=""
+suite_pid=""
+
+print_server_log_tail() {
+    if [[ -n "${work_dir}" && -s "${work_dir}/server.log" ]]; then
+        printf -- '----- last %d lines of the server log -----\n' "${log_tail_lines}" >&2
+        tail -n "${log_tail_lines}" "${work_dir}/server.log" >&2
+        printf -- '----- end of server log -----\n' >&2
+    elif [[ -n "${work_dir}" ]]; then
+        printf 'conformance: the server log is empty\n' >&2
+    fi
+}
+
+# Stops the server by its PID: SIGTERM for a graceful drain, SIGKILL after a bounded wait.
+# Returns 0 on a graceful exit, 1 when SIGKILL was needed.
+stop_server() {
+    local pid="${server_pid}"
+    [[ -n "${pid}" ]] || return 0
+    server_pid=""
+    if ! kill -0 "${pid}" 2>/dev/null; then
+        wait "${pid}" 2>/dev/null || true
+        return 0
+    fi
+    kill -TERM "${pid}" 2>/dev/null || true
+    local deadline=$((SECONDS + stop_timeout_s))
+    while kill -0 "${pid}" 2>/dev/null && ((SECONDS < deadline)); do
+        sleep 0.2
+    done
+    if kill -0 "${pid}" 2>/dev/null; then
+        printf 'conformance: server (pid %s) ignored SIGTERM for %ss; sending SIGKILL\n' "${pid}" "${stop_timeout_s}" >&2
+        kill -KILL "${pid}" 2>/dev/null || true
+        wait "${pid}" 2>/dev/null || true
+        return 1
+    fi
+    wait "${pid}" 2>/dev/null || true
+    return 0
+}
+
+# shellcheck disable=SC2317  # invoked from the EXIT trap
+keep_artifacts() {
+    local target="${CONFORMANCE_ARTIFACTS_DIR:-}"
+    [[ -n "${target}" && -n "${work_dir}" && -d "${work_dir}" ]] || return 0
+    mkdir -p "${target}"
+    local file
+    for file in results.json server.log; do
+        if [[ -f "${work_dir}/${file}" ]]; then
+            cp "${work_dir}/${file}" "${target}/${file}"
+        fi
+    done
+}
+
+# shellcheck disable=SC2317  # invoked from the EXIT trap
+cleanup() {
+    local status=$?
+    trap - EXIT INT TERM
+    if [[ -n "${suite_pid}" ]] && kill -0 "${suite_pid}" 2>/dev/null; then
+        kill -TERM "${suite_pid}" 2>/dev/null || true
+        wait "${suite_pid}" 2>/dev/null || true
+    fi
+    stop_server || true
+    keep_artifacts || true
+    if [[ -n "${work_dir}" && -d "${work_dir}" ]]; then
+        rm -rf -- "${work_dir}"
+    fi
+    exit "${status}"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+command -v node >/dev/null || fail_setup "node is not on PATH (Node ^20.19 or >=22.12 is required)"
+command -v npm >/dev/null || fail_setup "npm is not on PATH"
+# vitest 4 (through vite and rolldown) needs Node ^20.19.0 or >=22.12.0.
+node -e '
+const [major, minor] = process.versions.node.split(".").map(Number)
+process.exit((major === 20 && minor >= 19) || (major === 22 && minor >= 12) || major > 22 ? 0 : 1)
+' || fail_setup "Node $(node --version) is too old: the suite needs ^20.19.0 or >=22.12.0"
+
+# ---- 1. Node dependencies: npm ci only when node_modules is missing or does not match the lock file.
+lock_stamp="${here}/node_modules/.streams-lock.sha256"
+lock_hash="$( { sha256sum "${here}/package-lock.json" | cut -d' ' -f1; node --version; } | tr '\n' ' ')"
+if [[ ! -f "${lock_stamp}" || "$(cat "${lock_stamp}")" != "${lock_hash}" ]]; then
+    log "installing the suite's Node packages (npm ci)"
+    (cd "${here}" && npm ci --no-audit --no-fund) || fail_setup "npm ci failed"
+    printf '%s' "${lock_hash}" > "${lock_stamp}"
+fi
+vitest="${here}/node_modules/.bin/vitest"
+[[ -x "${vitest}" ]] || fail_setup "vitest is missing from ${here}/node_modules after npm ci"
+
+# ---- 2. Server command.
+if [[ -n "${STREAMS_SERVER_CMD:-}" ]]; then
+    log "using STREAMS_SERVER_CMD instead of the Streams server: ${STREAMS_SERVER_CMD}"
+elif [[ "${STREAMS_SKIP_BUILD:-0}" == "1" ]]; then
+    log "STREAMS_SKIP_BUILD=1: using the existing Release build"
+else
+    log "building the server (Release)"
+    # No build servers: they would outlive this script.
+    dotnet build "${repo_root}/Streams.sln" -c Release --nologo -v quiet --disable-build-servers \
+        || fail_setup "dotnet build failed"
+fi
+if [[ -z "${STREAMS_SERVER_CMD:-}" && ! -f "${server_dll}" ]]; then
+    fail_setup "server build not found at ${server_dll}"
+fi
+
+# ---- 3. Start the server on a free loopback port with an empty data directory.
+work_dir="$(mktemp -d "${TMPDIR:-/tmp}/streams-conformance.XXXXXX")"
+data_dir="${work_dir}/data"
+mkdir -p "${data_dir}"
+
+port="$(node -e '
+const server = require("net").createServer()
+server.listen(0, "127.0.0.1", () => { console.log(server.address().port); server.close() })
+')"
+base_url="http://127.0.0.1:${port}"
+
+server_args=(--host 127.0.0.1 --port "${port}" --data-dir "${data_dir}" --long-poll-timeout-ms "${long_poll_timeout_ms}")
+extra_args=()
+if [[ -n "${STREAMS_SERVER_ARGS:-}" ]]; then
+    read -r -a extra_args <<< "${STREAMS_SERVER_ARGS}"
+    server_args+=("${extra_args[@]}")
+fi
+
+log "starting the server at ${base_url} (data dir ${data_dir})"
+log "server arguments: ${server_args[*]}"
+if [[ -n "${STREAMS_SERVER_CMD:-}" ]]; then
+    # exec keeps the PID: the PID recorded here is the server's own.
+    bash -c "exec ${STREAMS_SERVER_CMD} \"\$@\"" streams-server "${server_args[@]}" \
+        > "${work_dir}/server.log" 2>&1 < /dev/null &
+else
+    (cd "${work_dir}" && exec dotnet "${server_dll}" "${server_args[@]}") \
+        > "${work_dir}/server.log" 2>&1 < /dev/null &
+fi
+server_pid=$!
+
+# Polls one URL; true only for HTTP 200. Node is used because curl may not be installed.
+http_ok() {
+    node -e '
+fetch(process.argv[1], { signal: AbortSignal.timeout(2000) })
+  .then((response) => process.exit(response.status === 200 ? 0 : 1), () => process.exit(1))
+' "$1"
+}
+
+ready=0
+deadline=$((SECONDS + startup_timeout_s))
+while ((SECONDS < deadline)); do
+    if ! kill -0 "${server_pid}" 2>/dev/null; then
+        server_status=0
+        wait "${server_pid}" || server_status=$?
+        server_pid=""
+        printf 'conformance: ERROR: the server exited with status %s before it became ready\n' "${server_status}" >&2
+        print_server_log_tail
+        exit 2
+    fi
+    if http_ok "${base_url}${health_path}"; then
+        ready=1
+        break
+    fi
+    sleep 0.25
+done
+if ((ready == 0)); then
+    printf 'conformance: ERROR: GET %s did not answer 200 within %ss\n' "${health_path}" "${startup_timeout_s}" >&2
+    print_server_log_tail
+    exit 2
+fi
+log "server is ready (pid ${server_pid})"
+
+# ---- 4. Run the suite: console output for people, JSON for the summary below.
+# It runs in the background and is waited for, so that a signal reaches the cleanup trap at once.
+results="${work_dir}/results.json"
+suite_status=0
+# Colour codes only help on a terminal; CI logs and files get plain text unless FORCE_COLOR says otherwise.
+if [[ ! -t 1 && -z "${FORCE_COLOR:-}" ]]; then
+    export NO_COLOR=1
+fi
+(
+    cd "${here}"
+    export CONFORMANCE_TEST_URL="${base_url}"
+    export CONFORMANCE_LONG_POLL_TIMEOUT_MS="${long_poll_timeout_ms}"
+    # timeout passes a SIGTERM on to vitest and its workers; exec keeps the PID recorded below.
+    exec timeout --kill-after=30 "${suite_timeout_s}" \
+        "${vitest}" run --config "${here}/vitest.config.mjs" \
+        --reporter=default --reporter=json --outputFile.json="${results}"
+) < /dev/null &
+suite_pid=$!
+wait "${suite_pid}" || suite_status=$?
+suite_pid=""
+# 124 and 137 are timeout's way of saying the time bound was hit.
+if ((suite_status == 124 || suite_status == 137)); then
+    printf 'conformance: ERROR: the suite did not finish within %ss\n' "${suite_timeout_s}" >&2
+fi
+
+# ---- 5. Stop the server before summarising, so the closing line is the last thing printed.
+server_problem=0
+if ! kill -0 "${server_pid}" 2>/dev/null; then
+    printf 'conformance: ERROR: the server exited while the suite was running\n' >&2
+    server_problem=1
+fi
+if ! stop_server; then
+    printf 'conformance: WARNING: the server did not stop within %ss of SIGTERM\n' "${stop_timeout_s}" >&2
+fi
+report_status=0
+report_output="$(node "${here}/report.mjs" "${results}" "${expected_failures}" "${suite_status}")" || report_status=$?
+if ((server_problem == 1 || report_status != 0)); then
+    print_server_log_tail
+fi
+printf '%s\n' "${report_output}"
+
+if ((server_problem == 1 && report_status == 0)); then
+    exit 1
+fi
+exit "${report_status}"

@@ -1,0 +1,150 @@
+using FsCheck;
+using FsCheck.Fluent;
+using Streams.Actors.Storage.Segments;
+using Streams.Tests.Property.Segments;
+
+namespace Streams.Tests.Property;
+
+/// <summary>
+/// Every generator the property tests use. Register with
+/// <c>[Properties(Arbitrary = [typeof(Generators)])]</c>: each public static method returning an
+/// <see cref="Arbitrary{T}"/> becomes the default for its type. Generic building blocks come
+/// first; add a section per domain below them.
+/// </summary>
+public static class Generators
+{
+    // ---- Generic building blocks --------------------------------------------------------------
+
+    /// <summary>Any <see cref="long"/>, from two independent 32-bit halves.</summary>
+    public static Gen<long> AnyLong() =>
+        Gen.Zip(Gen.Choose(int.MinValue, int.MaxValue), Gen.Choose(int.MinValue, int.MaxValue))
+            .Select(halves => ((long)halves.Item1 << 32) | (uint)halves.Item2);
+
+    /// <summary>Non-negative longs, biased towards 0, small values and the top of the range.</summary>
+    public static Gen<long> NonNegativeLong() =>
+        Gen.Frequency(
+            (1, Gen.Constant(0L)),
+            (4, Gen.Choose(0, 10_000).Select(i => (long)i)),
+            (2, AnyLong().Select(l => l & long.MaxValue)),
+            (1, Gen.Choose(0, 1_000).Select(i => long.MaxValue - i)));
+
+    /// <summary>
+    /// Byte arrays up to <paramref name="maxLength"/>, mostly short. Contents are random, a single
+    /// repeated byte, or a short repeating pattern, so both incompressible and compressible data
+    /// occur. The bytes derive from a generated seed, which keeps generation fast for large arrays.
+    /// </summary>
+    public static Gen<byte[]> Bytes(int maxLength) =>
+        from length in Gen.Frequency(
+            (4, Gen.Choose(0, Math.Min(16, maxLength))),
+            (3, Gen.Choose(0, Math.Min(512, maxLength))),
+            (1, Gen.Choose(0, maxLength)))
+        from seed in Gen.Choose(int.MinValue, int.MaxValue)
+        from kind in Gen.Elements(ByteContent.Random, ByteContent.Repeated, ByteContent.Pattern)
+        select MakeBytes(length, seed, kind);
+
+    private enum ByteContent
+    {
+        Random,
+        Repeated,
+        Pattern,
+    }
+
+    private static byte[] MakeBytes(int length, int seed, ByteContent kind)
+    {
+        const int patternLength = 7;
+        var bytes = new byte[length];
+        var random = new Random(seed);
+        switch (kind)
+        {
+            case ByteContent.Random:
+                random.NextBytes(bytes);
+                break;
+            case ByteContent.Repeated:
+                Array.Fill(bytes, (byte)random.Next(byte.MaxValue + 1));
+                break;
+            case ByteContent.Pattern:
+                var pattern = new byte[patternLength];
+                random.NextBytes(pattern);
+                for (var i = 0; i < length; i++)
+                {
+                    bytes[i] = pattern[i % patternLength];
+                }
+
+                break;
+        }
+
+        return bytes;
+    }
+
+    // ---- Segments ------------------------------------------------------------------------------
+
+    /// <summary>Payloads up to about 10 KiB, so some records exceed small block targets.</summary>
+    public const int MaxSegmentPayloadBytes = 10 * 1024;
+
+    private const int MaxSegmentRecords = 60;
+    private const long TimestampBaseMs = 1_700_000_000_000;
+
+    public static Arbitrary<SegmentCase> SegmentCases() => Arb.From(SegmentCaseGen(), ShrinkSegmentCase);
+
+    private static Gen<SegmentCase> SegmentCaseGen() =>
+        from count in Gen.Sized(size => Gen.Choose(1, Math.Clamp(size, 1, MaxSegmentRecords)))
+        from records in Gen.ListOf(GeneratedRecordGen(), count)
+        from first in NonNegativeLong()
+        from target in Gen.Frequency(
+            (3, Gen.Choose(1, 256)),
+            (3, Gen.Choose(257, 16 * 1024)),
+            (1, Gen.Constant(SegmentWriterOptions.DefaultTargetBlockBytes)))
+        select new SegmentCase(Math.Min(first, long.MaxValue - count), target, records);
+
+    private static Gen<GeneratedRecord> GeneratedRecordGen() =>
+        from timestamp in Gen.Frequency(
+            (3, Gen.Choose(0, 1_000_000).Select(offset => TimestampBaseMs + offset)),
+            (1, AnyLong()))
+        from payload in Bytes(MaxSegmentPayloadBytes)
+        select new GeneratedRecord(timestamp, payload);
+
+    /// <summary>
+    /// Smaller cases first: fewer records, then shorter payloads, then simpler positions and block
+    /// sizes, so a failure reports a case small enough to read.
+    /// </summary>
+    private static IEnumerable<SegmentCase> ShrinkSegmentCase(SegmentCase value)
+    {
+        var records = value.Records;
+        if (records.Count > 1)
+        {
+            var half = records.Count / 2;
+            yield return value with { Records = records.Take(half).ToList() };
+            yield return value with { Records = records.Skip(half).ToList() };
+            for (var i = 0; i < records.Count; i++)
+            {
+                yield return value with { Records = records.Where((_, j) => j != i).ToList() };
+            }
+        }
+
+        for (var i = 0; i < records.Count; i++)
+        {
+            var payload = records[i].Payload;
+            if (payload.Length > 0)
+            {
+                yield return value with { Records = Replace(records, i, records[i] with { Payload = payload[..(payload.Length / 2)] }) };
+            }
+        }
+
+        if (value.FirstPosition != 0)
+        {
+            yield return value with { FirstPosition = 0 };
+        }
+
+        if (value.TargetBlockBytes != SegmentWriterOptions.DefaultTargetBlockBytes)
+        {
+            yield return value with { TargetBlockBytes = SegmentWriterOptions.DefaultTargetBlockBytes };
+        }
+    }
+
+    private static List<T> Replace<T>(IReadOnlyList<T> list, int index, T item)
+    {
+        var copy = list.ToList();
+        copy[index] = item;
+        return copy;
+    }
+}
