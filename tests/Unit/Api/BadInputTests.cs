@@ -338,6 +338,40 @@ public sealed class BadInputTests : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData("/v1/stream/a%ZZ")]
+    [InlineData("/v1/stream/%C0%AF")]
+    [InlineData("/v1/stream/..")]
+    [InlineData("/v1/stream/a%00")]
+    [InlineData("/elsewhere/a")]
+    public async Task Should_answer_400_and_create_nothing_when_the_fork_source_is_malformed(string source)
+    {
+        await CreateAsync("a", "text/plain", "data");
+        using var fork = new HttpRequestMessage(HttpMethod.Put, "/v1/stream/fork") { Content = new ByteArrayContent([]) };
+        fork.Headers.TryAddWithoutValidation("Stream-Forked-From", source);
+
+        using var response = await client.SendAsync(fork);
+
+        await JsonErrorAssert.IsAsync(response, HttpStatusCode.BadRequest, "invalid_header");
+        Assert.Equal(new[] { "a" }, await ExistingStreamNamesAsync());
+    }
+
+    [Fact]
+    public async Task Should_apply_the_json_rules_and_limits_to_the_initial_body_of_a_fork()
+    {
+        await CreateAsync("j", "application/json", "[1]");
+        var tooMany = Encoding.ASCII.GetBytes("[" + string.Join(',', Enumerable.Repeat("0", MaxAppendMessages + 1)) + "]");
+
+        using var invalid = await client.SendAsync(Fork("j", "fork-1", Bytes("\""u8, [0xFF], "\""u8)));
+        using var tooLarge = await client.SendAsync(Fork("j", "fork-2", tooMany));
+        using var badType = await client.SendAsync(Fork("j", "fork-3", "[2]"u8.ToArray(), contentType: "not a type"));
+
+        await JsonErrorAssert.IsAsync(invalid, HttpStatusCode.BadRequest, "invalid_json");
+        await JsonErrorAssert.IsAsync(tooLarge, HttpStatusCode.RequestEntityTooLarge, "payload_too_large");
+        await JsonErrorAssert.IsAsync(badType, HttpStatusCode.BadRequest, "invalid_header");
+        Assert.Equal(new[] { "j" }, await ExistingStreamNamesAsync());
+    }
+
+    [Theory]
     [InlineData("PATCH")]
     [InlineData("TRACE")]
     [InlineData("BREW")]
@@ -470,6 +504,18 @@ public sealed class BadInputTests : IAsyncLifetime
     {
         var request = new HttpRequestMessage(HttpMethod.Post, $"/v1/stream/{name}") { Content = new ByteArrayContent(body) };
         request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
+        return request;
+    }
+
+    private static HttpRequestMessage Fork(string source, string name, byte[] body, string? contentType = null)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Put, $"/v1/stream/{name}") { Content = new ByteArrayContent(body) };
+        request.Headers.Add("Stream-Forked-From", $"/v1/stream/{source}");
+        if (contentType is not null)
+        {
+            request.Content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+        }
+
         return request;
     }
 
