@@ -41,13 +41,17 @@ internal sealed class ServerProcess : IAsyncDisposable
     public string RecentOutput => string.Join(Environment.NewLine, output);
 
     /// <summary>Starts the server on a free loopback port and returns once <c>/health</c> answers.</summary>
-    public static async Task<ServerProcess> StartAsync(string dataDirectory, int longPollTimeoutMs, CancellationToken cancellationToken)
+    public static async Task<ServerProcess> StartAsync(
+        string dataDirectory,
+        int longPollTimeoutMs,
+        CancellationToken cancellationToken,
+        params string[] extraArguments)
     {
         var failures = new List<string>();
         for (var attempt = 0; attempt < StartAttempts; attempt++)
         {
             // A port found free can be taken before the server binds it; another port then.
-            var server = Launch(dataDirectory, FreeLoopbackPort(), longPollTimeoutMs);
+            var server = Launch(dataDirectory, FreeLoopbackPort(), longPollTimeoutMs, extraArguments);
             try
             {
                 if (await server.WaitUntilHealthyAsync(cancellationToken))
@@ -103,7 +107,7 @@ internal sealed class ServerProcess : IAsyncDisposable
         }
     }
 
-    private static ServerProcess Launch(string dataDirectory, int port, int longPollTimeoutMs)
+    private static ServerProcess Launch(string dataDirectory, int port, int longPollTimeoutMs, string[] extraArguments)
     {
         var serverAssembly = Path.Combine(AppContext.BaseDirectory, "Streams.Api.dll");
         if (!File.Exists(serverAssembly))
@@ -125,7 +129,7 @@ internal sealed class ServerProcess : IAsyncDisposable
             "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--data-dir", dataDirectory,
             "--long-poll-timeout-ms", longPollTimeoutMs.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        })
+        }.Concat(extraArguments))
         {
             start.ArgumentList.Add(argument);
         }
