@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Http.Headers;
 using Streams.Actors.Domain;
+using Streams.Actors.ObjectStore;
+using Streams.Tests.Unit.ObjectStore;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -47,6 +49,7 @@ public sealed class KillNineTests(ITestOutputHelper output) : IAsyncLifetime
     private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(15);
 
     private readonly string dataDirectory = Path.Combine(Path.GetTempPath(), $"streams-kill9-{Guid.NewGuid():N}");
+    private readonly S3TestBucket bucket = new();
     private ServerProcess? server;
 
     public Task InitializeAsync()
@@ -65,10 +68,45 @@ public sealed class KillNineTests(ITestOutputHelper output) : IAsyncLifetime
         }
 
         DeleteDirectory(dataDirectory);
+        await bucket.DisposeAsync();
     }
 
     [Fact]
-    public async Task Should_keep_every_acknowledged_append_byte_for_byte_when_the_server_is_killed_with_sigkill()
+    public Task Should_keep_every_acknowledged_append_byte_for_byte_when_the_server_is_killed_with_sigkill() =>
+        KillRepeatedlyAsync(SealOften, environment: null);
+
+    [S3Fact]
+    public async Task Should_keep_every_acknowledged_append_byte_for_byte_when_the_server_is_killed_while_uploading_to_s3()
+    {
+        var s3 = S3TestServer.Require();
+        await bucket.EnsureCreatedAsync();
+        string[] arguments =
+        [
+            .. SealOften,
+            "--object-store", "s3",
+            "--s3-endpoint", s3.Endpoint,
+            "--s3-bucket", bucket.Name,
+            "--s3-region", s3.Region,
+        ];
+        var environment = new Dictionary<string, string>
+        {
+            ["STREAMS_S3_ACCESS_KEY"] = s3.AccessKey,
+            ["STREAMS_S3_SECRET_KEY"] = s3.SecretKey,
+        };
+
+        await KillRepeatedlyAsync(arguments, environment);
+
+        using var store = bucket.OpenStore();
+        using var timeout = new CancellationTokenSource(RequestTimeout);
+        var listed = await store.ListAsync(ObjectStoreKeys.StreamsPrefix, continuationToken: null, maxKeys: 1000, timeout.Token);
+        Assert.Contains(listed.Objects, entry => ObjectStoreKeys.IsManifestKey(entry.Key));
+    }
+
+    /// <summary>
+    /// Starts the server, then three times: lets the writers run, kills the server with SIGKILL,
+    /// restarts it on the same data directory, checks every stream and lets the producers retry.
+    /// </summary>
+    private async Task KillRepeatedlyAsync(IReadOnlyList<string> serverArguments, IReadOnlyDictionary<string, string>? environment)
     {
         using var budget = new CancellationTokenSource(Budget);
         var cancellationToken = budget.Token;
@@ -92,7 +130,7 @@ public sealed class KillNineTests(ITestOutputHelper output) : IAsyncLifetime
             writers.Add(new CrashWriter(ledger, $"{ledger.Name}/producer", idempotent: true, seed++));
         }
 
-        server = await ServerProcess.StartAsync(dataDirectory, LongPollTimeoutMs, cancellationToken, SealOften);
+        server = await ServerProcess.StartAsync(dataDirectory, LongPollTimeoutMs, serverArguments, environment, cancellationToken);
         foreach (var ledger in ledgers)
         {
             using var create = new HttpRequestMessage(HttpMethod.Put, new Uri(server.BaseAddress, $"v1/stream/{ledger.Name}"))
@@ -133,7 +171,7 @@ public sealed class KillNineTests(ITestOutputHelper output) : IAsyncLifetime
             await server.DisposeAsync();
             server = null;
 
-            server = await ServerProcess.StartAsync(dataDirectory, LongPollTimeoutMs, cancellationToken, SealOften);
+            server = await ServerProcess.StartAsync(dataDirectory, LongPollTimeoutMs, serverArguments, environment, cancellationToken);
             var roundTotals = await CheckAllAsync(client, ledgers, cancellationToken);
             output.WriteLine($"round {round + 1}: killed after {acknowledgedBeforeKill} acknowledgements (target {target}); {roundTotals}");
             totals = Add(totals, roundTotals);

@@ -41,17 +41,25 @@ internal sealed class ServerProcess : IAsyncDisposable
     public string RecentOutput => string.Join(Environment.NewLine, output);
 
     /// <summary>Starts the server on a free loopback port and returns once <c>/health</c> answers.</summary>
+    public static Task<ServerProcess> StartAsync(string dataDirectory, int longPollTimeoutMs, CancellationToken cancellationToken) =>
+        StartAsync(dataDirectory, longPollTimeoutMs, [], environment: null, cancellationToken);
+
+    /// <summary>
+    /// As above, with more arguments and environment variables for the server (settings that are
+    /// secrets, such as object-store keys, go in the environment, never on the command line).
+    /// </summary>
     public static async Task<ServerProcess> StartAsync(
         string dataDirectory,
         int longPollTimeoutMs,
-        CancellationToken cancellationToken,
-        params string[] extraArguments)
+        IReadOnlyList<string> extraArguments,
+        IReadOnlyDictionary<string, string>? environment,
+        CancellationToken cancellationToken)
     {
         var failures = new List<string>();
         for (var attempt = 0; attempt < StartAttempts; attempt++)
         {
             // A port found free can be taken before the server binds it; another port then.
-            var server = Launch(dataDirectory, FreeLoopbackPort(), longPollTimeoutMs, extraArguments);
+            var server = Launch(dataDirectory, FreeLoopbackPort(), longPollTimeoutMs, extraArguments, environment);
             try
             {
                 if (await server.WaitUntilHealthyAsync(cancellationToken))
@@ -107,7 +115,12 @@ internal sealed class ServerProcess : IAsyncDisposable
         }
     }
 
-    private static ServerProcess Launch(string dataDirectory, int port, int longPollTimeoutMs, string[] extraArguments)
+    private static ServerProcess Launch(
+        string dataDirectory,
+        int port,
+        int longPollTimeoutMs,
+        IReadOnlyList<string> extraArguments,
+        IReadOnlyDictionary<string, string>? environment)
     {
         var serverAssembly = Path.Combine(AppContext.BaseDirectory, "Streams.Api.dll");
         if (!File.Exists(serverAssembly))
@@ -137,6 +150,10 @@ internal sealed class ServerProcess : IAsyncDisposable
         // The flags win over these anyway; removing them keeps a developer's shell out of the test.
         start.Environment.Remove("DS_ROOT");
         start.Environment.Remove("PORT");
+        foreach (var (variable, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[variable] = value;
+        }
 
         var output = new ConcurrentQueue<string>();
         var process = new Process { StartInfo = start, EnableRaisingEvents = true };
