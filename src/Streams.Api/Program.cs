@@ -41,10 +41,16 @@ if (!TryObjectStore(options, out var s3, out var objectStoreProblem))
     return 2;
 }
 
+var hoconOverrides = HoconOverrides(options);
+if (EngineSettingsProblem(hoconOverrides) is { } hoconProblem)
+{
+    return Refuse([hoconProblem]);
+}
+
 builder.Services.AddStreams(new StreamsEngineOptions
 {
     DataDirectory = Path.GetFullPath(options.DataDir),
-    HoconOverrides = HoconOverrides(options),
+    HoconOverrides = hoconOverrides,
     S3 = s3,
     FileSystemObjectStoreDirectory = options.ObjectStoreDir is { } dir ? Path.GetFullPath(dir) : null,
     RestoreMode = restoreMode,
@@ -76,6 +82,22 @@ static int Refuse(IEnumerable<string> problems)
     return 2;
 }
 
+// The engine parses its settings while the host is built, where a value of the wrong type
+// (--hocon "streams.ask-timeout = soon") would end in an unhandled exception; parse them first.
+static string? EngineSettingsProblem(string hoconOverrides)
+{
+    try
+    {
+        Streams.Actors.Config.StreamsSettings.From(Akka.Configuration.ConfigurationFactory.ParseString(hoconOverrides));
+        return null;
+    }
+    catch (Exception exception)
+    {
+        // Any failure here is a configuration mistake; its message names the value.
+        return $"the engine settings (HOCON) are invalid: {exception.Message}";
+    }
+}
+
 static string HoconOverrides(ServerOptions options)
 {
     var lines = new List<string>();
@@ -97,6 +119,11 @@ static string HoconOverrides(ServerOptions options)
     if (options.SegmentMaxAgeMs is { } maxAge)
     {
         lines.Add(string.Create(CultureInfo.InvariantCulture, $"streams.segment.max-age = {maxAge}ms"));
+    }
+
+    if (options.RestoreParallelism is { } restoreParallelism)
+    {
+        lines.Add(string.Create(CultureInfo.InvariantCulture, $"streams.restore.parallelism = {restoreParallelism}"));
     }
 
     if (options.Hocon is { Length: > 0 } hocon)
