@@ -117,8 +117,9 @@ internal static class CommandLine
             {
                 values[key] = arg[(equals + 1)..];
             }
-            else if (i + 1 < args.Length)
+            else if (i + 1 < args.Length && !args[i + 1].StartsWith(OptionPrefix, StringComparison.Ordinal))
             {
+                // "--port --data-dir x" is a forgotten value, not a port named "--data-dir".
                 values[key] = args[++i];
             }
             else

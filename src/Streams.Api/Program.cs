@@ -8,19 +8,18 @@ using Streams.Api.Http;
 var flags = CommandLine.Parse(args, out var problems);
 if (problems.Count > 0)
 {
-    foreach (var problem in problems)
-    {
-        Console.Error.WriteLine($"streams: {problem}");
-    }
-
-    return 2;
+    return Refuse(problems);
 }
 
 // Content root at the binary so appsettings.json is found wherever the server is started from;
 // relative paths in settings (the data dir) still resolve against the working directory.
 var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
 builder.Configuration.AddInMemoryCollection(flags);
-var options = builder.Configuration.GetSection(ServerOptions.Section).Get<ServerOptions>() ?? new ServerOptions();
+var options = ServerOptions.Bind(builder.Configuration.GetSection(ServerOptions.Section), problems);
+if (options is null)
+{
+    return Refuse(problems);
+}
 
 builder.WebHost.ConfigureKestrel(kestrel =>
 {
@@ -42,19 +41,27 @@ if (!TryObjectStore(options, out var s3, out var objectStoreProblem))
     return 2;
 }
 
+var hoconOverrides = HoconOverrides(options);
+if (EngineSettingsProblem(hoconOverrides) is { } hoconProblem)
+{
+    return Refuse([hoconProblem]);
+}
+
 builder.Services.AddStreams(new StreamsEngineOptions
 {
     DataDirectory = Path.GetFullPath(options.DataDir),
-    HoconOverrides = HoconOverrides(options),
+    HoconOverrides = hoconOverrides,
     S3 = s3,
     FileSystemObjectStoreDirectory = options.ObjectStoreDir is { } dir ? Path.GetFullPath(dir) : null,
     RestoreMode = restoreMode,
 });
 
 var app = builder.Build();
+app.UseMiddleware<UnhandledErrors>();
 app.UseMiddleware<BrowserHeaders>();
 app.UseMiddleware<RestoreGate>();
-app.MapGet("/health", (RestoreStatus restore) => restore.IsRestoring
+// HEAD too: load balancers and uptime checks often probe without a body.
+app.MapMethods("/health", [HttpMethods.Get, HttpMethods.Head], (RestoreStatus restore) => restore.IsRestoring
     ? Results.Json(new HealthStatus("restoring", restore.Done + restore.Failed, restore.Total, restore.Failed), HealthJsonContext.Default.HealthStatus, statusCode: StatusCodes.Status503ServiceUnavailable)
     : Results.Json(new HealthStatus("ok", null, null, restore.Failed), HealthJsonContext.Default.HealthStatus));
 app.MapStreamEndpoints();
@@ -63,6 +70,33 @@ app.MapFallback((HttpContext context) =>
     ResultMapping.WriteAsync(context, Streams.Actors.Domain.ErrorCode.RouteNotFound, "no such endpoint"));
 await app.RunAsync();
 return 0;
+
+// A configuration mistake is the operator's to fix: say what is wrong, no stack trace, exit code 2.
+static int Refuse(IEnumerable<string> problems)
+{
+    foreach (var problem in problems)
+    {
+        Console.Error.WriteLine($"streams: {problem}");
+    }
+
+    return 2;
+}
+
+// The engine parses its settings while the host is built, where a value of the wrong type
+// (--hocon "streams.ask-timeout = soon") would end in an unhandled exception; parse them first.
+static string? EngineSettingsProblem(string hoconOverrides)
+{
+    try
+    {
+        Streams.Actors.Config.StreamsSettings.From(Akka.Configuration.ConfigurationFactory.ParseString(hoconOverrides));
+        return null;
+    }
+    catch (Exception exception)
+    {
+        // Any failure here is a configuration mistake; its message names the value.
+        return $"the engine settings (HOCON) are invalid: {exception.Message}";
+    }
+}
 
 static string HoconOverrides(ServerOptions options)
 {

@@ -37,6 +37,9 @@ internal static class ResultMapping
         ErrorCode.NotImplemented => (StatusCodes.Status501NotImplemented, "not_implemented"),
         ErrorCode.InvalidStreamName => (StatusCodes.Status400BadRequest, "invalid_stream_name"),
         ErrorCode.RouteNotFound => (StatusCodes.Status404NotFound, "not_found"),
+        ErrorCode.MalformedRequest => (StatusCodes.Status400BadRequest, "malformed_request"),
+        ErrorCode.RequestTimeout => (StatusCodes.Status408RequestTimeout, "request_timeout"),
+        ErrorCode.Internal => (StatusCodes.Status500InternalServerError, "internal_error"),
         _ => (StatusCodes.Status500InternalServerError, "internal_error"),
     };
 

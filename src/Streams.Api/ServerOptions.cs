@@ -1,3 +1,5 @@
+using System.Net;
+
 namespace Streams.Api;
 
 /// <summary>Deployment settings: bound from appsettings, environment variables and command-line flags.</summary>
@@ -5,8 +7,12 @@ public sealed class ServerOptions
 {
     public const string Section = "Streams";
 
+    private const int MaxPort = 65535;
+
+    /// <summary>An IP address literal to listen on (127.0.0.1, ::1, 0.0.0.0, ::); names are not resolved.</summary>
     public string Host { get; set; } = "127.0.0.1";
 
+    /// <summary>TCP port; 0 lets the operating system choose one.</summary>
     public int Port { get; set; } = 4437;
 
     public string DataDir { get; set; } = "./data";
@@ -50,4 +56,59 @@ public sealed class ServerOptions
 
     /// <summary>Streams restored at once by the eager bootstrap.</summary>
     public int? RestoreParallelism { get; set; }
+
+    /// <summary>
+    /// Binds and checks the section; null (with <paramref name="problems"/> filled in) when a value
+    /// cannot be converted or is out of range, so the server refuses to start with a clear message.
+    /// </summary>
+    public static ServerOptions? Bind(IConfiguration section, List<string> problems)
+    {
+        ServerOptions options;
+        try
+        {
+            options = section.Get<ServerOptions>() ?? new ServerOptions();
+        }
+        catch (InvalidOperationException exception)
+        {
+            // The binder names the key and the value it could not convert.
+            problems.Add(exception.Message);
+            return null;
+        }
+
+        problems.AddRange(options.Validate());
+        return problems.Count == 0 ? options : null;
+    }
+
+    public IEnumerable<string> Validate()
+    {
+        if (!IPAddress.TryParse(Host, out _))
+        {
+            yield return $"{Section}:Host '{Host}' is not an IP address (for example 127.0.0.1, ::1 or 0.0.0.0)";
+        }
+
+        if (Port is < 0 or > MaxPort)
+        {
+            yield return $"{Section}:Port {Port} is not a TCP port (0 to {MaxPort})";
+        }
+
+        if (string.IsNullOrWhiteSpace(DataDir))
+        {
+            yield return $"{Section}:DataDir is empty";
+        }
+
+        foreach (var (key, value) in new (string, long?)[]
+        {
+            (nameof(LongPollTimeoutMs), LongPollTimeoutMs),
+            (nameof(MaxAppendBytes), MaxAppendBytes),
+            (nameof(SegmentTargetRows), SegmentTargetRows),
+            (nameof(SegmentMaxAgeMs), SegmentMaxAgeMs),
+            (nameof(RestoreParallelism), RestoreParallelism),
+        })
+        {
+            if (value is <= 0)
+            {
+                yield return $"{Section}:{key} must be positive, not {value}";
+            }
+        }
+    }
 }

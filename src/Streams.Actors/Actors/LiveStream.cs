@@ -91,8 +91,19 @@ internal sealed class LiveStream
 
     public Offset AssignedTail => Epochs.OffsetAt(AssignedPosition);
 
+    /// <summary>
+    /// The sliding TTL in milliseconds. Any whole number of seconds is a valid TTL, so a huge one
+    /// saturates instead of overflowing into the past (which would expire the stream at once).
+    /// </summary>
+    public long? TtlMilliseconds => TtlSeconds is { } ttl
+        ? (ttl > long.MaxValue / MillisecondsPerSecond ? long.MaxValue : ttl * MillisecondsPerSecond)
+        : null;
+
+    private const long MillisecondsPerSecond = 1000;
+
+    // Elapsed time against the TTL, never LastAccessMs + TTL: that sum overflows for a huge TTL.
     public bool IsExpired(long nowMs) =>
-        (TtlSeconds is { } ttl && nowMs >= LastAccessMs + (ttl * 1000)) ||
+        (TtlMilliseconds is { } ttl && nowMs - LastAccessMs >= ttl) ||
         (ExpiresAtMs is { } expiresAt && nowMs >= expiresAt);
 
     public StreamReplies.StreamView View() =>

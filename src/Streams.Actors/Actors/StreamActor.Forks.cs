@@ -73,9 +73,9 @@ public sealed partial class StreamActor
         }
 
         var contentType = create.ContentType ?? source.ContentType;
-        if (!TrySplitInitialBody(contentType, create.InitialBody, out var initialRecords))
+        if (SplitInitialBody(contentType, create.InitialBody, dependencies.Settings.MaxAppendMessages, out var initialRecords) is { } rejected)
         {
-            answered.ReplyTo.Tell(new StreamRejected(ErrorCode.InvalidJson, "the body is not valid JSON"));
+            answered.ReplyTo.Tell(rejected);
             BecomeAbsent();
             Stash.UnstashAll();
             return;
@@ -126,21 +126,27 @@ public sealed partial class StreamActor
         BecomeWaitingForWrite();
     }
 
-    private static bool TrySplitInitialBody(string contentType, byte[] body, out List<byte[]> records)
+    /// <summary>The fork's initial records, or the rejection (same rules and limits as any PUT body).</summary>
+    private static StreamRejected? SplitInitialBody(string contentType, byte[] body, int maxMessages, out List<byte[]> records)
     {
+        records = [];
         if (body.Length == 0)
         {
-            records = [];
-            return true;
+            return null;
         }
 
-        if (ContentTypes.IsJson(contentType))
+        if (!ContentTypes.IsJson(contentType))
         {
-            return JsonMessages.TrySplit(body, out records);
+            records = [body];
+            return null;
         }
 
-        records = [body];
-        return true;
+        return JsonMessages.Split(body, maxMessages, out records, out var problem) switch
+        {
+            JsonSplit.Valid => null,
+            JsonSplit.TooManyMessages => new StreamRejected(ErrorCode.PayloadTooLarge, problem),
+            _ => new StreamRejected(ErrorCode.InvalidJson, $"the body is not valid JSON: {problem}"),
+        };
     }
 
     // ---- Fork commands while Ready ----------------------------------------------------------

@@ -716,10 +716,10 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
         var now = NowMs;
         live.LastAccessMs = now;
         var interval = (long)dependencies.Settings.TouchPersistInterval.TotalMilliseconds;
-        if (live.TtlSeconds is { } ttl)
+        if (live.TtlMilliseconds is { } ttl)
         {
             // Persist at least four times per TTL so a restart cannot shorten the window by more than a quarter.
-            interval = Math.Min(interval, ttl * 1000 / 4);
+            interval = Math.Min(interval, ttl / 4);
         }
 
         if (now - live.LastPersistedAccessMs >= interval)

@@ -16,6 +16,8 @@ public sealed record StreamsSettings
 
     public required long MaxAppendBytes { get; init; }
 
+    public required int MaxAppendMessages { get; init; }
+
     public required TimeSpan AskTimeout { get; init; }
 
     public required TimeSpan TouchPersistInterval { get; init; }
@@ -77,6 +79,7 @@ public sealed record StreamsSettings
             PassivateAfter = streams.GetTimeSpan("passivate-after"),
             MaxReadBytes = streams.GetLong("max-read-bytes"),
             MaxAppendBytes = streams.GetLong("max-append-bytes"),
+            MaxAppendMessages = streams.GetInt("max-append-messages"),
             AskTimeout = streams.GetTimeSpan("ask-timeout"),
             TouchPersistInterval = streams.GetTimeSpan("touch-persist-interval"),
             WalMaxOperationsPerCommit = streams.GetInt("wal-max-operations-per-commit"),

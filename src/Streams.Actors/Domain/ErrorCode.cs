@@ -30,4 +30,13 @@ public enum ErrorCode
     NotImplemented,
     InvalidStreamName,
     RouteNotFound,
+
+    /// <summary>The request itself is broken (a bad chunked encoding, a body shorter than its Content-Length).</summary>
+    MalformedRequest,
+
+    /// <summary>The client did not send the body it announced in time.</summary>
+    RequestTimeout,
+
+    /// <summary>A failure of the server's own; the details are in its log, never in the response.</summary>
+    Internal,
 }

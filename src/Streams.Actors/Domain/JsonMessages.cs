@@ -1,46 +1,88 @@
 using System.Text.Json;
+using System.Text.Unicode;
 
 namespace Streams.Actors.Domain;
 
+/// <summary>The outcome of splitting a JSON body into messages.</summary>
+public enum JsonSplit
+{
+    Valid,
+    Invalid,
+    TooManyMessages,
+}
+
 /// <summary>
 /// JSON mode: a body is one message, or — when it is an array — each element is one message
-/// (flattened exactly one level). Each message is kept as its own UTF-8 text.
+/// (flattened exactly one level). Each message is kept as its own UTF-8 text, byte for byte as sent.
 /// </summary>
 public static class JsonMessages
 {
-    private static readonly JsonDocumentOptions StrictOptions = new()
+    /// <summary>Deeper nesting is refused: a parser's recursion is the cost a hostile body controls.</summary>
+    public const int MaxDepth = 256;
+
+    private static readonly JsonReaderOptions StrictOptions = new()
     {
         AllowTrailingCommas = false,
         CommentHandling = JsonCommentHandling.Disallow,
-        MaxDepth = 256,
+        MaxDepth = MaxDepth,
     };
 
     /// <summary>Splits a body into messages; false when the body is not valid JSON.</summary>
-    public static bool TrySplit(ReadOnlyMemory<byte> body, out List<byte[]> messages)
+    public static bool TrySplit(ReadOnlyMemory<byte> body, out List<byte[]> messages) =>
+        Split(body, int.MaxValue, out messages, out _) == JsonSplit.Valid;
+
+    /// <summary>
+    /// Splits a body into messages, at most <paramref name="maxMessages"/> of them. On failure
+    /// <paramref name="problem"/> says what is wrong and <paramref name="messages"/> is empty.
+    /// </summary>
+    public static JsonSplit Split(ReadOnlyMemory<byte> body, int maxMessages, out List<byte[]> messages, out string problem)
     {
         messages = [];
+        problem = string.Empty;
+        // JSON text is UTF-8 (RFC 8259); the reader alone would let broken sequences inside strings through.
+        if (!Utf8.IsValid(body.Span))
+        {
+            problem = "the body is not valid UTF-8";
+            return JsonSplit.Invalid;
+        }
+
+        var reader = new Utf8JsonReader(body.Span, StrictOptions);
         try
         {
-            using var document = JsonDocument.Parse(body, StrictOptions);
-            var root = document.RootElement;
-            if (root.ValueKind == JsonValueKind.Array)
+            if (!reader.Read())
             {
-                foreach (var element in root.EnumerateArray())
+                problem = "the body holds no JSON value";
+                return JsonSplit.Invalid;
+            }
+
+            if (reader.TokenType == JsonTokenType.StartArray)
+            {
+                while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
                 {
-                    messages.Add(RawUtf8(element));
+                    if (messages.Count == maxMessages)
+                    {
+                        messages = [];
+                        problem = $"the array holds more than {maxMessages} messages";
+                        return JsonSplit.TooManyMessages;
+                    }
+
+                    messages.Add(NextValue(ref reader, body.Span));
                 }
             }
             else
             {
-                messages.Add(RawUtf8(root));
+                messages.Add(NextValue(ref reader, body.Span));
             }
 
-            return true;
+            // Only whitespace may follow the value; the reader throws on anything else.
+            reader.Read();
+            return JsonSplit.Valid;
         }
-        catch (JsonException)
+        catch (JsonException exception)
         {
             messages = [];
-            return false;
+            problem = exception.Message;
+            return JsonSplit.Invalid;
         }
     }
 
@@ -71,6 +113,11 @@ public static class JsonMessages
         return buffer;
     }
 
-    private static byte[] RawUtf8(JsonElement element) =>
-        System.Text.Encoding.UTF8.GetBytes(element.GetRawText());
+    /// <summary>The exact bytes of the value the reader stands on (its first token), leaving the reader on its last token.</summary>
+    private static byte[] NextValue(ref Utf8JsonReader reader, ReadOnlySpan<byte> body)
+    {
+        var start = (int)reader.TokenStartIndex;
+        reader.Skip();
+        return body[start..(int)reader.BytesConsumed].ToArray();
+    }
 }

@@ -65,13 +65,23 @@ internal static partial class StreamEndpoints
                 return;
             }
 
+            if (!IsMediaType(request.ContentType))
+            {
+                await ResultMapping.WriteAsync(context, ErrorCode.InvalidHeader, "Content-Type is not a media type (type/subtype)");
+                return;
+            }
+
             contentType = request.ContentType;
             if (ContentTypes.IsJson(contentType))
             {
-                if (!JsonMessages.TrySplit(body, out records))
+                switch (JsonMessages.Split(body, settings.MaxAppendMessages, out records, out var jsonProblem))
                 {
-                    await ResultMapping.WriteAsync(context, ErrorCode.InvalidJson, "the body is not valid JSON");
-                    return;
+                    case JsonSplit.Invalid:
+                        await ResultMapping.WriteAsync(context, ErrorCode.InvalidJson, $"the body is not valid JSON: {jsonProblem}");
+                        return;
+                    case JsonSplit.TooManyMessages:
+                        await ResultMapping.WriteAsync(context, ErrorCode.PayloadTooLarge, jsonProblem);
+                        return;
                 }
 
                 if (records.Count == 0)

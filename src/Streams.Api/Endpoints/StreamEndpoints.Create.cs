@@ -35,6 +35,12 @@ internal static partial class StreamEndpoints
         }
 
         var contentType = string.IsNullOrWhiteSpace(request.ContentType) ? ContentTypes.Default : request.ContentType.Trim();
+        if (!IsMediaType(contentType))
+        {
+            await ResultMapping.WriteAsync(context, ErrorCode.InvalidHeader, "Content-Type is not a media type (type/subtype)");
+            return;
+        }
+
         var body = await RequestBody.ReadAsync(request, settings.MaxAppendBytes, context.RequestAborted);
         if (body is null)
         {
@@ -49,10 +55,14 @@ internal static partial class StreamEndpoints
         }
         else if (ContentTypes.IsJson(contentType))
         {
-            if (!JsonMessages.TrySplit(body, out records))
+            switch (JsonMessages.Split(body, settings.MaxAppendMessages, out records, out var jsonProblem))
             {
-                await ResultMapping.WriteAsync(context, ErrorCode.InvalidJson, "the body is not valid JSON");
-                return;
+                case JsonSplit.Invalid:
+                    await ResultMapping.WriteAsync(context, ErrorCode.InvalidJson, $"the body is not valid JSON: {jsonProblem}");
+                    return;
+                case JsonSplit.TooManyMessages:
+                    await ResultMapping.WriteAsync(context, ErrorCode.PayloadTooLarge, jsonProblem);
+                    return;
             }
         }
         else

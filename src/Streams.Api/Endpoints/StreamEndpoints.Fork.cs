@@ -54,6 +54,13 @@ internal static partial class StreamEndpoints
             return;
         }
 
+        var contentType = string.IsNullOrWhiteSpace(request.ContentType) ? null : request.ContentType.Trim();
+        if (contentType is not null && !IsMediaType(contentType))
+        {
+            await ResultMapping.WriteAsync(context, ErrorCode.InvalidHeader, "Content-Type is not a media type (type/subtype)");
+            return;
+        }
+
         var body = await RequestBody.ReadAsync(request, settings.MaxAppendBytes, context.RequestAborted);
         if (body is null)
         {
@@ -61,7 +68,6 @@ internal static partial class StreamEndpoints
             return;
         }
 
-        var contentType = string.IsNullOrWhiteSpace(request.ContentType) ? null : request.ContentType.Trim();
         var command = new CreateFork(
             name,
             contentType,
@@ -108,14 +114,9 @@ internal static partial class StreamEndpoints
             return false;
         }
 
-        string decoded;
-        try
+        if (!TryUnescape(path.AsSpan(RoutePrefix.Length), out var decoded))
         {
-            decoded = Uri.UnescapeDataString(path[RoutePrefix.Length..]);
-        }
-        catch (UriFormatException)
-        {
-            problem = "Stream-Forked-From is not correctly percent-encoded";
+            problem = "Stream-Forked-From is not correctly percent-encoded UTF-8";
             return false;
         }
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Net.Http.Headers;
 using Streams.Actors.Config;
 using Streams.Actors.Domain;
 using Streams.Actors.Hosting;
@@ -69,7 +70,9 @@ internal static partial class StreamEndpoints
 
     /// <summary>
     /// The name is taken from the raw request target and unescaped exactly once, so "%2F" and "/"
-    /// name the same stream and a literal "%" survives.
+    /// name the same stream. Unescaping is strict: a '%' that does not start an escape, or escapes
+    /// that do not decode to UTF-8, are refused rather than kept as text — otherwise "a%ZZ" and
+    /// "a%25ZZ" would name the same stream.
     /// </summary>
     internal static bool TryGetStreamName(HttpContext context, out string name, out string problem)
     {
@@ -94,14 +97,9 @@ internal static partial class StreamEndpoints
             return false;
         }
 
-        string decoded;
-        try
+        if (!TryUnescape(raw.AsSpan(prefixAt + RoutePrefix.Length), out var decoded))
         {
-            decoded = Uri.UnescapeDataString(raw[(prefixAt + RoutePrefix.Length)..]);
-        }
-        catch (UriFormatException)
-        {
-            problem = "the stream name is not correctly percent-encoded";
+            problem = "the stream name is not correctly percent-encoded UTF-8";
             return false;
         }
 
@@ -149,6 +147,57 @@ internal static partial class StreamEndpoints
 
         problem = string.Empty;
         return true;
+    }
+
+    /// <summary>
+    /// A stream's content type is stored and echoed on every read, so it must at least be a
+    /// well-formed media type; its value is otherwise free (any type/subtype, any parameters).
+    /// </summary>
+    private static bool IsMediaType(string contentType) =>
+        MediaTypeHeaderValue.TryParse(contentType, out var parsed) && parsed.Type.HasValue && parsed.Type.Length > 0 && parsed.SubType.Length > 0;
+
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    /// <summary>Percent-decodes a stream path (URL or fork header): every '%' must start a two-digit hex escape.</summary>
+    internal static bool TryUnescape(ReadOnlySpan<char> escaped, out string decoded)
+    {
+        decoded = string.Empty;
+        var bytes = new byte[escaped.Length];
+        var length = 0;
+        for (var i = 0; i < escaped.Length; i++)
+        {
+            var c = escaped[i];
+            if (c == '%')
+            {
+                if (i + 2 >= escaped.Length ||
+                    !byte.TryParse(escaped.Slice(i + 1, 2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var value))
+                {
+                    return false;
+                }
+
+                bytes[length++] = value;
+                i += 2;
+            }
+            else if (c > '\x7F')
+            {
+                // Kestrel refuses raw non-ASCII targets; anything else giving us one is refused too.
+                return false;
+            }
+            else
+            {
+                bytes[length++] = (byte)c;
+            }
+        }
+
+        try
+        {
+            decoded = StrictUtf8.GetString(bytes, 0, length);
+            return true;
+        }
+        catch (DecoderFallbackException)
+        {
+            return false;
+        }
     }
 
     private static async Task<object> SendAsync(HttpContext context, IStreamsGateway gateway, IStreamCommand command, TimeSpan timeout) =>

@@ -12,10 +12,7 @@ internal sealed class BrowserHeaders(RequestDelegate next)
     public Task InvokeAsync(HttpContext context)
     {
         var headers = context.Response.Headers;
-        headers.XContentTypeOptions = "nosniff";
-        headers["Cross-Origin-Resource-Policy"] = "cross-origin";
-        headers.AccessControlAllowOrigin = "*";
-        headers.AccessControlExposeHeaders = ProtocolHeaders.ExposedToBrowsers;
+        Apply(headers);
 
         if (HttpMethods.IsOptions(context.Request.Method))
         {
@@ -31,5 +28,14 @@ internal sealed class BrowserHeaders(RequestDelegate next)
         }
 
         return next(context);
+    }
+
+    /// <summary>The headers every response carries, errors included.</summary>
+    public static void Apply(IHeaderDictionary headers)
+    {
+        headers.XContentTypeOptions = "nosniff";
+        headers["Cross-Origin-Resource-Policy"] = "cross-origin";
+        headers.AccessControlAllowOrigin = "*";
+        headers.AccessControlExposeHeaders = ProtocolHeaders.ExposedToBrowsers;
     }
 }
