@@ -75,7 +75,9 @@ public sealed record RestoredStream(StreamRow Row, IReadOnlyList<SegmentRow> Seg
 
 /// <summary>
 /// Writes a restored stream's rows in one transaction: stream, epochs, producers and segments, all
-/// marked published. Does nothing (and yields null) when the stream already has a local row.
+/// marked published. Does nothing (and yields null) when the stream already has a local row, or
+/// when this node deleted the stream after that manifest was written and its tombstone is still
+/// waiting to be published.
 /// </summary>
 public sealed class HydrateStreamOperation(RestoredStream restored, long publishedAtMs) : WalOperation<StreamRow?>
 {
@@ -83,6 +85,16 @@ public sealed class HydrateStreamOperation(RestoredStream restored, long publish
     {
         var row = restored.Row;
         if (session.Scalar("SELECT stream_id FROM streams WHERE name = $name", ("$name", row.Name)) is not null)
+        {
+            return null;
+        }
+
+        // A pending tombstone is one generation above the last manifest this node committed, so it
+        // is at or above any manifest this node wrote before the delete (equal when a publish reached
+        // the store but not the index). Such a manifest is stale: restoring it would bring a deleted
+        // stream back. Only a strictly newer manifest, written by a later owner, replaces the tombstone.
+        if (session.Scalar("SELECT generation FROM tombstones WHERE name = $name", ("$name", row.Name)) is long tombstone
+            && tombstone >= row.ManifestGeneration)
         {
             return null;
         }

@@ -56,7 +56,8 @@ public sealed class StreamHydrator(IObjectStore objectStore, WalWriter walWriter
         }
 
         var row = await walWriter.Submit(new HydrateStreamOperation(restored, manifest.UpdatedAtMs));
-        // Null: the stream already had a local row (written meanwhile); that row wins.
+        // Null: the stream already had a local row (written meanwhile), which wins; or this node
+        // deleted it after the manifest was written, and then there is no row: the stream is absent.
         row ??= database.LoadStream(manifest.Name);
         return new HydrationOutcome(row, manifest.Generation, restored.EpochBumped);
     }
