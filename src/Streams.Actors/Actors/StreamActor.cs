@@ -171,6 +171,9 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
                 stream = null;
                 // This node just published (or queued) the tombstone; nothing remote to ask about.
                 remoteChecked = true;
+                // A re-creation from this owner must outrank the tombstone even after the uploader
+                // has published it and dropped its local row.
+                tombstoneGeneration = removed.TombstoneGeneration;
                 removed.ReplyTo?.Tell(new StreamDeleted(streamName));
                 BecomeAbsent();
                 Stash.UnstashAll();
@@ -632,7 +635,7 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
         waiters.Clear();
         dependencies.WalWriter.Submit(new DeleteStreamOperation(live.StreamId)).PipeTo(
             Self,
-            success: _ => new StreamRemoved(replyTo),
+            success: tombstoneGeneration => new StreamRemoved(tombstoneGeneration, replyTo),
             failure: exception => new WriteFailed(exception, replyTo));
         BecomeWaitingForWrite();
     }
@@ -710,7 +713,7 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
 
     private sealed record StreamStored(StreamRow Row, IActorRef ReplyTo);
 
-    private sealed record StreamRemoved(IActorRef? ReplyTo);
+    private sealed record StreamRemoved(long TombstoneGeneration, IActorRef? ReplyTo);
 
     private sealed record WriteFailed(Exception Exception, IActorRef? ReplyTo);
 

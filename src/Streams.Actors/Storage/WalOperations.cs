@@ -118,24 +118,28 @@ public sealed class AppendOperation(
 
 /// <summary>
 /// Removes a stream incarnation and everything it owns locally, and queues a tombstone manifest so
-/// the object store stops offering the stream to a restoring node.
+/// the object store stops offering the stream to a restoring node. Yields the tombstone's
+/// generation (0 when the stream was already gone): a later incarnation of the name must publish
+/// above it, even once the tombstone is published and its row here is gone.
 /// </summary>
-public sealed class DeleteStreamOperation(long streamId) : WalOperation<bool>
+public sealed class DeleteStreamOperation(long streamId) : WalOperation<long>
 {
-    protected override bool Execute(WalSession session)
+    protected override long Execute(WalSession session)
     {
-        session.Execute(
+        var tombstoneGeneration = session.Scalar(
             """
             INSERT INTO tombstones (name, generation)
             SELECT name, manifest_generation + 1 FROM streams WHERE stream_id = $id
             ON CONFLICT (name) DO UPDATE SET generation = MAX(generation, excluded.generation)
+            RETURNING generation
             """,
-            ("$id", streamId));
+            ("$id", streamId)) as long?;
         session.Execute("DELETE FROM wal WHERE stream_id = $id", ("$id", streamId));
         session.Execute("DELETE FROM producers WHERE stream_id = $id", ("$id", streamId));
         session.Execute("DELETE FROM stream_epochs WHERE stream_id = $id", ("$id", streamId));
         session.Execute("DELETE FROM segments WHERE stream_id = $id", ("$id", streamId));
-        return session.Execute("DELETE FROM streams WHERE stream_id = $id", ("$id", streamId)) == 1;
+        session.Execute("DELETE FROM streams WHERE stream_id = $id", ("$id", streamId));
+        return tombstoneGeneration ?? 0;
     }
 }
 
