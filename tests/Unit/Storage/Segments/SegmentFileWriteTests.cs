@@ -69,14 +69,15 @@ public sealed class SegmentFileWriteTests
     }
 
     [Fact]
-    public void Should_throw_and_leave_nothing_when_the_directory_does_not_exist()
+    public void Should_create_the_directory_and_leave_only_the_file_when_the_directory_does_not_exist()
     {
         using var directory = new TempDirectory();
         var path = Path.Combine(directory.Path, "missing", FileName);
 
-        Assert.Throws<DirectoryNotFoundException>(() => AtomicFile.Write(path, new byte[] { 1, 2, 3 }));
+        AtomicFile.Write(path, new byte[] { 1, 2, 3 });
 
-        Assert.Empty(Directory.GetFileSystemEntries(directory.Path));
+        Assert.Equal(new byte[] { 1, 2, 3 }, File.ReadAllBytes(path));
+        Assert.Equal([path], Directory.GetFileSystemEntries(Path.GetDirectoryName(path)!));
     }
 
     [Fact]
