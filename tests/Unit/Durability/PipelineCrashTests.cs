@@ -208,8 +208,7 @@ public sealed class PipelineCrashTests(ITestOutputHelper output) : IDisposable
                 await stop.CancelAsync();
                 foreach (var writer in writers)
                 {
-                    // A writer ends with the connection the kill cut, or with the cancellation.
-                    await Record.ExceptionAsync(() => writer);
+                    await StreamsHttpClient.AssertEndedByShutdownAsync(writer);
                 }
             }
 

@@ -131,8 +131,7 @@ public sealed class S3PipelineTests(S3TestBucket bucket, ITestOutputHelper outpu
         Assert.True(await server.TerminateAsync(DrainDeadline), $"the server did not exit within {DrainDeadline} of SIGTERM:\n{server.RecentOutput}");
         foreach (var writer in writers)
         {
-            // A writer ends refused by the drain, or with the connection closed by the exit.
-            await Record.ExceptionAsync(() => writer);
+            await StreamsHttpClient.AssertEndedByShutdownAsync(writer);
         }
 
         Assert.True(server.ExitCode == 0, $"exit code {server.ExitCode}:\n{server.RecentOutput}");

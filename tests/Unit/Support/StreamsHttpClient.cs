@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using Streams.Actors.Domain;
+using Xunit;
 
 namespace Streams.Tests.Unit.Support;
 
@@ -107,6 +108,17 @@ internal sealed class StreamsHttpClient : IDisposable
         response.EnsureSuccessStatusCode();
         using var document = JsonDocument.Parse(await response.Content.ReadAsByteArrayAsync());
         return document.RootElement.Clone();
+    }
+
+    /// <summary>
+    /// Awaits a writer that was stopped by the server going away: it may end normally (refused,
+    /// cancelled) or with the connection the shutdown cut, but any other failure (an assertion on
+    /// an acknowledged offset) fails the test.
+    /// </summary>
+    public static async Task AssertEndedByShutdownAsync(Task writer)
+    {
+        var exception = await Record.ExceptionAsync(() => writer);
+        Assert.True(exception is null or HttpRequestException or OperationCanceledException, $"a writer failed: {exception}");
     }
 
     public void Dispose() => http.Dispose();
