@@ -2,10 +2,15 @@ namespace Streams.Api;
 
 /// <summary>
 /// Turns the server's flags and environment variables into configuration keys. Accepts the
-/// TypeScript original's names too, so its deploy scripts keep working.
+/// TypeScript original's names too, so its deploy scripts keep working. Arguments in the .NET
+/// configuration style (<c>--Streams:Port=80</c>, and the generic host's <c>--environment=...</c>,
+/// <c>--contentRoot=...</c>, <c>--applicationName=...</c>) pass through unchanged: that is how a
+/// hosting environment such as the ASP.NET test host hands its settings to the entry point.
 /// </summary>
 internal static class CommandLine
 {
+    private const string OptionPrefix = "--";
+
     private static readonly Dictionary<string, string> Flags = new(StringComparer.OrdinalIgnoreCase)
     {
         ["--host"] = "Streams:Host",
@@ -46,24 +51,37 @@ internal static class CommandLine
         ["DURABLE_STREAMS_R2_ACCOUNT_ID"] = "Streams:R2AccountId",
     };
 
-    public static Dictionary<string, string?> Parse(string[] args, out List<string> problems)
+    /// <summary>Settings of the generic host itself, passed as <c>--key=value</c> by hosting environments.</summary>
+    private static readonly HashSet<string> HostKeys = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "environment",
+        "contentRoot",
+        "applicationName",
+    };
+
+    public static Dictionary<string, string?> Parse(string[] args, out List<string> problems) =>
+        Parse(args, Environment.GetEnvironmentVariable, out problems);
+
+    /// <summary>As <see cref="Parse(string[], out List{string})"/>, reading the environment through <paramref name="environment"/>.</summary>
+    public static Dictionary<string, string?> Parse(string[] args, Func<string, string?> environment, out List<string> problems)
     {
         problems = [];
         var values = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
         foreach (var (variable, key) in EnvironmentAliases)
         {
-            if (Environment.GetEnvironmentVariable(variable) is { Length: > 0 } value)
+            if (environment(variable) is { Length: > 0 } value)
             {
                 values[key] = value;
             }
         }
 
-        if (Environment.GetEnvironmentVariable("DS_LAZY_RESTORE") is "1" or "true")
+        // DS_LAZY_RESTORE is the environment's --lazy-restore, and wins over an eager flag the same way.
+        var lazyRequested = environment("DS_LAZY_RESTORE") is "1" or "true";
+        if (lazyRequested)
         {
             values["Streams:Restore"] = "lazy";
         }
 
-        var lazyRequested = false;
         for (var i = 0; i < args.Length; i++)
         {
             var arg = args[i];
@@ -79,6 +97,18 @@ internal static class CommandLine
 
             if (!Flags.TryGetValue(flag, out var key))
             {
+                var passedValue = equals > 0 ? arg[(equals + 1)..] : null;
+                if (passedValue is not null && IsPassThrough(args, flag, passedValue))
+                {
+                    // An empty value carries no setting; hosts send one for every section name.
+                    if (passedValue.Length > 0)
+                    {
+                        values[flag[OptionPrefix.Length..]] = passedValue;
+                    }
+
+                    continue;
+                }
+
                 problems.Add($"unknown option '{flag}'");
                 continue;
             }
@@ -107,4 +137,25 @@ internal static class CommandLine
 
     private static string? FirstSet(params string[] variables) =>
         variables.Select(Environment.GetEnvironmentVariable).FirstOrDefault(value => !string.IsNullOrEmpty(value));
+
+    /// <summary>
+    /// A configuration path (<c>--Section:Key=value</c>), a generic host key, or a section name with an
+    /// empty value (<c>--Streams=</c>), which a host emits for the parent of a path it also passes.
+    /// </summary>
+    private static bool IsPassThrough(string[] args, string flag, string value)
+    {
+        if (!flag.StartsWith(OptionPrefix, StringComparison.Ordinal) || flag.Length == OptionPrefix.Length)
+        {
+            return false;
+        }
+
+        var name = flag[OptionPrefix.Length..];
+        if (name.Contains(':', StringComparison.Ordinal) || HostKeys.Contains(name))
+        {
+            return true;
+        }
+
+        var childPrefix = $"{flag}:";
+        return value.Length == 0 && args.Any(other => other.StartsWith(childPrefix, StringComparison.OrdinalIgnoreCase));
+    }
 }

@@ -87,6 +87,11 @@ static string HoconOverrides(ServerOptions options)
         lines.Add(string.Create(CultureInfo.InvariantCulture, $"streams.segment.max-age = {maxAge}ms"));
     }
 
+    if (options.RestoreParallelism is { } parallelism)
+    {
+        lines.Add(string.Create(CultureInfo.InvariantCulture, $"streams.restore.parallelism = {parallelism}"));
+    }
+
     if (options.Hocon is { Length: > 0 } hocon)
     {
         lines.Add(hocon);

@@ -15,6 +15,7 @@ internal static class ResultMapping
     {
         ErrorCode.StreamNotFound => (StatusCodes.Status404NotFound, "stream_not_found"),
         ErrorCode.StreamGone => (StatusCodes.Status410Gone, "stream_gone"),
+        ErrorCode.StreamSoftDeleted => (StatusCodes.Status409Conflict, "stream_soft_deleted"),
         ErrorCode.StreamAlreadyExistsWithDifferentConfig => (StatusCodes.Status409Conflict, "stream_config_mismatch"),
         ErrorCode.StreamClosed => (StatusCodes.Status409Conflict, "stream_closed"),
         ErrorCode.ContentTypeMismatch => (StatusCodes.Status409Conflict, "content_type_mismatch"),

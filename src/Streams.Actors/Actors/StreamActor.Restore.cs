@@ -13,7 +13,7 @@ namespace Streams.Actors.Actors;
 /// Restore-related states of a stream's owner: Hydrating (the stream is not in the local index; its
 /// manifest is fetched once while every message waits in a bounded stash), Claiming (a taken-over
 /// stream publishes a manifest of its own before its first append) and Evicting (an idle, fully
-/// published stream drops its local rows).
+/// published stream drops its local rows, then Evicted until it stops or is touched again).
 /// </summary>
 public sealed partial class StreamActor
 {
@@ -28,10 +28,21 @@ public sealed partial class StreamActor
     {
         var hydrator = dependencies.Hydrator;
         var name = streamName;
+        var timeout = dependencies.Settings.HydrationTimeout;
         stashedWhileHydrating = 0;
-        Task.Run(() => hydrator.HydrateAsync(name, CancellationToken.None))
-            .PipeTo(Self, success: outcome => new Hydrated(outcome), failure: exception => new HydrationFailed(exception.Message));
-        Timers.StartSingleTimer(HydrationTimer, new HydrationTimedOut(), dependencies.Settings.HydrationTimeout);
+        Task.Run(async () =>
+            {
+                // Gives up on the object store when the waiting requests do: a request that never
+                // answers must not hold a connection, nor write rows long after the owner moved on.
+                using var giveUp = new CancellationTokenSource(timeout);
+                return await hydrator.HydrateAsync(name, giveUp.Token);
+            })
+            .PipeTo(
+                Self,
+                success: outcome => new Hydrated(outcome),
+                // Only the give-up above cancels: whichever of it and the timer comes first, it is a timeout.
+                failure: exception => exception is OperationCanceledException ? new HydrationTimedOut() : new HydrationFailed(exception.Message));
+        Timers.StartSingleTimer(HydrationTimer, new HydrationTimedOut(), timeout);
         Become(Hydrating);
     }
 
@@ -74,14 +85,7 @@ public sealed partial class StreamActor
     {
         Timers.Cancel(HydrationTimer);
         log.Warning("Hydration of stream {0} failed: {1}", streamName, reason);
-        foreach (var envelope in Stash.ClearStash())
-        {
-            if (envelope.Message is IStreamCommand)
-            {
-                envelope.Sender.Tell(new StreamRejected(ErrorCode.Unavailable, reason));
-            }
-        }
-
+        RejectStashed(reason);
         Become(Failed);
     }
 
@@ -159,9 +163,10 @@ public sealed partial class StreamActor
         var segments = dependencies.Segments;
         var streamId = live.StreamId;
         var name = live.Name;
+        var lastAccessMs = live.LastAccessMs;
         Task.Run(async () =>
             {
-                var evicted = await walWriter.Submit(new EvictStreamOperation(streamId));
+                var evicted = await walWriter.Submit(new EvictStreamOperation(streamId, lastAccessMs));
                 if (evicted)
                 {
                     segments.RemoveStreamFiles(name);
@@ -177,11 +182,11 @@ public sealed partial class StreamActor
             {
                 if (finished.Evicted)
                 {
-                    // The next touch hydrates again; nothing local is left to serve from.
+                    // Nothing local is left to serve from. Loading again now would hydrate the rows
+                    // straight back; wait for the stop instead, unless a request comes first.
                     stream = null;
                     remoteChecked = false;
-                    StartLoading();
-                    Become(Loading);
+                    Become(Evicted);
                 }
                 else
                 {
@@ -193,6 +198,20 @@ public sealed partial class StreamActor
             });
             ReceiveAny(_ => Stash.Stash());
         });
+    }
+
+    /// <summary>Rows dropped, stop requested: the stop ends it, a request restores the stream first.</summary>
+    private void Evicted()
+    {
+        Receive<StreamSupervisorActor.StopWhenIdle>(_ => Context.Stop(Self));
+        Receive<IStreamCommand>(_ =>
+        {
+            // The stop then waits in the stash and is handled once the stream is loaded.
+            Stash.Stash();
+            StartLoading();
+            Become(Loading);
+        });
+        Receive<WaiterTimedOut>(_ => { });
     }
 
     private sealed record Hydrated(HydrationOutcome Outcome);

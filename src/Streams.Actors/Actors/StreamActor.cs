@@ -13,8 +13,9 @@ namespace Streams.Actors.Actors;
 /// The single owner of one stream: it assigns offsets, enforces content type, Stream-Seq,
 /// idempotent producers, closure and TTL, and parks live readers until data or closure arrives.
 ///
-/// States: Loading (stash everything while the row is read) → Ready | Absent; Creating and
-/// Deleting stash while their write commits. Appends are assigned positions at once but answered,
+/// States: Loading (stash everything while the row is read) → Ready | Absent | SoftDeleted; Creating
+/// and Deleting stash while their write commits; creating a fork first stashes while the source
+/// describes itself (see StreamActor.Forks.cs). Appends are assigned positions at once but answered,
 /// and shown to readers, only after the WAL writer has committed them.
 /// </summary>
 public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
@@ -28,6 +29,10 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
     private LiveStream? stream;
     private long issuedCommits;
     private long completedCommits;
+
+    /// <summary>Commit results that arrived before an earlier commit's result, keyed by commit number.</summary>
+    private readonly SortedDictionary<long, object> earlyCommitResults = [];
+    private long handledCommitResults;
     private int inflightCommits;
     private bool reloadAfterInflight;
     private long nextWaiterId;
@@ -87,23 +92,41 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
         Receive<LoadFailed>(failed =>
         {
             log.Error(failed.Exception, "Loading stream {0} failed", streamName);
-            Stash.UnstashAll();
+            RejectStashed("the stream could not be loaded; retry");
             Become(Failed);
         });
         ReceiveAny(_ => Stash.Stash());
     }
 
-    /// <summary>Answers what was waiting with an error, then stops: the next message starts afresh.</summary>
+    /// <summary>Every waiting request gets a typed error (the caller retries; the next owner starts afresh).</summary>
+    private void RejectStashed(string reason)
+    {
+        foreach (var envelope in Stash.ClearStash())
+        {
+            if (envelope.Message is IStreamCommand)
+            {
+                envelope.Sender.Tell(new StreamRejected(ErrorCode.Unavailable, reason));
+            }
+            else
+            {
+                // Not a request — above all the supervisor's StopWhenIdle, which it sends only once:
+                // dropped, this owner would never stop and the stream's requests would wait forever.
+                Self.Tell(envelope.Message, envelope.Sender);
+            }
+        }
+    }
+
+    /// <summary>
+    /// After a failed load or hydration, waiting only to stop. A request that arrives meanwhile goes
+    /// back to the supervisor, which holds it until this owner has stopped and then gives it to a
+    /// fresh one: the next request retries rather than inheriting this owner's failure.
+    /// </summary>
     private void Failed()
     {
         Receive<StreamSupervisorActor.StopWhenIdle>(_ => Context.Stop(Self));
-        ReceiveAny(message =>
-        {
-            if (message is IStreamCommand)
-            {
-                Sender.Tell(new StreamRejected(ErrorCode.Unavailable, "the stream could not be loaded; retry"));
-            }
-        });
+        // Sent after the Passivate below, so the supervisor already holds requests for this stream.
+        Receive<IStreamCommand>(command => Context.Parent.Forward(command));
+        ReceiveAny(_ => { });
         Context.Parent.Tell(new StreamSupervisorActor.Passivate(Self));
     }
 
@@ -118,9 +141,30 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
     private void Absent()
     {
         Receive<CreateStream>(HandleCreateNew);
+        Receive<ForkMessages.CreateFork>(HandleCreateFork);
+        Receive<ForkMessages.ForkReleased>(_ => { });
         Receive<IStreamCommand>(_ => Sender.Tell(NotFound()));
-        Receive<ReceiveTimeout>(_ => RequestPassivation());
-        Receive<StreamSupervisorActor.StopWhenIdle>(_ => Context.Stop(Self));
+        Receive<AppendCommitted>(committed => HandleCommitResult(committed.CommitNumber, committed, serving: false));
+        Receive<AppendFailed>(failed => HandleCommitResult(failed.CommitNumber, failed, serving: false));
+        Receive<ReceiveTimeout>(_ =>
+        {
+            if (inflightCommits == 0)
+            {
+                RequestPassivation();
+            }
+        });
+        Receive<StreamSupervisorActor.StopWhenIdle>(_ =>
+        {
+            // Appends of a deleted incarnation may still be committing; their senders get an answer first.
+            if (inflightCommits == 0)
+            {
+                Context.Stop(Self);
+            }
+            else
+            {
+                Context.Parent.Tell(new StreamSupervisorActor.PassivationDeclined(Self));
+            }
+        });
         Receive<WaiterTimedOut>(_ => { });
     }
 
@@ -145,7 +189,7 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
             ManifestGeneration = tombstoneGeneration,
         };
         var replyTo = Sender;
-        dependencies.WalWriter.Submit(new CreateStreamOperation(row, create.InitialRecords, now))
+        dependencies.WalWriter.Submit(new CreateStreamOperation(row, create.InitialRecords, now, [create.InitialRecords.Count]))
             .PipeTo(
                 Self,
                 success: streamId => new StreamStored(row with { StreamId = streamId, NextPosition = create.InitialRecords.Count }, replyTo),
@@ -166,14 +210,16 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
                 BecomeReady();
                 Stash.UnstashAll();
             });
+            Receive<StreamSoftDeleted>(HandleStreamSoftDeleted);
             Receive<StreamRemoved>(removed =>
             {
+                ReleaseForkParent();
                 stream = null;
                 // This node just published (or queued) the tombstone; nothing remote to ask about.
                 remoteChecked = true;
                 // A re-creation from this owner must outrank the tombstone even after the uploader
                 // has published it and dropped its local row.
-                tombstoneGeneration = removed.TombstoneGeneration;
+                tombstoneGeneration = Math.Max(tombstoneGeneration, removed.TombstoneGeneration);
                 removed.ReplyTo?.Tell(new StreamDeleted(streamName));
                 BecomeAbsent();
                 Stash.UnstashAll();
@@ -187,6 +233,10 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
                 StartLoading();
                 Become(Loading);
             });
+            // Appends issued before a delete (or expiry) are answered as they settle, not stashed:
+            // the state they would be unstashed into may no longer know them.
+            Receive<AppendCommitted>(committed => HandleCommitResult(committed.CommitNumber, committed, serving: false));
+            Receive<AppendFailed>(failed => HandleCommitResult(failed.CommitNumber, failed, serving: false));
             Receive<WaiterTimedOut>(_ => { });
             ReceiveAny(_ => Stash.Stash());
         });
@@ -196,14 +246,22 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
 
     private void BecomeReady()
     {
+        if (stream!.SoftDeleted)
+        {
+            // Collecting needs to see every fork. Under a restore mode the forks may still be only in
+            // the object store, so a soft-deleted source is kept until the forks release it.
+            BecomeSoftDeleted(collect: dependencies.RestoreMode == RestoreMode.None);
+            return;
+        }
+
         Become(Ready);
         UpdateReceiveTimeout();
     }
 
     private void Ready()
     {
-        Receive<AppendCommitted>(HandleAppendCommitted);
-        Receive<AppendFailed>(HandleAppendFailed);
+        Receive<AppendCommitted>(committed => HandleCommitResult(committed.CommitNumber, committed, serving: true));
+        Receive<AppendFailed>(failed => HandleCommitResult(failed.CommitNumber, failed, serving: true));
         Receive<WaiterTimedOut>(HandleWaiterTimedOut);
         Receive<ReceiveTimeout>(_ =>
         {
@@ -263,6 +321,9 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
                     break;
                 case GetStreamDetails:
                     ReportDetails(live, Sender);
+                    break;
+                case ForkMessages.IForkCommand fork:
+                    HandleForkCommand(live, fork);
                     break;
                 default:
                     Unhandled(command);
@@ -406,6 +467,7 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
         }
 
         var commitNumber = ++issuedCommits;
+        var incarnation = live.StreamId;
         inflightCommits++;
         var operation = new AppendOperation(
             live.StreamId,
@@ -427,37 +489,90 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
             success: _ =>
             {
                 backlog.Add(appendedBytes);
-                return new AppendCommitted(commitNumber, endPosition, close, replyTo, reply);
+                return new AppendCommitted(incarnation, commitNumber, endPosition, close, replyTo, reply);
             },
-            failure: exception => new AppendFailed(commitNumber, exception, replyTo));
+            failure: exception => new AppendFailed(incarnation, commitNumber, exception, replyTo));
         UpdateReceiveTimeout();
     }
 
-    private void HandleAppendCommitted(AppendCommitted committed)
+    /// <summary>
+    /// Handles commit results in the order the appends were submitted. The writer commits in that
+    /// order, but each result reaches this actor through its own thread-pool continuation, so two
+    /// appends of one group commit can report in either order; acknowledged as they arrive, a client
+    /// would see its later append acknowledged first, and a deferred reply overtake an earlier ack.
+    /// </summary>
+    /// <param name="serving">
+    /// True in Ready. Only a stream being served wakes readers, re-arms passivation and reloads after a
+    /// failure; while it is being deleted or is gone there is nothing to reconcile.
+    /// </param>
+    private void HandleCommitResult(long commitNumber, object result, bool serving)
+    {
+        earlyCommitResults[commitNumber] = result;
+        while (earlyCommitResults.Remove(handledCommitResults + 1, out var next))
+        {
+            handledCommitResults++;
+            if (next is AppendCommitted committed)
+            {
+                ApplyAppendCommitted(committed, serving);
+            }
+            else
+            {
+                ApplyAppendFailed((AppendFailed)next, serving);
+            }
+        }
+    }
+
+    private void ApplyAppendCommitted(AppendCommitted committed, bool serving)
     {
         inflightCommits--;
-        var live = stream!;
         // The writer commits in submission order, so this commit proves every earlier one durable.
         completedCommits = Math.Max(completedCommits, committed.CommitNumber);
-        live.CommittedPosition = Math.Max(live.CommittedPosition, committed.EndPosition);
-        live.ClosedCommitted |= committed.Closed;
+        // An incarnation deleted (or expired) since the append was issued: the sender still gets its
+        // answer — the append was durable when acknowledged — but its positions mean nothing to the
+        // stream now living under this name.
+        var live = stream is { } current && current.StreamId == committed.Incarnation ? current : null;
+        if (live is not null)
+        {
+            live.CommittedPosition = Math.Max(live.CommittedPosition, committed.EndPosition);
+            live.ClosedCommitted |= committed.Closed;
+        }
+
         committed.ReplyTo.Tell(committed.Reply);
         FlushDeferredReplies();
-        WakeWaiters(live);
+        if (!serving)
+        {
+            return;
+        }
+
+        if (live is not null)
+        {
+            WakeWaiters(live);
+        }
+
+        // Accept disarmed the idle timer while this append was in flight.
+        UpdateReceiveTimeout();
         ReloadIfRequested();
     }
 
-    private void HandleAppendFailed(AppendFailed failed)
+    private void ApplyAppendFailed(AppendFailed failed, bool serving)
     {
         inflightCommits--;
         log.Error(failed.Exception, "Append to stream {0} failed to commit", streamName);
         failed.ReplyTo.Tell(new StreamRejected(ErrorCode.Unavailable, "the append could not be committed; retry"));
         // Positions assigned after the failed one no longer match the index; later appends in flight
         // fail their tail check. Once nothing is in flight, reload the truth from the index.
-        reloadAfterInflight = true;
+        if (serving && stream?.StreamId == failed.Incarnation)
+        {
+            reloadAfterInflight = true;
+        }
+
         completedCommits = Math.Max(completedCommits, failed.CommitNumber);
         FlushDeferredReplies();
-        ReloadIfRequested();
+        if (serving)
+        {
+            UpdateReceiveTimeout();
+            ReloadIfRequested();
+        }
     }
 
     private void ReloadIfRequested()
@@ -572,11 +687,11 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
         }
 
         var reader = dependencies.RecordReader;
-        var streamId = live.StreamId;
-        var name = live.Name;
+        var lineage = live.Lineage;
         Task.Run(async () =>
             {
-                var records = await reader.ReadAsync(streamId, name, start, end, maxBytes, CancellationToken.None);
+                // A fork's positions below its fork position are its source's records.
+                var records = await lineage.ReadAsync(reader, start, end, maxBytes, CancellationToken.None);
                 var next = start + records.Count;
                 var payloads = new ReadOnlyMemory<byte>[records.Count];
                 for (var i = 0; i < records.Count; i++)
@@ -633,9 +748,15 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
         }
 
         waiters.Clear();
-        dependencies.WalWriter.Submit(new DeleteStreamOperation(live.StreamId)).PipeTo(
+        // A stream that forks still read through is only soft-deleted; the writer decides, so that a
+        // fork being created at the same moment cannot lose its source.
+        var removal = new RemoveUnlessForkedOperation(live.StreamId);
+        dependencies.WalWriter.Submit(removal).PipeTo(
             Self,
-            success: tombstoneGeneration => new StreamRemoved(tombstoneGeneration, replyTo),
+            // The operation has completed here, so its tombstone generation is set.
+            success: result => result == StreamRemoval.SoftDeleted
+                ? new StreamSoftDeleted(replyTo)
+                : new StreamRemoved(removal.TombstoneGeneration, replyTo),
             failure: exception => new WriteFailed(exception, replyTo));
         BecomeWaitingForWrite();
     }
@@ -717,9 +838,10 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
 
     private sealed record WriteFailed(Exception Exception, IActorRef? ReplyTo);
 
-    private sealed record AppendCommitted(long CommitNumber, long EndPosition, bool Closed, IActorRef ReplyTo, object Reply);
+    /// <summary><paramref name="Incarnation"/>: the stream id the append was written to.</summary>
+    private sealed record AppendCommitted(long Incarnation, long CommitNumber, long EndPosition, bool Closed, IActorRef ReplyTo, object Reply);
 
-    private sealed record AppendFailed(long CommitNumber, Exception Exception, IActorRef ReplyTo);
+    private sealed record AppendFailed(long Incarnation, long CommitNumber, Exception Exception, IActorRef ReplyTo);
 
     private sealed record WaiterTimedOut(long WaiterId);
 

@@ -8,6 +8,7 @@ public enum ErrorCode
 {
     StreamNotFound,
     StreamGone,
+    StreamSoftDeleted,
     StreamAlreadyExistsWithDifferentConfig,
     StreamClosed,
     ContentTypeMismatch,

@@ -47,11 +47,28 @@ public sealed record StreamManifest
     [JsonPropertyName("deleted")]
     public bool Deleted { get; init; }
 
+    /// <summary>The name of the stream this one was forked from; absent for a stream that is not a fork.</summary>
+    /// <summary>Deleted while forks still read through it: restored as soft-deleted (410), not as live.</summary>
+    [JsonPropertyName("soft_deleted")]
+    public bool SoftDeleted { get; init; }
+
     [JsonPropertyName("fork_parent")]
     public string? ForkParent { get; init; }
 
+    /// <summary>
+    /// A fork's first own position: positions below it are the parent's records, and the fork's
+    /// own segments start here rather than at 0.
+    /// </summary>
     [JsonPropertyName("fork_position")]
     public long? ForkPosition { get; init; }
+
+    /// <summary>The Stream-Fork-Sub-Offset the fork was created with, when it was not 0.</summary>
+    [JsonPropertyName("fork_sub_offset")]
+    public long? ForkSubOffset { get; init; }
+
+    /// <summary>The position the first listed segment starts at: the fork position, else 0.</summary>
+    [JsonIgnore]
+    public long FirstSegmentPosition => ForkPosition ?? 0;
 
     /// <summary>Producer states as of <see cref="NextPosition"/>, so dedupe survives a restore.</summary>
     [JsonPropertyName("producers")]
@@ -114,6 +131,11 @@ public sealed record StreamManifest
             throw new InvalidDataException("manifest segment arrays differ in length");
         }
 
+        if (ForkPosition is < 0 || (ForkPosition is not null && ForkParent is null))
+        {
+            throw new InvalidDataException("manifest has a fork position without a valid fork parent");
+        }
+
         long total = 0;
         foreach (var count in segments.RecordCounts)
         {
@@ -125,9 +147,11 @@ public sealed record StreamManifest
             total += count;
         }
 
-        if (total != NextPosition)
+        // A fork's own segments start at its fork position, so they hold next_position minus that.
+        if (total != NextPosition - FirstSegmentPosition)
         {
-            throw new InvalidDataException($"manifest segments hold {total} records but next_position is {NextPosition}");
+            throw new InvalidDataException(
+                $"manifest segments hold {total} records from position {FirstSegmentPosition} but next_position is {NextPosition}");
         }
     }
 }
@@ -143,7 +167,8 @@ public sealed record ManifestEpoch(
 
 /// <summary>
 /// The segment list, kept compact as parallel arrays: segment i has index i and starts where
-/// segment i-1 ended (segment 0 at position 0), so only counts, sizes and checksums are stored.
+/// segment i-1 ended (segment 0 at the manifest's <see cref="StreamManifest.FirstSegmentPosition"/>:
+/// 0, or a fork's fork position), so only counts, sizes and checksums are stored.
 /// </summary>
 public sealed record ManifestSegments
 {

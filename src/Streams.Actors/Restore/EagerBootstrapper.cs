@@ -59,7 +59,11 @@ public sealed class EagerBootstrapper(
         {
             var manifestKeys = await ListManifestKeysAsync(cancellationToken);
             status.SetTotal(manifestKeys.Count);
-            logger.LogInformation("Restore: {Total} manifests listed in {Elapsed} ms", manifestKeys.Count, stopwatch.ElapsedMilliseconds);
+            logger.LogInformation(
+                "Restore: {Total} manifests listed in {Elapsed} ms; restoring {Parallelism} at a time",
+                manifestKeys.Count,
+                stopwatch.ElapsedMilliseconds,
+                parallelism);
             using var progress = new Timer(_ => LogProgress(stopwatch), null, progressInterval, progressInterval);
             await Parallel.ForEachAsync(
                 manifestKeys,

@@ -10,7 +10,8 @@ namespace Streams.Actors.Restore;
 public static class ManifestRestore
 {
     /// <summary>The rows for <paramref name="manifest"/>; null for a tombstone.</summary>
-    public static RestoredStream? ToRows(StreamManifest manifest, long nowMs)
+    /// <param name="forkParentId">The local id of the fork's source, already restored; null for a plain stream.</param>
+    public static RestoredStream? ToRows(StreamManifest manifest, long nowMs, long? forkParentId = null)
     {
         if (manifest.Deleted)
         {
@@ -45,12 +46,18 @@ public static class ManifestRestore
             ManifestGeneration = manifest.Generation,
             Restored = true,
             OwnershipClaimed = false,
+            SoftDeleted = manifest.SoftDeleted,
+            ForkParentId = forkParentId,
+            ForkParentName = manifest.ForkParent,
+            ForkPosition = manifest.ForkPosition,
+            ForkSubOffset = manifest.ForkSubOffset ?? 0,
             Epochs = epochs.Starts,
             Producers = [.. manifest.Producers.Select(p => new ProducerState(p.Id, p.Epoch, p.Seq))],
         };
 
         var segments = new List<SegmentRow>(manifest.Segments.Count);
-        long first = 0;
+        // A fork's own segments start at its fork position; below it the source holds the records.
+        var first = manifest.FirstSegmentPosition;
         for (var index = 0; index < manifest.Segments.Count; index++)
         {
             var count = manifest.Segments.RecordCounts[index];
@@ -106,9 +113,11 @@ public sealed class HydrateStreamOperation(RestoredStream restored, long publish
                                  closed, closed_by_producer_id, closed_by_producer_epoch, closed_by_producer_seq,
                                  last_stream_seq, next_position, sealed_through, uploaded_through,
                                  manifest_generation, last_upload_at_ms, restored, published_producers,
-                                 published_stream_seq, published_closed, ownership_claimed)
+                                 published_stream_seq, published_closed, published_clean, ownership_claimed,
+                                 soft_deleted, fork_parent_id, fork_position, fork_sub_offset)
             VALUES ($name, $type, $created, $ttl, $expires, $access, $closed, $cpid, $cpepoch, $cpseq, $seq,
-                    $next, $next, $next, $generation, $published, 1, $producers, $seq, $closed, 0)
+                    $next, $next, $next, $generation, $published, 1, $producers, $seq, $closed, $clean, 0,
+                    $softDeleted, $forkParent, $forkPosition, $forkSubOffset)
             RETURNING stream_id
             """,
             ("$name", row.Name),
@@ -125,7 +134,12 @@ public sealed class HydrateStreamOperation(RestoredStream restored, long publish
             ("$next", row.NextPosition),
             ("$generation", row.ManifestGeneration),
             ("$published", publishedAtMs),
-            ("$producers", ProducerJson.Serialize(row.Producers)))!;
+            ("$producers", ProducerJson.Serialize(row.Producers)),
+            ("$clean", restored.EpochBumped ? 0 : 1),
+            ("$softDeleted", row.SoftDeleted ? 1 : 0),
+            ("$forkParent", row.ForkParentId),
+            ("$forkPosition", row.ForkParentId is null ? null : row.ForkPosition),
+            ("$forkSubOffset", row.ForkParentId is null ? null : row.ForkSubOffset))!;
 
         foreach (var epoch in row.Epochs)
         {

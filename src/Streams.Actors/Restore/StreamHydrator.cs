@@ -49,16 +49,27 @@ public sealed class StreamHydrator(IObjectStore objectStore, WalWriter walWriter
     /// <summary>Writes the rows of an already fetched manifest (the eager bootstrap's path).</summary>
     public async Task<HydrationOutcome> RestoreAsync(StreamManifest manifest)
     {
-        var restored = ManifestRestore.ToRows(manifest, clock.GetUtcNow().ToUnixTimeMilliseconds());
+        long? forkParentId = null;
+        if (manifest.ForkParent is { } parentName && !manifest.Deleted)
+        {
+            // A fork reads its source below the fork position: the source must be local first.
+            var parent = database.LoadStream(parentName)
+                ?? (await HydrateAsync(parentName, CancellationToken.None)).Row
+                ?? throw new InvalidDataException($"the fork's source '{parentName}' has no manifest");
+            forkParentId = parent.StreamId;
+        }
+
+        var restored = ManifestRestore.ToRows(manifest, clock.GetUtcNow().ToUnixTimeMilliseconds(), forkParentId);
         if (restored is null)
         {
             return new HydrationOutcome(null, manifest.Generation, EpochBumped: false);
         }
 
-        var row = await walWriter.Submit(new HydrateStreamOperation(restored, manifest.UpdatedAtMs));
-        // Null: the stream already had a local row (written meanwhile), which wins; or this node
-        // deleted it after the manifest was written, and then there is no row: the stream is absent.
-        row ??= database.LoadStream(manifest.Name);
+        await walWriter.Submit(new HydrateStreamOperation(restored, manifest.UpdatedAtMs));
+        // Read back rather than use the written row: the index derives what the row alone lacks (a
+        // fork's lineage), and if the stream already had a local row (written meanwhile) that row wins.
+        // No row: this node deleted the stream after the manifest was written; it stays absent.
+        var row = database.LoadStream(manifest.Name);
         return new HydrationOutcome(row, manifest.Generation, restored.EpochBumped);
     }
 }

@@ -69,6 +69,7 @@ public sealed class ManifestPublisher(
             manifest.Producers.Select(p => new ProducerState(p.Id, p.Epoch, p.Seq)).ToList(),
             manifest.StreamSeq,
             manifest.Closed,
+            manifest.DrainedClean,
             manifest.UpdatedAtMs));
         foreach (var segment in newlyUploaded)
         {
@@ -121,7 +122,9 @@ public sealed class ManifestPublisher(
     {
         var stream = snapshot.Stream;
         var segments = snapshot.Segments;
-        var publishedThrough = segments.Count == 0 ? 0 : segments[^1].EndPosition;
+        // A fork's own records, and so its segments, start at its fork position; below it the
+        // parent's manifest holds the records.
+        var publishedThrough = segments.Count == 0 ? stream.ForkPosition ?? 0 : segments[^1].EndPosition;
         // Everything acknowledged is in the listed segments: the current producer table, Stream-Seq and
         // closure are exactly right. Otherwise state them as of the last listed record.
         var complete = publishedThrough == stream.NextPosition;
@@ -149,6 +152,10 @@ public sealed class ManifestPublisher(
             UpdatedAtMs = clock.GetUtcNow().ToUnixTimeMilliseconds(),
             TtlSeconds = stream.TtlSeconds,
             ExpiresAtMs = stream.ExpiresAtMs,
+            SoftDeleted = stream.SoftDeleted,
+            ForkParent = stream.ForkParentName,
+            ForkPosition = stream.ForkParentName is null ? null : stream.ForkPosition,
+            ForkSubOffset = stream.ForkParentName is null || stream.ForkSubOffset == 0 ? null : stream.ForkSubOffset,
             Closed = closed,
             ClosedBy = closed && stream.ClosedBy is { } by ? new ManifestProducer(by.ProducerId, by.Epoch, by.Seq) : null,
             Producers = [.. producers.OrderBy(p => p.ProducerId, StringComparer.Ordinal).Select(p => new ManifestProducer(p.ProducerId, p.Epoch, p.LastSeq))],

@@ -51,6 +51,7 @@ public sealed class ManifestPublishedOperation(
     IReadOnlyList<ProducerState> publishedProducers,
     string? publishedStreamSeq,
     bool publishedClosed,
+    bool publishedClean,
     long publishedAtMs) : WalOperation<long>
 {
     protected override long Execute(WalSession session)
@@ -59,7 +60,7 @@ public sealed class ManifestPublishedOperation(
             """
             UPDATE streams SET manifest_generation = $generation, uploaded_through = $uploaded,
                 published_producers = $producers, published_stream_seq = $seq, published_closed = $closed,
-                last_upload_at_ms = $at, last_upload_error = NULL
+                published_clean = $clean, last_upload_at_ms = $at, last_upload_error = NULL
             WHERE stream_id = $id AND manifest_generation = $previous AND uploaded_through <= $uploaded
             """,
             ("$generation", generation),
@@ -67,6 +68,7 @@ public sealed class ManifestPublishedOperation(
             ("$producers", ProducerJson.Serialize(publishedProducers)),
             ("$seq", publishedStreamSeq),
             ("$closed", publishedClosed ? 1 : 0),
+            ("$clean", publishedClean ? 1 : 0),
             ("$at", publishedAtMs),
             ("$id", streamId),
             ("$previous", generation - 1));
@@ -122,19 +124,24 @@ public sealed class ClaimOwnershipOperation(long streamId) : WalOperation<bool>
 
 /// <summary>
 /// Drops an idle stream's local rows when the object store holds all of it (lazy restore's bounded
-/// disk). Yields false, changing nothing, when anything is still unpublished.
+/// disk). Yields false, changing nothing, when anything is still unpublished — including, for a
+/// stream with a sliding TTL, activity (<paramref name="lastAccessMs"/>) newer than its manifest.
 /// </summary>
-public sealed class EvictStreamOperation(long streamId) : WalOperation<bool>
+public sealed class EvictStreamOperation(long streamId, long lastAccessMs) : WalOperation<bool>
 {
     protected override bool Execute(WalSession session)
     {
+        // A restore takes a stream's last activity from its manifest's time. Evicting a TTL stream
+        // read since would forget those reads, and the next touch could find it expired and delete it.
         var publishable = session.Scalar(
             """
             SELECT 1 FROM streams WHERE stream_id = $id AND uploaded_through = next_position
                AND closed = published_closed AND last_upload_at_ms IS NOT NULL
+               AND (ttl_seconds IS NULL OR $access <= last_upload_at_ms)
                AND NOT EXISTS (SELECT 1 FROM wal WHERE wal.stream_id = $id)
             """,
-            ("$id", streamId));
+            ("$id", streamId),
+            ("$access", lastAccessMs));
         if (publishable is null)
         {
             return false;

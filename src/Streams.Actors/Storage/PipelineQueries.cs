@@ -166,13 +166,16 @@ public sealed class PipelineQueries(StreamDatabase database)
         using var connection = database.OpenRead();
         using var command = connection.CreateCommand();
         // Behind: never published, a sealed segment not yet uploaded, or a closure not yet published.
-        // A drain also republishes streams whose tail is complete, to mark them cleanly drained.
+        // A drain also republishes streams whose tail is complete, to mark them cleanly drained, and
+        // sliding-TTL streams read since their manifest: the next owner takes their last activity
+        // from the manifest's time.
         command.CommandText = $"""
             SELECT stream_id FROM streams
             WHERE (last_upload_at_ms IS NULL AND restored = 0)
                OR uploaded_through < sealed_through
                OR (closed = 1 AND published_closed = 0 AND sealed_through = next_position)
-               OR {(includeFullyPublished ? "1" : "0")}
+               OR ({(includeFullyPublished ? "1" : "0")} AND
+                   (published_clean = 0 OR (ttl_seconds IS NOT NULL AND last_access_ms > last_upload_at_ms)))
             ORDER BY COALESCE(last_upload_at_ms, 0), stream_id
             """;
         using var reader = command.ExecuteReader();

@@ -12,9 +12,11 @@ internal static class Schema
         CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
 
         -- One row per live stream incarnation. A DELETE removes the row, so a re-created stream
-        -- gets a new stream_id and shares nothing with its predecessor.
+        -- gets a new stream_id and shares nothing with its predecessor. AUTOINCREMENT: without it
+        -- SQLite hands the highest deleted id out again, and the id is the incarnation clients see
+        -- (in ETags).
         CREATE TABLE IF NOT EXISTS streams (
-            stream_id                INTEGER PRIMARY KEY,
+            stream_id                INTEGER PRIMARY KEY AUTOINCREMENT,
             name                     TEXT    NOT NULL UNIQUE,
             content_type             TEXT    NOT NULL,
             created_at_ms            INTEGER NOT NULL,
@@ -35,9 +37,14 @@ internal static class Schema
             manifest_generation      INTEGER NOT NULL DEFAULT 0,
             last_upload_at_ms        INTEGER,
             last_upload_error        TEXT,
-            -- A fork reads its parent's records below fork_position, then its own.
+            -- A fork reads its parent's records below fork_position, then its own. The parent row
+            -- outlives every fork that references it (soft delete), so the id always resolves.
             fork_parent_id           INTEGER,
             fork_position            INTEGER,
+            -- The Stream-Fork-Sub-Offset the fork was created with (0 when none): an idempotent
+            -- re-create must name the same one, and the materialised prefix is already among the
+            -- fork's own records, so nothing else depends on it.
+            fork_sub_offset          INTEGER,
             -- Deleted while forks still read through it: kept, but invisible to clients.
             soft_deleted             INTEGER NOT NULL DEFAULT 0,
             -- 1 when the row was written from a manifest rather than by local appends.
@@ -46,6 +53,8 @@ internal static class Schema
             published_producers      TEXT,
             published_stream_seq     TEXT,
             published_closed         INTEGER NOT NULL DEFAULT 0,
+            -- 1 when the last published manifest says drained_clean: a drain need not republish it.
+            published_clean          INTEGER NOT NULL DEFAULT 0,
             -- 0 for a stream taken over from a manifest until this node has published a manifest of
             -- its own (marked not cleanly drained) — which it does before acknowledging any append.
             ownership_claimed        INTEGER NOT NULL DEFAULT 1
@@ -78,6 +87,17 @@ internal static class Schema
             stream_seq     TEXT,
             PRIMARY KEY (stream_id, position)
         );
+
+        -- Appends that produced more than one record (a flattened JSON array), so that a fork's
+        -- Stream-Fork-Sub-Offset can count messages within "the next append" after the fork offset.
+        -- Single-record appends (every non-JSON append) need no row. Kept after sealing: segment
+        -- files store records, not append boundaries.
+        CREATE TABLE IF NOT EXISTS append_batches (
+            stream_id      INTEGER NOT NULL,
+            first_position INTEGER NOT NULL,
+            record_count   INTEGER NOT NULL,
+            PRIMARY KEY (stream_id, first_position)
+        ) WITHOUT ROWID;
 
         CREATE TABLE IF NOT EXISTS producers (
             stream_id   INTEGER NOT NULL,

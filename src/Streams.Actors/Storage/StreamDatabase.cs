@@ -154,7 +154,9 @@ public sealed class StreamDatabase
         SELECT stream_id, name, content_type, created_at_ms, ttl_seconds, expires_at_ms, last_access_ms,
                closed, closed_by_producer_id, closed_by_producer_epoch, closed_by_producer_seq,
                last_stream_seq, next_position, sealed_through, uploaded_through, manifest_generation,
-               fork_parent_id, fork_position, soft_deleted, restored, ownership_claimed
+               fork_parent_id, fork_position, soft_deleted, restored, fork_sub_offset,
+               (SELECT parent.name FROM streams parent WHERE parent.stream_id = streams.fork_parent_id),
+               ownership_claimed
         FROM streams
         """;
 
@@ -190,7 +192,9 @@ public sealed class StreamDatabase
                 ForkPosition = reader.IsDBNull(17) ? null : reader.GetInt64(17),
                 SoftDeleted = reader.GetInt64(18) != 0,
                 Restored = reader.GetInt64(19) != 0,
-                OwnershipClaimed = reader.GetInt64(20) != 0,
+                ForkSubOffset = reader.IsDBNull(20) ? 0 : reader.GetInt64(20),
+                ForkParentName = reader.IsDBNull(21) ? null : reader.GetString(21),
+                OwnershipClaimed = reader.GetInt64(22) != 0,
             };
         }
 
@@ -198,7 +202,73 @@ public sealed class StreamDatabase
         {
             Epochs = LoadEpochs(connection, row.StreamId),
             Producers = LoadProducers(connection, row.StreamId),
+            Lineage = LoadLineage(connection, row),
         };
+    }
+
+    /// <summary>
+    /// The append that produced more than one record and covers <paramref name="position"/>, if any:
+    /// its first position and record count.
+    /// </summary>
+    public (long FirstPosition, long RecordCount)? FindAppendBatch(long streamId, long position)
+    {
+        using var connection = OpenRead();
+        using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT first_position, record_count FROM append_batches
+            WHERE stream_id = $id AND first_position <= $position
+            ORDER BY first_position DESC LIMIT 1
+            """;
+        command.Parameters.AddWithValue("$id", streamId);
+        command.Parameters.AddWithValue("$position", position);
+        using var reader = command.ExecuteReader();
+        if (!reader.Read())
+        {
+            return null;
+        }
+
+        var first = reader.GetInt64(0);
+        var count = reader.GetInt64(1);
+        return position < first + count ? (first, count) : null;
+    }
+
+    /// <summary>Walks the fork parents up to the root; a stream that is not a fork is its own lineage.</summary>
+    private static StreamLineage LoadLineage(SqliteConnection connection, StreamRow row)
+    {
+        if (row.ForkParentId is null)
+        {
+            return StreamLineage.Root(row.StreamId, row.Name);
+        }
+
+        var chain = new List<LineageEntry> { new(row.StreamId, row.Name, row.ForkPosition ?? 0) };
+        var visited = new HashSet<long> { row.StreamId };
+        var parentId = row.ForkParentId;
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT name, fork_parent_id, fork_position FROM streams WHERE stream_id = $id";
+        var id = command.Parameters.AddWithValue("$id", 0L);
+        while (parentId is { } current)
+        {
+            // A cycle cannot be created (a fork's parent exists before it), but a damaged index must
+            // not hang the owner.
+            if (!visited.Add(current))
+            {
+                throw new InvalidDataException($"the fork chain of stream {row.StreamId} loops at stream {current}");
+            }
+
+            id.Value = current;
+            using var reader = command.ExecuteReader();
+            if (!reader.Read())
+            {
+                throw new InvalidDataException($"stream {row.StreamId} is forked from stream {current}, which is missing");
+            }
+
+            var grandParent = reader.IsDBNull(1) ? (long?)null : reader.GetInt64(1);
+            var forkPosition = grandParent is null || reader.IsDBNull(2) ? 0 : reader.GetInt64(2);
+            chain.Add(new LineageEntry(current, reader.GetString(0), forkPosition));
+            parentId = grandParent;
+        }
+
+        return StreamLineage.FromChain(chain);
     }
 
     private static List<EpochStart> LoadEpochs(SqliteConnection connection, long streamId)

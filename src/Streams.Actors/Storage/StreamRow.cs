@@ -37,6 +37,15 @@ public sealed record StreamRow
 
     public long? ForkPosition { get; init; }
 
+    /// <summary>The Stream-Fork-Sub-Offset a fork was created with; 0 for none.</summary>
+    public long ForkSubOffset { get; init; }
+
+    /// <summary>The name of the stream this one was forked from (loaded, not a column).</summary>
+    public string? ForkParentName { get; init; }
+
+    /// <summary>Which stream serves which positions (loaded, not a column); null means only itself.</summary>
+    public StreamLineage? Lineage { get; init; }
+
     public bool SoftDeleted { get; init; }
 
     public bool Restored { get; init; }

@@ -2,12 +2,28 @@ using Streams.Actors.Domain;
 
 namespace Streams.Actors.Storage;
 
-/// <summary>Inserts a new stream incarnation with its initial records; yields the new stream id.</summary>
-public sealed class CreateStreamOperation(StreamRow row, IReadOnlyList<byte[]> records, long timestampMs)
-    : WalOperation<long>
+/// <summary>
+/// Inserts a new stream incarnation with its initial records; yields the new stream id.
+/// <paramref name="appendSizes"/> splits the records into the appends they came from (a PUT body is
+/// one; a fork's materialised prefix and its initial body are two); null records no append
+/// boundaries, for records whose appends are not known (rebuilt from segments).
+/// </summary>
+public sealed class CreateStreamOperation(
+    StreamRow row,
+    IReadOnlyList<byte[]> records,
+    long timestampMs,
+    IReadOnlyList<int>? appendSizes = null) : WalOperation<long>
 {
     protected override long Execute(WalSession session)
     {
+        if (row.ForkParentId is { } parentId &&
+            session.Scalar("SELECT 1 FROM streams WHERE stream_id = $id", ("$id", parentId)) is null)
+        {
+            // The source was removed after it described itself for this fork: a fork must never
+            // reference a stream whose records are gone.
+            throw new ForkSourceGoneException(row.Name, parentId);
+        }
+
         // A tombstone not yet published for this name: the new incarnation's first manifest must
         // outrank it, and it no longer needs publishing (the new manifest replaces it).
         var tombstoneGeneration = session.Scalar(
@@ -19,9 +35,9 @@ public sealed class CreateStreamOperation(StreamRow row, IReadOnlyList<byte[]> r
             INSERT INTO streams (name, content_type, created_at_ms, ttl_seconds, expires_at_ms, last_access_ms,
                                  closed, closed_by_producer_id, closed_by_producer_epoch, closed_by_producer_seq,
                                  last_stream_seq, next_position, sealed_through, uploaded_through,
-                                 manifest_generation, fork_parent_id, fork_position, restored)
+                                 manifest_generation, fork_parent_id, fork_position, fork_sub_offset, restored)
             VALUES ($name, $type, $created, $ttl, $expires, $access, $closed, $cpid, $cpepoch, $cpseq, $seq,
-                    $next, $sealed, $uploaded, $generation, $forkParent, $forkPosition, $restored)
+                    $next, $sealed, $uploaded, $generation, $forkParent, $forkPosition, $forkSubOffset, $restored)
             RETURNING stream_id
             """,
             ("$name", row.Name),
@@ -41,6 +57,7 @@ public sealed class CreateStreamOperation(StreamRow row, IReadOnlyList<byte[]> r
             ("$generation", generation),
             ("$forkParent", row.ForkParentId),
             ("$forkPosition", row.ForkPosition),
+            ("$forkSubOffset", row.ForkParentId is null ? null : row.ForkSubOffset),
             ("$restored", row.Restored ? 1 : 0))!;
 
         var epochs = row.Epochs.Count == 0 ? [new EpochStart(0, 0)] : row.Epochs;
@@ -59,6 +76,13 @@ public sealed class CreateStreamOperation(StreamRow row, IReadOnlyList<byte[]> r
         }
 
         WalRows.Insert(session, streamId, row.NextPosition, records, timestampMs, producer: null, streamSeq: null);
+        var first = row.NextPosition;
+        foreach (var size in appendSizes ?? [])
+        {
+            AppendBatchRows.Insert(session, streamId, first, size);
+            first += size;
+        }
+
         return streamId;
     }
 }
@@ -80,6 +104,7 @@ public sealed class AppendOperation(
     protected override bool Execute(WalSession session)
     {
         WalRows.Insert(session, streamId, firstPosition, records, timestampMs, producer, lastStreamSeq);
+        AppendBatchRows.Insert(session, streamId, firstPosition, records.Count);
         var updated = session.Execute(
             """
             UPDATE streams SET
@@ -118,13 +143,71 @@ public sealed class AppendOperation(
 
 /// <summary>
 /// Removes a stream incarnation and everything it owns locally, and queues a tombstone manifest so
-/// the object store stops offering the stream to a restoring node. Yields the tombstone's
-/// generation (0 when the stream was already gone): a later incarnation of the name must publish
-/// above it, even once the tombstone is published and its row here is gone.
+/// the object store stops offering the stream to a restoring node.
 /// </summary>
-public sealed class DeleteStreamOperation(long streamId) : WalOperation<long>
+public sealed class DeleteStreamOperation(long streamId) : WalOperation<bool>
 {
-    protected override long Execute(WalSession session)
+    protected override bool Execute(WalSession session) => StreamRows.Remove(session, streamId) is not null;
+}
+
+/// <summary>What became of a stream asked to go away.</summary>
+public enum StreamRemoval
+{
+    /// <summary>Removed with everything it owned; a tombstone is queued.</summary>
+    Removed,
+
+    /// <summary>Forks still read through it: kept, marked soft-deleted.</summary>
+    SoftDeleted,
+
+    /// <summary>There was no such stream.</summary>
+    Missing,
+}
+
+/// <summary>
+/// A DELETE (or an expiry, or the release of its last fork): removes the stream unless a fork still
+/// references it, in which case it is only marked soft-deleted and its records stay for the forks.
+/// The decision is made here, inside the writer's transaction, so it cannot race a fork's creation:
+/// a fork row committed first keeps the source, a removal committed first makes the fork's insert fail.
+/// </summary>
+public sealed class RemoveUnlessForkedOperation(long streamId) : WalOperation<StreamRemoval>
+{
+    /// <summary>
+    /// After a <see cref="StreamRemoval.Removed"/> result: the generation of the queued tombstone.
+    /// A later incarnation of the name must publish above it, even once the tombstone is published
+    /// and its row in the index is gone. Read it only after the operation completed.
+    /// </summary>
+    public long TombstoneGeneration { get; private set; }
+
+    protected override StreamRemoval Execute(WalSession session)
+    {
+        if (session.Scalar("SELECT 1 FROM streams WHERE fork_parent_id = $id LIMIT 1", ("$id", streamId)) is not null)
+        {
+            return session.Execute("UPDATE streams SET soft_deleted = 1 WHERE stream_id = $id", ("$id", streamId)) == 1
+                ? StreamRemoval.SoftDeleted
+                : StreamRemoval.Missing;
+        }
+
+        if (StreamRows.Remove(session, streamId) is not { } tombstoneGeneration)
+        {
+            return StreamRemoval.Missing;
+        }
+
+        TombstoneGeneration = tombstoneGeneration;
+        return StreamRemoval.Removed;
+    }
+}
+
+/// <summary>The source of a fork being created no longer exists.</summary>
+public sealed class ForkSourceGoneException(string forkName, long sourceStreamId)
+    : InvalidOperationException($"stream '{forkName}' cannot be forked from stream {sourceStreamId}: it was removed");
+
+internal static class StreamRows
+{
+    /// <summary>
+    /// Removes a stream incarnation with everything it owns and queues its tombstone; yields the
+    /// tombstone's generation, or null when there was no such stream.
+    /// </summary>
+    public static long? Remove(WalSession session, long streamId)
     {
         var tombstoneGeneration = session.Scalar(
             """
@@ -138,8 +221,8 @@ public sealed class DeleteStreamOperation(long streamId) : WalOperation<long>
         session.Execute("DELETE FROM producers WHERE stream_id = $id", ("$id", streamId));
         session.Execute("DELETE FROM stream_epochs WHERE stream_id = $id", ("$id", streamId));
         session.Execute("DELETE FROM segments WHERE stream_id = $id", ("$id", streamId));
-        session.Execute("DELETE FROM streams WHERE stream_id = $id", ("$id", streamId));
-        return tombstoneGeneration ?? 0;
+        session.Execute("DELETE FROM append_batches WHERE stream_id = $id", ("$id", streamId));
+        return session.Execute("DELETE FROM streams WHERE stream_id = $id", ("$id", streamId)) == 1 ? tombstoneGeneration : null;
     }
 }
 
@@ -196,6 +279,24 @@ internal static class WalRows
 
             command.ExecuteNonQuery();
         }
+    }
+}
+
+internal static class AppendBatchRows
+{
+    /// <summary>Remembers an append of more than one record; single-record appends need no row.</summary>
+    public static void Insert(WalSession session, long streamId, long firstPosition, int recordCount)
+    {
+        if (recordCount <= 1)
+        {
+            return;
+        }
+
+        session.Execute(
+            "INSERT INTO append_batches (stream_id, first_position, record_count) VALUES ($id, $first, $count)",
+            ("$id", streamId),
+            ("$first", firstPosition),
+            ("$count", recordCount));
     }
 }
 

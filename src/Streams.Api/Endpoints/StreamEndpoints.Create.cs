@@ -18,7 +18,7 @@ internal static partial class StreamEndpoints
 
         if (headers.ContainsKey(ProtocolHeaders.ForkedFrom))
         {
-            await ResultMapping.WriteAsync(context, ErrorCode.NotImplemented, "forked streams are not supported yet");
+            await CreateForkAsync(context, gateway, settings, name);
             return;
         }
 
@@ -28,33 +28,9 @@ internal static partial class StreamEndpoints
             return;
         }
 
-        long? ttlSeconds = null;
-        if (headers.TryGetValue(ProtocolHeaders.Ttl, out var ttlValues))
+        if (!TryReadExpiry(headers, out var ttlSeconds, out var expiresAt, out var expiryProblem))
         {
-            if (!TryParseTtl(ttlValues.ToString(), out var ttl))
-            {
-                await ResultMapping.WriteAsync(context, ErrorCode.InvalidHeader, "Stream-TTL must be a non-negative whole number of seconds without sign or leading zeros");
-                return;
-            }
-
-            ttlSeconds = ttl;
-        }
-
-        DateTimeOffset? expiresAt = null;
-        if (headers.TryGetValue(ProtocolHeaders.ExpiresAt, out var expiresValues))
-        {
-            if (!TryParseTimestamp(expiresValues.ToString(), out var parsed))
-            {
-                await ResultMapping.WriteAsync(context, ErrorCode.InvalidHeader, "Stream-Expires-At must be an RFC 3339 timestamp");
-                return;
-            }
-
-            expiresAt = parsed;
-        }
-
-        if (ttlSeconds is not null && expiresAt is not null)
-        {
-            await ResultMapping.WriteAsync(context, ErrorCode.InvalidHeader, "Stream-TTL and Stream-Expires-At cannot both be given");
+            await ResultMapping.WriteAsync(context, ErrorCode.InvalidHeader, expiryProblem);
             return;
         }
 
@@ -92,6 +68,13 @@ internal static partial class StreamEndpoints
             return;
         }
 
+        WriteCreated(context, created);
+    }
+
+    /// <summary>201 with the stream's URL for a new stream, 200 for an idempotent re-create.</summary>
+    private static void WriteCreated(HttpContext context, StreamCreated created)
+    {
+        var request = context.Request;
         var response = context.Response;
         WriteStreamHeaders(response, created.Stream);
         if (created.Created)
@@ -103,6 +86,43 @@ internal static partial class StreamEndpoints
         {
             response.StatusCode = StatusCodes.Status200OK;
         }
+    }
+
+    /// <summary>Stream-TTL xor Stream-Expires-At, both optional; false with the reason when malformed.</summary>
+    private static bool TryReadExpiry(IHeaderDictionary headers, out long? ttlSeconds, out DateTimeOffset? expiresAt, out string problem)
+    {
+        ttlSeconds = null;
+        expiresAt = null;
+        problem = string.Empty;
+        if (headers.TryGetValue(ProtocolHeaders.Ttl, out var ttlValues))
+        {
+            if (!TryParseTtl(ttlValues.ToString(), out var ttl))
+            {
+                problem = "Stream-TTL must be a non-negative whole number of seconds without sign or leading zeros";
+                return false;
+            }
+
+            ttlSeconds = ttl;
+        }
+
+        if (headers.TryGetValue(ProtocolHeaders.ExpiresAt, out var expiresValues))
+        {
+            if (!TryParseTimestamp(expiresValues.ToString(), out var parsed))
+            {
+                problem = "Stream-Expires-At must be an RFC 3339 timestamp";
+                return false;
+            }
+
+            expiresAt = parsed;
+        }
+
+        if (ttlSeconds is not null && expiresAt is not null)
+        {
+            problem = "Stream-TTL and Stream-Expires-At cannot both be given";
+            return false;
+        }
+
+        return true;
     }
 
     [GeneratedRegex("^(0|[1-9][0-9]{0,17})$", RegexOptions.CultureInvariant)]

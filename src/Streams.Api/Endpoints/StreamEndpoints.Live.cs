@@ -19,7 +19,8 @@ internal static partial class StreamEndpoints
     /// <summary>
     /// SSE: catch up batch by batch (one data event per batch, each followed by a control event),
     /// then wait for appends; ends after the final control of a closed stream, when the client goes
-    /// away, or after the maximum connection age (the client resumes from the last offset).
+    /// away, when the server begins to stop, or after the maximum connection age (the client resumes
+    /// from the last offset).
     /// </summary>
     private static async Task ServerSentEventsAsync(
         HttpContext context,
@@ -48,7 +49,8 @@ internal static partial class StreamEndpoints
 
         var isJson = ContentTypes.IsJson(read.Stream.ContentType);
         var deadline = DateTimeOffset.UtcNow + settings.SseMaxConnectionAge;
-        var aborted = context.RequestAborted;
+        using var endConnection = LiveReadCancellation(context);
+        var aborted = endConnection.Token;
         var first = true;
         try
         {
@@ -73,11 +75,10 @@ internal static partial class StreamEndpoints
                 }
 
                 var wait = read.UpToDate ? (TimeSpan?)Min(settings.LongPollTimeout, remaining) : null;
-                var next = await SendAsync(
-                    context,
-                    gateway,
+                var next = await gateway.SendAsync(
                     new ReadStream(name, ReadStart.At(read.Next), wait, settings.MaxReadBytes),
-                    (wait ?? TimeSpan.Zero) + settings.AskTimeout);
+                    (wait ?? TimeSpan.Zero) + settings.AskTimeout,
+                    aborted);
                 if (next is not ReadCompleted nextRead)
                 {
                     // The stream went away or failed mid-connection: end the event stream; the
@@ -90,7 +91,8 @@ internal static partial class StreamEndpoints
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
         {
-            // The client disconnected; nothing to answer.
+            // The client disconnected, or the server is stopping: the event stream just ends and the
+            // client reconnects from the last offset it was sent.
         }
     }
 

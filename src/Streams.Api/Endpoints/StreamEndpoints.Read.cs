@@ -95,7 +95,19 @@ internal static partial class StreamEndpoints
         string? cursor)
     {
         var wait = settings.LongPollTimeout;
-        var reply = await SendAsync(context, gateway, new ReadStream(name, start, wait, settings.MaxReadBytes), wait + settings.AskTimeout);
+        using var endWait = LiveReadCancellation(context);
+        object reply;
+        try
+        {
+            reply = await gateway.SendAsync(new ReadStream(name, start, wait, settings.MaxReadBytes), wait + settings.AskTimeout, endWait.Token);
+        }
+        catch (OperationCanceledException) when (!context.RequestAborted.IsCancellationRequested)
+        {
+            // The server is stopping: answer now rather than hold the drain back for the rest of the wait.
+            await ResultMapping.WriteAsync(context, ErrorCode.Unavailable, "the server is shutting down; retry");
+            return;
+        }
+
         if (reply is not ReadCompleted read)
         {
             await WriteUnexpectedAsync(context, reply);
@@ -120,6 +132,17 @@ internal static partial class StreamEndpoints
         response.StatusCode = StatusCodes.Status200OK;
         await WriteBodyAsync(context, read);
     }
+
+    /// <summary>
+    /// Ends a live read when the client goes away or the server begins to stop. On SIGTERM the host
+    /// closes the listener and waits for requests in flight before the drain publishes anything; a
+    /// long-poll or SSE connection left to run its course would delay the drain by up to its full
+    /// length and could leave it too little of the shutdown time.
+    /// </summary>
+    private static CancellationTokenSource LiveReadCancellation(HttpContext context) =>
+        CancellationTokenSource.CreateLinkedTokenSource(
+            context.RequestAborted,
+            context.RequestServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping);
 
     private static void WriteReadHeaders(HttpResponse response, ReadCompleted read)
     {

@@ -74,7 +74,13 @@ internal static partial class StreamEndpoints
     internal static bool TryGetStreamName(HttpContext context, out string name, out string problem)
     {
         name = string.Empty;
-        var raw = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? context.Request.Path.Value ?? string.Empty;
+        // A server that does not report the raw target (the in-memory test server leaves it empty)
+        // gets its decoded path escaped once more, so the single unescape below still applies. Only
+        // there, a literal '%' followed by two hex digits in a name cannot be told from an escape.
+        var rawTarget = context.Features.Get<IHttpRequestFeature>()?.RawTarget;
+        var raw = string.IsNullOrEmpty(rawTarget)
+            ? (context.Request.PathBase + context.Request.Path).ToUriComponent()
+            : rawTarget;
         var queryStart = raw.IndexOfAny(['?', '#']);
         if (queryStart >= 0)
         {
@@ -99,6 +105,18 @@ internal static partial class StreamEndpoints
             return false;
         }
 
+        if (!IsValidStreamName(decoded, out problem))
+        {
+            return false;
+        }
+
+        name = decoded;
+        return true;
+    }
+
+    /// <summary>The rules every stream name obeys, however it reached us (URL or fork header).</summary>
+    private static bool IsValidStreamName(string decoded, out string problem)
+    {
         if (decoded.Length == 0)
         {
             problem = "the stream name is empty";
@@ -129,7 +147,6 @@ internal static partial class StreamEndpoints
             }
         }
 
-        name = decoded;
         problem = string.Empty;
         return true;
     }

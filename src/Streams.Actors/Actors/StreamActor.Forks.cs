@@ -1,0 +1,299 @@
+using Akka.Actor;
+using Streams.Actors.Domain;
+using Streams.Actors.Protocol;
+using Streams.Actors.Storage;
+using static Streams.Actors.Protocol.ForkMessages;
+using static Streams.Actors.Protocol.StreamCommands;
+using static Streams.Actors.Protocol.StreamReplies;
+
+namespace Streams.Actors.Actors;
+
+/// <summary>
+/// Forks and soft delete.
+///
+/// As a fork: an Absent owner asked to create a fork asks the source's owner (through the
+/// supervisor, answer piped back as a message) to describe itself at the fork offset, stashing
+/// everything meanwhile (AwaitingForkSource), then writes its row — referencing the source — and its
+/// materialised sub-offset prefix like any create. Reads below the fork position go to the source's
+/// records through the lineage; live waits only ever wake on the fork's own appends.
+///
+/// As a source: it answers <see cref="DescribeForkSource"/> without taking a reference; the fork's
+/// committed row is the reference. A delete of a stream some fork references leaves it SoftDeleted:
+/// 410 to clients, 409 to a PUT, its records kept. When a fork is removed it tells its parent, which,
+/// if soft-deleted and no longer referenced, removes itself and tells its own parent in turn.
+/// </summary>
+public sealed partial class StreamActor
+{
+    private bool softDeletedCollectAttempted;
+
+    // ---- Creating a fork: this stream is the fork ---------------------------------------------
+
+    private void HandleCreateFork(CreateFork create)
+    {
+        if (string.Equals(create.SourceName, streamName, StringComparison.Ordinal))
+        {
+            // Absent, so there is nothing to fork; asking ourselves would only wait for a timeout.
+            Sender.Tell(new StreamRejected(ErrorCode.StreamNotFound, $"stream '{create.SourceName}' does not exist"));
+            return;
+        }
+
+        var replyTo = Sender;
+        var describe = new DescribeForkSource(create.SourceName, streamName, create.ContentType, create.ForkOffset, create.SubOffset);
+        // The supervisor routes by name and starts the source's owner if needed. The answer arrives as
+        // a message, so this actor never blocks, and the source's owner never waits for us.
+        Context.Parent.Ask<object>(describe, dependencies.Settings.AskTimeout)
+            .PipeTo(
+                Self,
+                success: answer => new ForkSourceAnswered(create, replyTo, answer),
+                failure: _ => new ForkSourceAnswered(
+                    create,
+                    replyTo,
+                    new StreamRejected(ErrorCode.Timeout, $"the fork source '{create.SourceName}' did not answer in time; retry")));
+        SetReceiveTimeout(null);
+        Become(AwaitingForkSource);
+    }
+
+    private void AwaitingForkSource()
+    {
+        Receive<ForkSourceAnswered>(HandleForkSourceAnswered);
+        Receive<WaiterTimedOut>(_ => { });
+        ReceiveAny(_ => Stash.Stash());
+    }
+
+    private void HandleForkSourceAnswered(ForkSourceAnswered answered)
+    {
+        var create = answered.Create;
+        if (answered.Answer is not ForkSourceDescribed source)
+        {
+            answered.ReplyTo.Tell(answered.Answer as StreamRejected
+                ?? new StreamRejected(ErrorCode.Unavailable, $"unexpected answer {answered.Answer.GetType().Name} from the fork source"));
+            BecomeAbsent();
+            Stash.UnstashAll();
+            return;
+        }
+
+        var contentType = create.ContentType ?? source.ContentType;
+        if (!TrySplitInitialBody(contentType, create.InitialBody, out var initialRecords))
+        {
+            answered.ReplyTo.Tell(new StreamRejected(ErrorCode.InvalidJson, "the body is not valid JSON"));
+            BecomeAbsent();
+            Stash.UnstashAll();
+            return;
+        }
+
+        // Without a TTL or expiry of its own the fork takes the source's (a fresh sliding window for a
+        // TTL); with one it keeps it, uncapped by the source's.
+        var inheritsExpiry = create.TtlSeconds is null && create.ExpiresAt is null;
+        var now = NowMs;
+        var position = source.ForkPosition;
+        var row = new StreamRow
+        {
+            Name = streamName,
+            ContentType = contentType,
+            CreatedAtMs = now,
+            TtlSeconds = inheritsExpiry ? source.TtlSeconds : create.TtlSeconds,
+            ExpiresAtMs = inheritsExpiry ? source.ExpiresAtMs : create.ExpiresAt?.ToUnixTimeMilliseconds(),
+            LastAccessMs = now,
+            Closed = create.Closed,
+            // The fork's own records — and so its WAL rows and segments — start at the fork position.
+            NextPosition = position,
+            SealedThrough = position,
+            UploadedThrough = position,
+            ForkParentId = source.StreamId,
+            ForkPosition = position,
+            ForkSubOffset = create.SubOffset,
+            ForkParentName = source.Name,
+            Epochs = source.Epochs,
+        };
+        // Producer and Stream-Seq state are deliberately not copied: the fork's writers start afresh.
+        List<byte[]> records = [.. source.Prefix, .. initialRecords];
+        int[] appendSizes = [source.Prefix.Count, initialRecords.Count];
+        var replyTo = answered.ReplyTo;
+        var name = streamName;
+        var sourceLineage = source.Lineage;
+        dependencies.WalWriter.Submit(new CreateStreamOperation(row, records, now, appendSizes))
+            .PipeTo(
+                Self,
+                success: streamId => new StreamStored(
+                    row with
+                    {
+                        StreamId = streamId,
+                        NextPosition = position + records.Count,
+                        Lineage = StreamLineage.ForkOf(sourceLineage, streamId, name, position),
+                    },
+                    replyTo),
+                failure: exception => new WriteFailed(exception, replyTo));
+        BecomeWaitingForWrite();
+    }
+
+    private static bool TrySplitInitialBody(string contentType, byte[] body, out List<byte[]> records)
+    {
+        if (body.Length == 0)
+        {
+            records = [];
+            return true;
+        }
+
+        if (ContentTypes.IsJson(contentType))
+        {
+            return JsonMessages.TrySplit(body, out records);
+        }
+
+        records = [body];
+        return true;
+    }
+
+    // ---- Fork commands while Ready ----------------------------------------------------------
+
+    private void HandleForkCommand(LiveStream live, IForkCommand command)
+    {
+        switch (command)
+        {
+            case CreateFork create when live.MatchesFork(create):
+                ReplyAfterCommits(Sender, new StreamCreated(live.View(), Created: false));
+                break;
+            case CreateFork:
+                Sender.Tell(new StreamRejected(
+                    ErrorCode.StreamAlreadyExistsWithDifferentConfig,
+                    "a stream with a different configuration already exists at this path"));
+                break;
+            case DescribeForkSource describe:
+                DescribeAsForkSource(live, describe);
+                break;
+            case ForkReleased:
+                // Only a soft-deleted source has anything to do when a fork goes away.
+                break;
+        }
+    }
+
+    /// <summary>Checks a fork request against this stream and describes it; no reference is taken here.</summary>
+    private void DescribeAsForkSource(LiveStream live, DescribeForkSource describe)
+    {
+        if (describe.ContentType is { } contentType && !ContentTypes.SameMediaType(contentType, live.ContentType))
+        {
+            Sender.Tell(new StreamRejected(
+                ErrorCode.ContentTypeMismatch,
+                $"content type '{contentType}' does not match the source's '{live.ContentType}'"));
+            return;
+        }
+
+        var position = live.CommittedPosition;
+        if (describe.ForkOffset is { } offset &&
+            (!live.Epochs.TryResolve(offset, out position, out _) || position > live.CommittedPosition))
+        {
+            Sender.Tell(new StreamRejected(
+                ErrorCode.InvalidOffset,
+                $"Stream-Fork-Offset {offset} is not an offset of the source at or before its tail {live.CommittedTail}"));
+            return;
+        }
+
+        var epochs = live.Epochs.Starts.Where((start, index) => index == 0 || start.StartPosition <= position).ToList();
+        var described = new ForkSourceDescribed(
+            live.StreamId,
+            live.Name,
+            live.ContentType,
+            live.TtlSeconds,
+            live.ExpiresAtMs,
+            position,
+            epochs,
+            live.Lineage.Entries,
+            Prefix: []);
+        if (describe.SubOffset == 0)
+        {
+            Sender.Tell(described);
+            return;
+        }
+
+        var reader = dependencies.RecordReader;
+        var database = dependencies.Database;
+        var lineage = live.Lineage;
+        var isJson = live.IsJson;
+        var end = live.CommittedPosition;
+        var subOffset = describe.SubOffset;
+        // Reading the record(s) at the fork position is I/O: off the actor thread, answered directly.
+        Task.Run(() => ForkPrefix.MaterialiseAsync(reader, database, lineage, isJson, position, end, subOffset, CancellationToken.None))
+            .PipeTo(
+                Sender,
+                success: prefix => prefix.Records is { } records
+                    ? described with { Prefix = records }
+                    : new StreamRejected(ErrorCode.InvalidHeader, prefix.Problem!),
+                failure: exception => new StreamRejected(ErrorCode.Unavailable, $"the fork source could not be read: {exception.Message}"));
+    }
+
+    // ---- SoftDeleted --------------------------------------------------------------------------
+
+    /// <param name="collect">
+    /// Loaded from the index: check once whether the forks that kept it are all gone, in case the
+    /// last one's release was lost (a crash between its removal and the message). Once per owner: a
+    /// failed check reloads the stream, and retrying on every reload would spin on a failing disk.
+    /// </param>
+    private void BecomeSoftDeleted(bool collect = false)
+    {
+        Become(SoftDeleted);
+        UpdateReceiveTimeout();
+        if (collect && !softDeletedCollectAttempted)
+        {
+            softDeletedCollectAttempted = true;
+            StartDelete(stream!, replyTo: null);
+        }
+    }
+
+    private void SoftDeleted()
+    {
+        // Appends accepted before the delete still get their answers.
+        Receive<AppendCommitted>(committed => HandleCommitResult(committed.CommitNumber, committed, serving: false));
+        Receive<AppendFailed>(failed => HandleCommitResult(failed.CommitNumber, failed, serving: false));
+        Receive<ForkReleased>(_ => StartDelete(stream!, replyTo: null));
+        Receive<CreateStream>(_ => Sender.Tell(SoftDeletedConflict()));
+        Receive<CreateFork>(_ => Sender.Tell(SoftDeletedConflict()));
+        Receive<DescribeForkSource>(_ => Sender.Tell(new StreamRejected(
+            ErrorCode.StreamSoftDeleted,
+            $"stream '{streamName}' was deleted; only the forks made before can still read it")));
+        Receive<IStreamCommand>(_ => Sender.Tell(new StreamRejected(ErrorCode.StreamGone, $"stream '{streamName}' was deleted")));
+        Receive<WaiterTimedOut>(_ => { });
+        Receive<ReceiveTimeout>(_ =>
+        {
+            if (inflightCommits == 0)
+            {
+                RequestPassivation();
+            }
+        });
+        Receive<StreamSupervisorActor.StopWhenIdle>(_ =>
+        {
+            if (inflightCommits == 0 && !reloadAfterInflight)
+            {
+                Context.Stop(Self);
+            }
+            else
+            {
+                Context.Parent.Tell(new StreamSupervisorActor.PassivationDeclined(Self));
+            }
+        });
+    }
+
+    private void HandleStreamSoftDeleted(StreamSoftDeleted softDeleted)
+    {
+        stream!.SoftDeleted = true;
+        softDeleted.ReplyTo?.Tell(new StreamDeleted(streamName));
+        BecomeSoftDeleted();
+        Stash.UnstashAll();
+    }
+
+    /// <summary>This stream is gone for good: its parent may be a soft-deleted source waiting for that.</summary>
+    private void ReleaseForkParent()
+    {
+        if (stream?.ForkParentName is { } parent)
+        {
+            Context.Parent.Tell(new ForkReleased(parent), ActorRefs.NoSender);
+        }
+    }
+
+    private StreamRejected SoftDeletedConflict() =>
+        new(ErrorCode.StreamSoftDeleted, $"stream '{streamName}' was deleted but forks still read it; the path cannot be reused yet");
+
+    // ---- private messages ------------------------------------------------------------------
+
+    private sealed record ForkSourceAnswered(CreateFork Create, IActorRef ReplyTo, object Answer);
+
+    private sealed record StreamSoftDeleted(IActorRef? ReplyTo);
+}

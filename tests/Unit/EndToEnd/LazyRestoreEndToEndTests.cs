@@ -1,0 +1,377 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Streams.Actors.Domain;
+using Streams.Tests.Unit.ObjectStore;
+using Streams.Tests.Unit.TestSupport;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Streams.Tests.Unit.EndToEnd;
+
+/// <summary>
+/// Restore from object storage with real server processes: a writer node fills the store, stops
+/// (SIGTERM drain, or kill -9), and new nodes start on empty data directories — lazily (serving at
+/// once, hydrating a stream on first touch) or eagerly (restoring everything before they are
+/// ready). Each scenario runs against the local-directory store and against the real S3 test server
+/// (Ceph RGW; see <see cref="S3TestServer"/> for when those tests skip or fail).
+/// </summary>
+public sealed class LazyRestoreEndToEndTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private const int Streams = 20;
+    private const int AppendsPerStream = 7;
+    private const int ColdReads = 5;
+
+    /// <summary>Empty streams besides the written ones: enough that the eager restore is seen restoring.</summary>
+    private const int Backlog = 600;
+    private const int EagerParallelism = 2;
+    private const string Unwritten = "e2e/never-written";
+
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(90);
+    private static readonly TimeSpan PublishTimeout = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan HealthPollInterval = TimeSpan.FromMilliseconds(5);
+
+    /// <summary>A lazy node has nothing to restore before it is ready: it must be healthy this soon.</summary>
+    private static readonly TimeSpan LazyReadyWithin = TimeSpan.FromSeconds(15);
+
+    /// <summary>Small segments, sealed quickly: published within a second of an append.</summary>
+    private static readonly string[] WriterFlags = ["--segment-target-rows", "5", "--segment-max-age-ms", "200"];
+
+    private readonly List<ServerProcess> servers = [];
+    private readonly List<TempDirectory> directories = [];
+    private EndToEndStore? store;
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        foreach (var server in servers)
+        {
+            await server.DisposeAsync();
+        }
+
+        if (store is not null)
+        {
+            await store.DisposeAsync();
+        }
+
+        foreach (var directory in directories)
+        {
+            directory.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task Should_serve_drained_streams_from_new_nodes_restoring_lazily_or_eagerly_when_nodes_share_a_directory_store()
+    {
+        store = new LocalDirectoryStore();
+        await DrainedWriterThenRestoringNodesAsync();
+    }
+
+    [S3Fact]
+    public async Task Should_serve_drained_streams_from_new_nodes_restoring_lazily_or_eagerly_when_nodes_share_an_s3_bucket()
+    {
+        store = await S3BucketStore.CreateAsync();
+        await DrainedWriterThenRestoringNodesAsync();
+    }
+
+    [Fact]
+    public async Task Should_read_everything_published_and_append_in_a_newer_epoch_when_the_writer_was_killed_and_nodes_share_a_directory_store()
+    {
+        store = new LocalDirectoryStore();
+        await KilledWriterThenLazyNodeAsync();
+    }
+
+    [S3Fact]
+    public async Task Should_read_everything_published_and_append_in_a_newer_epoch_when_the_writer_was_killed_and_nodes_share_an_s3_bucket()
+    {
+        store = await S3BucketStore.CreateAsync();
+        await KilledWriterThenLazyNodeAsync();
+    }
+
+    // ---- scenarios -------------------------------------------------------------------------------
+
+    private async Task DrainedWriterThenRestoringNodesAsync()
+    {
+        // Node A writes, reads everything back, and stops gracefully.
+        var writer = Start("writer", [.. WriterFlags]);
+        await WaitUntilHealthyAsync(writer, StartTimeout);
+        var written = new Dictionary<string, Served>(StringComparer.Ordinal);
+        for (var i = 0; i < Streams; i++)
+        {
+            var name = StreamName(i);
+            await WriteStreamAsync(writer, name, IsJson(i), i);
+            written[name] = await ReadAllAsync(writer, name);
+        }
+
+        Assert.Equal(0, await writer.TerminateAsync(StopTimeout));
+        Assert.Contains("Drain complete", writer.Output, StringComparison.Ordinal);
+        await store!.SeedEmptyStreamsAsync("backlog/", Backlog);
+
+        // Node B: lazy, on an empty disk.
+        var lazy = Start("lazy", "--lazy-restore");
+        var lazyHealth = await WaitUntilHealthyAsync(lazy, StartTimeout);
+        output.WriteLine($"lazy node: /health 200 after {lazyHealth.ReadyAfter.TotalMilliseconds:F0} ms; responses before it: [{string.Join(", ", lazyHealth.StatusesBefore)}]");
+        Assert.Empty(lazyHealth.StatusesBefore);
+        Assert.True(lazyHealth.ReadyAfter < LazyReadyWithin, $"the lazy node took {lazyHealth.ReadyAfter} to be ready");
+        Assert.Empty(await LocalStreamsAsync(lazy));
+
+        var touched = Enumerable.Range(0, ColdReads).Select(i => StreamName(i * (Streams / ColdReads))).ToList();
+        foreach (var name in touched)
+        {
+            var served = await ReadAllAsync(lazy, name);
+            Assert.Equal(written[name].Body, served.Body);
+            Assert.Equal(written[name].NextOffset, served.NextOffset);
+            Assert.Equal(written[name].ContentType, served.ContentType);
+        }
+
+        using (var missing = await lazy.Client.GetAsync($"/v1/stream/{Unwritten}?offset=-1"))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        }
+
+        Assert.Equal(touched.Order(StringComparer.Ordinal), await LocalStreamsAsync(lazy));
+        Assert.Equal(0, await lazy.TerminateAsync(StopTimeout));
+
+        // Node C: eager, on an empty disk: 503 "restoring" until every manifest is restored.
+        var eager = Start("eager", "--bootstrap-from-object-store", "--restore-parallelism", EagerParallelism.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var eagerHealth = await WaitUntilHealthyAsync(eager, StartTimeout);
+        output.WriteLine($"eager node: /health 200 after {eagerHealth.ReadyAfter.TotalMilliseconds:F0} ms, {eagerHealth.StatusesBefore.Count} responses before it ({eagerHealth.LastRestoring})");
+        Assert.NotEmpty(eagerHealth.StatusesBefore);
+        Assert.All(eagerHealth.StatusesBefore, status => Assert.Equal(HttpStatusCode.ServiceUnavailable, status));
+        Assert.Contains("\"status\":\"restoring\"", eagerHealth.LastRestoring, StringComparison.Ordinal);
+        Assert.Contains($"\"total\":{Streams + Backlog}", eagerHealth.LastRestoring, StringComparison.Ordinal);
+        Assert.Contains($"restoring {EagerParallelism} at a time", eager.Output, StringComparison.Ordinal);
+        Assert.Contains($"Restore complete: {Streams + Backlog} streams restored, 0 quarantined", eager.Output, StringComparison.Ordinal);
+
+        var local = await LocalStreamsAsync(eager);
+        Assert.Equal(Streams + Backlog, local.Count);
+        Assert.Subset(local.ToHashSet(StringComparer.Ordinal), written.Keys.ToHashSet(StringComparer.Ordinal));
+        foreach (var name in written.Keys)
+        {
+            Assert.Equal(written[name].Body, (await ReadAllAsync(eager, name)).Body);
+        }
+
+        Assert.Equal(0, await eager.TerminateAsync(StopTimeout));
+    }
+
+    private async Task KilledWriterThenLazyNodeAsync()
+    {
+        const int streams = 3;
+        const int records = 12;
+        var writer = Start("writer", [.. WriterFlags]);
+        await WaitUntilHealthyAsync(writer, StartTimeout);
+        var offsetsFromWriter = new List<Offset>();
+        var names = Enumerable.Range(0, streams).Select(i => $"e2e/killed/{i}").ToList();
+        foreach (var name in names)
+        {
+            await CreateAsync(writer, name, ContentTypes.Json);
+            for (var r = 0; r < records; r++)
+            {
+                offsetsFromWriter.Add(await AppendAsync(writer, name, ContentTypes.Json, JsonRecord(name, r)));
+            }
+        }
+
+        // Everything so far is published: each stream's manifest covers its tail.
+        var published = new Dictionary<string, Served>(StringComparer.Ordinal);
+        foreach (var name in names)
+        {
+            await Poll.UntilAsync(() => IsFullyUploadedAsync(writer, name), PublishTimeout, $"{name} is uploaded through its tail");
+            published[name] = await ReadAllAsync(writer, name);
+        }
+
+        // Acknowledged, then the process dies before these can be sealed and uploaded.
+        var tail = names[0];
+        offsetsFromWriter.Add(await AppendAsync(writer, tail, ContentTypes.Json, JsonRecord(tail, records)));
+        var lastFromWriter = await AppendAsync(writer, tail, ContentTypes.Json, JsonRecord(tail, records + 1));
+        offsetsFromWriter.Add(lastFromWriter);
+        await writer.KillAsync();
+        Assert.All(offsetsFromWriter, offset => Assert.Equal(0, offset.Epoch));
+
+        var lazy = Start("lazy", "--lazy-restore");
+        await WaitUntilHealthyAsync(lazy, StartTimeout);
+        foreach (var name in names)
+        {
+            var served = await ReadAllAsync(lazy, name);
+            var expected = JsonSerializer.Deserialize<JsonElement[]>(published[name].Body)!;
+            var actual = JsonSerializer.Deserialize<JsonElement[]>(served.Body)!;
+            // Everything published is there, in order; the unpublished tail may or may not have made it.
+            Assert.True(actual.Length >= expected.Length, $"{name}: {actual.Length} records served, {expected.Length} were published");
+            Assert.Equal(expected.Select(e => e.GetRawText()), actual.Take(expected.Length).Select(e => e.GetRawText()));
+        }
+
+        // The last owner never drained: the new one opens a new epoch before its first append.
+        var tailRead = await ReadAllAsync(lazy, tail);
+        var survivingTail = Offset.TryParse(tailRead.NextOffset, out var parsed) ? parsed : throw new InvalidDataException(tailRead.NextOffset);
+        Assert.Equal(1, survivingTail.Epoch);
+        using (var atLastAcknowledged = await lazy.Client.GetAsync($"/v1/stream/{tail}?offset={lastFromWriter}"))
+        {
+            if (survivingTail.Position < lastFromWriter.Position)
+            {
+                // The acknowledged tail was lost: the client learns where surviving history continues.
+                Assert.Equal(HttpStatusCode.Gone, atLastAcknowledged.StatusCode);
+                Assert.Equal(survivingTail.ToString(), Header(atLastAcknowledged, "Stream-Next-Offset"));
+                Assert.Contains("offset_lost", await atLastAcknowledged.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+                output.WriteLine($"the unpublished tail was lost: {lastFromWriter} answers 410, resume at {survivingTail}");
+            }
+            else
+            {
+                Assert.Equal(HttpStatusCode.OK, atLastAcknowledged.StatusCode);
+                output.WriteLine($"the tail was published before the kill: {lastFromWriter} still reads");
+            }
+        }
+
+        var maxFromWriter = offsetsFromWriter.Max();
+        foreach (var name in names)
+        {
+            var appended = await AppendAsync(lazy, name, ContentTypes.Json, JsonRecord(name, 100));
+            Assert.True(appended.Epoch > maxFromWriter.Epoch, $"{name}: {appended} is not in a newer epoch than {maxFromWriter}");
+            Assert.True(appended.CompareTo(maxFromWriter) > 0);
+        }
+
+        Assert.Equal(0, await lazy.TerminateAsync(StopTimeout));
+    }
+
+    // ---- helpers ---------------------------------------------------------------------------------
+
+    private sealed record Served(byte[] Body, string NextOffset, string ContentType);
+
+    private sealed record Health(TimeSpan ReadyAfter, List<HttpStatusCode> StatusesBefore, string LastRestoring);
+
+    private ServerProcess Start(string label, params string[] flags)
+    {
+        var dataDirectory = new TempDirectory();
+        directories.Add(dataDirectory);
+        var server = ServerProcess.Start(
+            label,
+            ["--data-dir", dataDirectory.Path, .. store!.ServerArguments, .. flags],
+            store.ServerEnvironment,
+            output);
+        servers.Add(server);
+        return server;
+    }
+
+    /// <summary>
+    /// Polls <c>/health</c> as fast as it can from the moment the process starts; returns when it
+    /// answers 200, with every other answer seen before (connection refusals are not answers).
+    /// </summary>
+    private static async Task<Health> WaitUntilHealthyAsync(ServerProcess server, TimeSpan timeout)
+    {
+        var statuses = new List<HttpStatusCode>();
+        var lastRestoring = string.Empty;
+        while (server.SinceStart.Elapsed < timeout)
+        {
+            if (server.HasExited)
+            {
+                throw new InvalidOperationException($"the server exited during start-up:\n{server.Output}");
+            }
+
+            try
+            {
+                using var response = await server.Client.GetAsync("/health");
+                if (response.StatusCode == HttpStatusCode.OK)
+                {
+                    return new Health(server.SinceStart.Elapsed, statuses, lastRestoring);
+                }
+
+                statuses.Add(response.StatusCode);
+                lastRestoring = await response.Content.ReadAsStringAsync();
+            }
+            catch (HttpRequestException)
+            {
+                // Not listening yet.
+            }
+
+            await Task.Delay(HealthPollInterval);
+        }
+
+        throw new TimeoutException($"/health did not answer 200 within {timeout}:\n{server.Output}");
+    }
+
+    private static string StreamName(int i) => IsJson(i) ? $"e2e/json/{i:D2}" : $"e2e/binary/{i:D2}";
+
+    private static bool IsJson(int i) => i % 2 == 0;
+
+    private static async Task WriteStreamAsync(ServerProcess server, string name, bool json, int seed)
+    {
+        var contentType = json ? ContentTypes.Json : ContentTypes.Default;
+        await CreateAsync(server, name, contentType);
+        var random = new Random(seed);
+        for (var r = 0; r < AppendsPerStream; r++)
+        {
+            byte[] body;
+            if (json)
+            {
+                body = JsonRecord(name, r);
+            }
+            else
+            {
+                // Every byte value can occur, zero included: the bytes must come back as they went in.
+                body = new byte[random.Next(1, 300)];
+                random.NextBytes(body);
+            }
+
+            await AppendAsync(server, name, contentType, body);
+        }
+    }
+
+    private static byte[] JsonRecord(string name, int r) => Encoding.UTF8.GetBytes($"{{\"stream\":\"{name}\",\"record\":{r},\"text\":\"ä€\\n\"}}");
+
+    private static async Task CreateAsync(ServerProcess server, string name, string contentType)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Put, $"/v1/stream/{name}") { Content = new ByteArrayContent([]) };
+        request.Content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+        using var response = await server.Client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+    }
+
+    private static async Task<Offset> AppendAsync(ServerProcess server, string name, string contentType, byte[] body)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/v1/stream/{name}") { Content = new ByteArrayContent(body) };
+        request.Content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+        using var response = await server.Client.SendAsync(request);
+        Assert.True(response.IsSuccessStatusCode, $"append to {name}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        return Offset.TryParse(Header(response, "Stream-Next-Offset"), out var offset)
+            ? offset
+            : throw new InvalidDataException("no offset in the append response");
+    }
+
+    /// <summary>One catch-up read from the beginning; the streams here fit one response.</summary>
+    private static async Task<Served> ReadAllAsync(ServerProcess server, string name)
+    {
+        using var response = await server.Client.GetAsync($"/v1/stream/{name}?offset=-1");
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"read of {name}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        Assert.Equal("true", Header(response, "Stream-Up-To-Date"));
+        return new Served(
+            await response.Content.ReadAsByteArrayAsync(),
+            Header(response, "Stream-Next-Offset"),
+            response.Content.Headers.ContentType?.ToString() ?? string.Empty);
+    }
+
+    private static async Task<bool> IsFullyUploadedAsync(ServerProcess server, string name)
+    {
+        using var details = JsonDocument.Parse(await server.Client.GetStringAsync($"/v1/stream/{name}/_details"));
+        var root = details.RootElement;
+        return root.GetProperty("uploaded_through").GetString() == root.GetProperty("next_offset").GetString();
+    }
+
+    private static async Task<List<string>> LocalStreamsAsync(ServerProcess server)
+    {
+        var names = new List<string>();
+        string? after = null;
+        do
+        {
+            var query = after is null ? "/v1/streams?limit=1000" : $"/v1/streams?limit=1000&after={Uri.EscapeDataString(after)}";
+            using var page = JsonDocument.Parse(await server.Client.GetStringAsync(query));
+            names.AddRange(page.RootElement.GetProperty("streams").EnumerateArray().Select(name => name.GetString()!));
+            after = page.RootElement.GetProperty("next_after").GetString();
+        }
+        while (after is not null);
+
+        return names;
+    }
+
+    private static string Header(HttpResponseMessage response, string name) =>
+        response.Headers.TryGetValues(name, out var values) ? values.Single() : string.Empty;
+}
