@@ -56,14 +56,19 @@ internal static partial class StreamEndpoints
         {
             while (true)
             {
+                // A data event and its control event go out in one write: every write to the response
+                // is sent at once, and a client that stops reading after a data event's blank line
+                // would otherwise miss the control event that belongs to it.
+                using var events = new MemoryStream();
                 if (read.Records.Count > 0)
                 {
-                    await WriteDataEventAsync(response, read, isJson, textual, aborted);
+                    WriteDataEvent(events, read, isJson, textual);
                 }
 
                 if (read.Records.Count > 0 || first || read.TimedOut || read.Closed)
                 {
-                    await WriteControlEventAsync(response, read, cursor, aborted);
+                    WriteControlEvent(events, read, cursor);
+                    await response.Body.WriteAsync(events.GetBuffer().AsMemory(0, (int)events.Length), aborted);
                     await response.Body.FlushAsync(aborted);
                 }
 
@@ -98,7 +103,7 @@ internal static partial class StreamEndpoints
 
     private static TimeSpan Min(TimeSpan left, TimeSpan right) => left < right ? left : right;
 
-    private static async Task WriteDataEventAsync(HttpResponse response, ReadCompleted read, bool isJson, bool textual, CancellationToken cancellationToken)
+    private static void WriteDataEvent(MemoryStream buffer, ReadCompleted read, bool isJson, bool textual)
     {
         byte[] payload;
         if (isJson)
@@ -122,7 +127,6 @@ internal static partial class StreamEndpoints
             }
         }
 
-        using var buffer = new MemoryStream(payload.Length + 64);
         buffer.Write(DataEventHeader);
         if (textual)
         {
@@ -157,12 +161,10 @@ internal static partial class StreamEndpoints
         }
 
         buffer.Write(LineEnd);
-        await response.Body.WriteAsync(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), cancellationToken);
     }
 
-    private static async Task WriteControlEventAsync(HttpResponse response, ReadCompleted read, string? cursor, CancellationToken cancellationToken)
+    private static void WriteControlEvent(MemoryStream buffer, ReadCompleted read, string? cursor)
     {
-        using var buffer = new MemoryStream();
         buffer.Write(ControlEventHeader);
         buffer.Write(DataPrefix);
         using (var json = new Utf8JsonWriter(buffer))
@@ -188,6 +190,5 @@ internal static partial class StreamEndpoints
 
         buffer.Write(LineEnd);
         buffer.Write(LineEnd);
-        await response.Body.WriteAsync(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), cancellationToken);
     }
 }
