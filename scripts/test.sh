@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The project's one test command: builds the solution, starts the S3 test server, runs the
-# unit and property tests and the official conformance suite, then prints a summary of
+# unit and property tests and the official conformance suite (against the local-directory store
+# and again against S3 with aggressive sealing), then prints a summary of
 # every stage and a closing line "N passed, N failed[, N skipped]" over all of them.
 # Exits non-zero if any stage failed. Needs the .NET 10 SDK, Node >= 20.19 with npm, and
 # root (the S3 test server installs its Debian packages on first use).
@@ -172,6 +173,9 @@ else
             s3_ok=1
             # S3-backed tests must fail, not skip, when S3 is expected to be there.
             export STREAMS_REQUIRE_S3=1
+            # The server reads its S3 credentials only from the environment (the S3 conformance run).
+            export STREAMS_S3_ACCESS_KEY="${STREAMS_TEST_S3_ACCESS_KEY}"
+            export STREAMS_S3_SECRET_KEY="${STREAMS_TEST_S3_SECRET_KEY}"
             record_stage "s3-server" "PASS" "${STREAMS_TEST_S3_ENDPOINT} (env from ${s3_env_file})"
         fi
     fi
@@ -247,9 +251,22 @@ done
 
 # ---- 4. conformance -----------------------------------------------------------------------
 # One stage per server configuration: "<stage name>|<extra server arguments>".
-readonly conformance_configs=(
+conformance_configs=(
     "conformance|"
 )
+# The suite again on the S3 store with a segment sealed every three records (or 100 ms), so reads
+# cross segment files, the WAL and downloads, and every stream goes through upload and publish.
+# The bucket is this run's own: the S3 test server may be shared, and a stream name left in a
+# bucket by an earlier run would be restored instead of created.
+readonly conformance_s3_stage="conformance-s3"
+if ((s3_ok == 1)); then
+    conformance_configs+=("${conformance_s3_stage}|--object-store s3 --s3-endpoint ${STREAMS_TEST_S3_ENDPOINT} --s3-region ${STREAMS_TEST_S3_REGION} --s3-bucket conformance-s3-$(date +%s)-$$ --segment-target-rows 3 --segment-max-age-ms 100")
+elif ((s3_waived == 1)); then
+    record_stage "${conformance_s3_stage}" "SKIPPED" "STREAMS_TEST_NO_S3=1: no S3 test server to run the suite against"
+else
+    record_stage "${conformance_s3_stage}" "FAIL" "the S3 test server is not available"
+fi
+readonly conformance_configs
 
 run_conformance_stage() {
     local name="$1" server_args="$2"

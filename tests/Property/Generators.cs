@@ -2,8 +2,10 @@ using FsCheck;
 using FsCheck.Fluent;
 using Streams.Actors.Restore;
 using Streams.Actors.Storage.Segments;
+using Streams.Tests.Property.Pipeline;
 using Streams.Tests.Property.Restore;
 using Streams.Tests.Property.Segments;
+using Streams.Tests.Shared;
 
 namespace Streams.Tests.Property;
 
@@ -266,6 +268,106 @@ public static class Generators
         if (tuning.MaxReadBytes != defaults.MaxReadBytes)
         {
             yield return schedule with { Tuning = tuning with { MaxReadBytes = defaults.MaxReadBytes } };
+        }
+    }
+
+    // ---- Pipeline ------------------------------------------------------------------------------
+
+    private const int MaxPipelineStreams = 3;
+    private const int MaxPipelineSteps = 25;
+    private const int MaxPipelineRecordsPerAppend = 6;
+    private const int MaxFaultsPerPublish = 4;
+
+    public static Arbitrary<PipelineSchedule> PipelineSchedules() => Arb.From(PipelineScheduleGen(), ShrinkPipelineSchedule);
+
+    private static Gen<PipelineSchedule> PipelineScheduleGen() =>
+        from streams in Gen.Choose(1, MaxPipelineStreams)
+        // 0: every uploaded segment leaves the local disk at once, so reads download it again.
+        from cacheBudget in Gen.Elements(0L, 1_000L, 1L << 30)
+        from count in Gen.Sized(size => Gen.Choose(1, Math.Clamp(size, 1, MaxPipelineSteps)))
+        from steps in Gen.ListOf(PipelineStepGen(streams), count)
+        select new PipelineSchedule(streams, cacheBudget, [.. steps, new SealStep(1, 1, Force: true), new PublishStep(null, Draining: true, [])]);
+
+    private static Gen<PipelineStep> PipelineStepGen(int streams) =>
+        Gen.Frequency(
+            (6, from stream in Gen.Choose(0, streams - 1)
+                from sizes in Gen.NonEmptyListOf(PayloadSizeGen()).Select(list => list.Take(MaxPipelineRecordsPerAppend).ToList())
+                select (PipelineStep)new AppendStep(stream, sizes)),
+            (3, from rows in Gen.Choose(1, 8)
+                from bytes in Gen.Elements(64, 512, 1 << 20)
+                from force in Gen.Frequency((3, Gen.Constant(false)), (1, Gen.Constant(true)))
+                select (PipelineStep)new SealStep(rows, bytes, force)),
+            (3, from stream in Gen.Frequency((1, Gen.Constant<int?>(null)), (2, Gen.Choose(0, streams - 1).Select(s => (int?)s)))
+                from draining in Gen.Frequency((4, Gen.Constant(false)), (1, Gen.Constant(true)))
+                from faults in Gen.Frequency(
+                    (2, Gen.Constant<IReadOnlyList<InjectedFault>>([])),
+                    (3, Gen.ListOf(FaultGen()).Select(list => (IReadOnlyList<InjectedFault>)list.Take(MaxFaultsPerPublish).ToList())))
+                select (PipelineStep)new PublishStep(stream, draining, faults)),
+            (1, Gen.Constant<PipelineStep>(new RestartStep())),
+            (1, Gen.Constant<PipelineStep>(new ShortReadStep())));
+
+    private static Gen<int> PayloadSizeGen() =>
+        Gen.Frequency((6, Gen.Choose(0, 40)), (3, Gen.Choose(41, 300)), (1, Gen.Choose(301, 2_000)));
+
+    private static Gen<InjectedFault> FaultGen() =>
+        Gen.Frequency(
+            (3, Gen.Constant(InjectedFault.None)),
+            (2, Gen.Constant(InjectedFault.FailBefore)),
+            (2, Gen.Constant(InjectedFault.FailAfter)),
+            (1, Gen.Constant(InjectedFault.Timeout)));
+
+    /// <summary>
+    /// Fewer steps first (the closing seal and publish stay), then fewer records, smaller payloads
+    /// and fewer faults, so a failure reports a short schedule.
+    /// </summary>
+    private static IEnumerable<PipelineSchedule> ShrinkPipelineSchedule(PipelineSchedule value)
+    {
+        var steps = value.Steps;
+        // The last two steps are the closing seal and publish; only the ones before them shrink.
+        var body = steps.Take(steps.Count - 2).ToList();
+        var closing = steps.Skip(steps.Count - 2).ToList();
+        if (body.Count > 1)
+        {
+            yield return value with { Steps = [.. body.Take(body.Count / 2), .. closing] };
+        }
+
+        for (var i = 0; i < body.Count; i++)
+        {
+            yield return value with { Steps = [.. body.Where((_, j) => j != i), .. closing] };
+        }
+
+        for (var i = 0; i < body.Count; i++)
+        {
+            foreach (var smaller in ShrinkStep(body[i]))
+            {
+                yield return value with { Steps = [.. Replace(body, i, smaller), .. closing] };
+            }
+        }
+
+        if (value.CacheBudgetBytes != 1L << 30)
+        {
+            yield return value with { CacheBudgetBytes = 1L << 30 };
+        }
+    }
+
+    private static IEnumerable<PipelineStep> ShrinkStep(PipelineStep step)
+    {
+        switch (step)
+        {
+            case AppendStep append when append.PayloadSizes.Count > 1:
+                yield return append with { PayloadSizes = append.PayloadSizes.Take(append.PayloadSizes.Count / 2).ToList() };
+                yield return append with { PayloadSizes = [append.PayloadSizes[0]] };
+                break;
+            case AppendStep append when append.PayloadSizes[0] > 0:
+                yield return append with { PayloadSizes = [append.PayloadSizes[0] / 2] };
+                break;
+            case PublishStep publish when publish.Faults.Count > 0:
+                yield return publish with { Faults = [] };
+                yield return publish with { Faults = publish.Faults.Take(publish.Faults.Count - 1).ToList() };
+                break;
+            case SealStep seal when !seal.Force:
+                yield return seal with { Force = true };
+                break;
         }
     }
 

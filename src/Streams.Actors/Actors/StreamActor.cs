@@ -217,6 +217,9 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
                 stream = null;
                 // This node just published (or queued) the tombstone; nothing remote to ask about.
                 remoteChecked = true;
+                // A re-creation from this owner must outrank the tombstone even after the uploader
+                // has published it and dropped its local row.
+                tombstoneGeneration = Math.Max(tombstoneGeneration, removed.TombstoneGeneration);
                 removed.ReplyTo?.Tell(new StreamDeleted(streamName));
                 BecomeAbsent();
                 Stash.UnstashAll();
@@ -748,9 +751,13 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
         waiters.Clear();
         // A stream that forks still read through is only soft-deleted; the writer decides, so that a
         // fork being created at the same moment cannot lose its source.
-        dependencies.WalWriter.Submit(new RemoveUnlessForkedOperation(live.StreamId)).PipeTo(
+        var removal = new RemoveUnlessForkedOperation(live.StreamId);
+        dependencies.WalWriter.Submit(removal).PipeTo(
             Self,
-            success: removal => removal == StreamRemoval.SoftDeleted ? new StreamSoftDeleted(replyTo) : new StreamRemoved(replyTo),
+            // The operation has completed here, so its tombstone generation is set.
+            success: result => result == StreamRemoval.SoftDeleted
+                ? new StreamSoftDeleted(replyTo)
+                : new StreamRemoved(removal.TombstoneGeneration, replyTo),
             failure: exception => new WriteFailed(exception, replyTo));
         BecomeWaitingForWrite();
     }
@@ -828,7 +835,7 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
 
     private sealed record StreamStored(StreamRow Row, IActorRef ReplyTo);
 
-    private sealed record StreamRemoved(IActorRef? ReplyTo);
+    private sealed record StreamRemoved(long TombstoneGeneration, IActorRef? ReplyTo);
 
     private sealed record WriteFailed(Exception Exception, IActorRef? ReplyTo);
 

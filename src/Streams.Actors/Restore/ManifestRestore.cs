@@ -82,8 +82,9 @@ public sealed record RestoredStream(StreamRow Row, IReadOnlyList<SegmentRow> Seg
 
 /// <summary>
 /// Writes a restored stream's rows in one transaction: stream, epochs, producers and segments, all
-/// marked published. Does nothing (and yields null) when the stream already has a local row, or when
-/// this node deleted it and the manifest is older than that deletion.
+/// marked published. Does nothing (and yields null) when the stream already has a local row, or
+/// when this node deleted the stream after that manifest was written and its tombstone is still
+/// waiting to be published.
 /// </summary>
 public sealed class HydrateStreamOperation(RestoredStream restored, long publishedAtMs) : WalOperation<StreamRow?>
 {
@@ -95,11 +96,12 @@ public sealed class HydrateStreamOperation(RestoredStream restored, long publish
             return null;
         }
 
-        // A tombstone waiting to be published outranks the manifest it is about to replace (its
-        // generation is one above the last one this node published): the stream stays deleted.
-        // Only a manifest published since, by another owner, is newer than the deletion.
-        if (session.Scalar("SELECT generation FROM tombstones WHERE name = $name", ("$name", row.Name)) is long pending
-            && pending > row.ManifestGeneration)
+        // A pending tombstone is one generation above the last manifest this node committed, so it
+        // is at or above any manifest this node wrote before the delete (equal when a publish reached
+        // the store but not the index). Such a manifest is stale: restoring it would bring a deleted
+        // stream back. Only a strictly newer manifest, written by a later owner, replaces the tombstone.
+        if (session.Scalar("SELECT generation FROM tombstones WHERE name = $name", ("$name", row.Name)) is long tombstone
+            && tombstone >= row.ManifestGeneration)
         {
             return null;
         }

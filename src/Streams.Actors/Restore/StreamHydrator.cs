@@ -68,6 +68,7 @@ public sealed class StreamHydrator(IObjectStore objectStore, WalWriter walWriter
         await walWriter.Submit(new HydrateStreamOperation(restored, manifest.UpdatedAtMs));
         // Read back rather than use the written row: the index derives what the row alone lacks (a
         // fork's lineage), and if the stream already had a local row (written meanwhile) that row wins.
+        // No row: this node deleted the stream after the manifest was written; it stays absent.
         var row = database.LoadStream(manifest.Name);
         return new HydrationOutcome(row, manifest.Generation, restored.EpochBumped);
     }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Streams.Actors.Domain;
 using Streams.Actors.ObjectStore;
 
@@ -17,6 +18,15 @@ public sealed class ManifestPublisher(
     IObjectStore objectStore,
     TimeProvider clock)
 {
+    /// <summary>
+    /// Segments put successfully whose publish has not committed yet: object key → checksum put.
+    /// A retry after a failed manifest (or a failed later segment) skips them, so each attempt
+    /// starts where the last one stopped; otherwise every attempt would have to get all pending
+    /// segments through in one go, which a flaky store makes exponentially unlikely as the backlog
+    /// grows. Entries go when the publish commits or the stream's tombstone deletes its objects.
+    /// </summary>
+    private readonly ConcurrentDictionary<string, string> storedNotCommitted = new(StringComparer.Ordinal);
+
     /// <summary>Publishes the stream if it is behind; false when the stream no longer exists.</summary>
     public async Task<bool> PublishAsync(long streamId, bool draining, CancellationToken cancellationToken)
     {
@@ -37,8 +47,15 @@ public sealed class ManifestPublisher(
 
             // Never skip a segment: a manifest lists a contiguous prefix, so a missing earlier
             // segment stops this stream until it uploads.
-            var bytes = await File.ReadAllBytesAsync(files.PathFor(stream.Name, segment.Index), cancellationToken);
-            await objectStore.PutAsync(ObjectStoreKeys.SegmentKey(stream.Name, segment.Index), bytes, cancellationToken);
+            var key = ObjectStoreKeys.SegmentKey(stream.Name, segment.Index);
+            // The checksum must match too: a re-created stream reuses the keys of its predecessor.
+            if (!storedNotCommitted.TryGetValue(key, out var stored) || stored != segment.Checksum)
+            {
+                var bytes = await File.ReadAllBytesAsync(files.PathFor(stream.Name, segment.Index), cancellationToken);
+                await objectStore.PutAsync(key, bytes, cancellationToken);
+                storedNotCommitted[key] = segment.Checksum;
+            }
+
             newlyUploaded.Add(segment);
         }
 
@@ -56,6 +73,8 @@ public sealed class ManifestPublisher(
             manifest.UpdatedAtMs));
         foreach (var segment in newlyUploaded)
         {
+            // Marked uploaded in the index now, so never put again: the entry has done its job.
+            storedNotCommitted.TryRemove(ObjectStoreKeys.SegmentKey(stream.Name, segment.Index), out _);
             segmentStore.MarkUploaded(stream.Name, segment.Index, segment.ByteSize);
         }
 
@@ -76,10 +95,17 @@ public sealed class ManifestPublisher(
         };
         // The tombstone goes first: once it is visible no restore uses the segments removed below.
         await objectStore.PutAsync(ObjectStoreKeys.ManifestKey(tombstone.Name), manifest.ToJson(), cancellationToken);
+        var segmentsPrefix = ObjectStoreKeys.SegmentsPrefix(tombstone.Name);
+        foreach (var key in storedNotCommitted.Keys.Where(key => key.StartsWith(segmentsPrefix, StringComparison.Ordinal)))
+        {
+            // Deleted below: a later incarnation of the name must put its segments itself.
+            storedNotCommitted.TryRemove(key, out _);
+        }
+
         string? continuation = null;
         do
         {
-            var page = await objectStore.ListAsync(ObjectStoreKeys.SegmentsPrefix(tombstone.Name), continuation, 1000, cancellationToken);
+            var page = await objectStore.ListAsync(segmentsPrefix, continuation, 1000, cancellationToken);
             foreach (var entry in page.Objects)
             {
                 await objectStore.DeleteAsync(entry.Key, cancellationToken);

@@ -147,7 +147,7 @@ public sealed class AppendOperation(
 /// </summary>
 public sealed class DeleteStreamOperation(long streamId) : WalOperation<bool>
 {
-    protected override bool Execute(WalSession session) => StreamRows.Remove(session, streamId);
+    protected override bool Execute(WalSession session) => StreamRows.Remove(session, streamId) is not null;
 }
 
 /// <summary>What became of a stream asked to go away.</summary>
@@ -171,6 +171,13 @@ public enum StreamRemoval
 /// </summary>
 public sealed class RemoveUnlessForkedOperation(long streamId) : WalOperation<StreamRemoval>
 {
+    /// <summary>
+    /// After a <see cref="StreamRemoval.Removed"/> result: the generation of the queued tombstone.
+    /// A later incarnation of the name must publish above it, even once the tombstone is published
+    /// and its row in the index is gone. Read it only after the operation completed.
+    /// </summary>
+    public long TombstoneGeneration { get; private set; }
+
     protected override StreamRemoval Execute(WalSession session)
     {
         if (session.Scalar("SELECT 1 FROM streams WHERE fork_parent_id = $id LIMIT 1", ("$id", streamId)) is not null)
@@ -180,7 +187,13 @@ public sealed class RemoveUnlessForkedOperation(long streamId) : WalOperation<St
                 : StreamRemoval.Missing;
         }
 
-        return StreamRows.Remove(session, streamId) ? StreamRemoval.Removed : StreamRemoval.Missing;
+        if (StreamRows.Remove(session, streamId) is not { } tombstoneGeneration)
+        {
+            return StreamRemoval.Missing;
+        }
+
+        TombstoneGeneration = tombstoneGeneration;
+        return StreamRemoval.Removed;
     }
 }
 
@@ -190,22 +203,26 @@ public sealed class ForkSourceGoneException(string forkName, long sourceStreamId
 
 internal static class StreamRows
 {
-    /// <summary>Removes a stream incarnation with everything it owns and queues its tombstone.</summary>
-    public static bool Remove(WalSession session, long streamId)
+    /// <summary>
+    /// Removes a stream incarnation with everything it owns and queues its tombstone; yields the
+    /// tombstone's generation, or null when there was no such stream.
+    /// </summary>
+    public static long? Remove(WalSession session, long streamId)
     {
-        session.Execute(
+        var tombstoneGeneration = session.Scalar(
             """
             INSERT INTO tombstones (name, generation)
             SELECT name, manifest_generation + 1 FROM streams WHERE stream_id = $id
             ON CONFLICT (name) DO UPDATE SET generation = MAX(generation, excluded.generation)
+            RETURNING generation
             """,
-            ("$id", streamId));
+            ("$id", streamId)) as long?;
         session.Execute("DELETE FROM wal WHERE stream_id = $id", ("$id", streamId));
         session.Execute("DELETE FROM producers WHERE stream_id = $id", ("$id", streamId));
         session.Execute("DELETE FROM stream_epochs WHERE stream_id = $id", ("$id", streamId));
         session.Execute("DELETE FROM segments WHERE stream_id = $id", ("$id", streamId));
         session.Execute("DELETE FROM append_batches WHERE stream_id = $id", ("$id", streamId));
-        return session.Execute("DELETE FROM streams WHERE stream_id = $id", ("$id", streamId)) == 1;
+        return session.Execute("DELETE FROM streams WHERE stream_id = $id", ("$id", streamId)) == 1 ? tombstoneGeneration : null;
     }
 }
 
