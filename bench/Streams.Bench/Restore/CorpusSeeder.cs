@@ -1,0 +1,128 @@
+using System.Globalization;
+using Streams.Actors.Domain;
+using Streams.Actors.ObjectStore;
+using Streams.Bench.Http;
+using Streams.Bench.Serving;
+using Streams.Bench.Stores;
+
+namespace Streams.Bench.Restore;
+
+/// <summary>A published stream as the object store holds it: its manifest and its segments' bytes.</summary>
+public sealed record SeedStream(StreamManifest Manifest, IReadOnlyList<byte[]> Segments)
+{
+    public string Name => Manifest.Name;
+
+    public long RecordCount => Manifest.NextPosition;
+}
+
+/// <summary>How the seed corpus is written.</summary>
+public sealed record SeedPlan(int Streams, int RecordsPerStream, int SegmentTargetRows);
+
+/// <summary>
+/// Writes the seed corpus through the real path: a server started on an empty data directory, streams
+/// created and appended to over HTTP, sealed into segments and uploaded by the server's own pipeline,
+/// then stopped with SIGTERM so its drain publishes every manifest marked as cleanly drained. The
+/// published objects are then read back from the store.
+/// </summary>
+public sealed class CorpusSeeder(BenchStore store, string scratch, TextWriter progress)
+{
+    public const string SeedPrefix = "build-logs/seed-";
+
+    // The seal timer fires this soon after the last append, so a short tail is published quickly.
+    private const int SegmentMaxAgeMs = 200;
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan PublishTimeout = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan PublishPollInterval = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan DrainGrace = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(30);
+    private const int ClientConnections = 8;
+
+    public async Task<IReadOnlyList<SeedStream>> SeedAsync(string location, SeedPlan plan, CancellationToken cancellationToken)
+    {
+        var dataDirectory = Path.Combine(scratch, "seed-node");
+        Directory.CreateDirectory(dataDirectory);
+        string[] flags =
+        [
+            .. store.ServerFlags(location),
+            "--segment-target-rows", plan.SegmentTargetRows.ToString(CultureInfo.InvariantCulture),
+            "--segment-max-age-ms", SegmentMaxAgeMs.ToString(CultureInfo.InvariantCulture),
+        ];
+        var names = Enumerable.Range(0, plan.Streams).Select(i => SeedPrefix + i.ToString(CultureInfo.InvariantCulture)).ToList();
+        await using (var server = ServerProcess.Start(dataDirectory, flags, TimeSpan.Zero, store.ServerEnvironment(), Path.Combine(scratch, "seed-node.log")))
+        {
+            await server.WaitUntilHealthyAsync(StartTimeout, cancellationToken);
+            using var client = new StreamsClient(server.BaseAddress, ClientConnections, RequestTimeout);
+            for (var build = 0; build < names.Count; build++)
+            {
+                await client.CreateAsync(names[build], BuildLogCorpus.ContentType, cancellationToken);
+                for (var index = 0; index < plan.RecordsPerStream; index++)
+                {
+                    var status = await client.AppendAsync(names[build], BuildLogCorpus.Record(build, index), BuildLogCorpus.ContentType, cancellationToken);
+                    if ((int)status / 100 != 2)
+                    {
+                        throw new InvalidOperationException($"append to {names[build]} answered {(int)status}");
+                    }
+                }
+            }
+
+            await WaitUntilPublishedAsync(client, names, plan.RecordsPerStream, cancellationToken);
+            await server.StopGracefullyAsync(DrainGrace);
+        }
+
+        var seeds = await ReadBackAsync(location, names, cancellationToken);
+        foreach (var seed in seeds.Where(seed => seed.RecordCount != plan.RecordsPerStream))
+        {
+            throw new InvalidOperationException($"the manifest of {seed.Name} holds {seed.RecordCount} records, not {plan.RecordsPerStream}");
+        }
+
+        await progress.WriteLineAsync(
+            $"seeded {seeds.Count} streams x {plan.RecordsPerStream} records in {seeds.Sum(seed => seed.Segments.Count)} segments "
+            + $"({seeds.Sum(seed => seed.Segments.Sum(segment => segment.Length))} segment bytes) through the server");
+        return seeds;
+    }
+
+    /// <summary>Waits until every record is in an uploaded segment (the uploader then publishes a manifest).</summary>
+    private static async Task WaitUntilPublishedAsync(StreamsClient client, IReadOnlyList<string> names, int records, CancellationToken cancellationToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(PublishTimeout);
+        foreach (var name in names)
+        {
+            while (true)
+            {
+                var details = await client.DetailsAsync(name, deadline.Token);
+                if (details.PendingRows == 0
+                    && details.SegmentCount == details.UploadedSegmentCount
+                    && StreamsClient.Position(details.UploadedThrough) == records)
+                {
+                    break;
+                }
+
+                await Task.Delay(PublishPollInterval, deadline.Token);
+            }
+        }
+    }
+
+    private async Task<IReadOnlyList<SeedStream>> ReadBackAsync(string location, IReadOnlyList<string> names, CancellationToken cancellationToken)
+    {
+        var objects = store.Open(location);
+        using var lease = objects as IDisposable;
+        var seeds = new List<SeedStream>();
+        foreach (var name in names)
+        {
+            var bytes = await objects.GetAsync(ObjectStoreKeys.ManifestKey(name), cancellationToken)
+                ?? throw new InvalidOperationException($"no manifest was published for {name}");
+            var manifest = StreamManifest.Parse(bytes);
+            var segments = new List<byte[]>();
+            for (var index = 0; index < manifest.Segments.Count; index++)
+            {
+                segments.Add(await objects.GetAsync(ObjectStoreKeys.SegmentKey(name, index), cancellationToken)
+                    ?? throw new InvalidOperationException($"segment {index} of {name} is missing"));
+            }
+
+            seeds.Add(new SeedStream(manifest, segments));
+        }
+
+        return seeds;
+    }
+}

@@ -1,0 +1,141 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using Streams.Bench.Http;
+using Streams.Bench.Reporting;
+using Streams.Bench.Serving;
+using Streams.Bench.Stores;
+
+namespace Streams.Bench.Restore;
+
+/// <summary>One way of starting a node over a data set: eager with a parallelism, or lazy.</summary>
+public sealed record RestoreVariant(bool Eager, int Parallelism)
+{
+    public static RestoreVariant Lazy { get; } = new(false, 0);
+
+    public string Mode => Eager ? "eager" : "lazy";
+
+    public string ParallelismText => Eager ? Parallelism.ToString(CultureInfo.InvariantCulture) : "-";
+}
+
+/// <summary>First reads on a lazy node: never-touched streams (cold), then the same streams again (warm).</summary>
+public sealed record ReadProbeResult(LatencySummary Cold, LatencySummary Warm, double OperationsPerColdRead);
+
+public sealed record RestoreRunResult(
+    int Streams,
+    RestoreVariant Variant,
+    HealthTimings Timings,
+    ServerStats Stats,
+    ReadProbeResult? Reads)
+{
+    /// <summary>Time the node spent restoring after it started answering: time-to-healthy minus process start.</summary>
+    public TimeSpan RestorePhase => Timings.Healthy - Timings.FirstResponse;
+
+    /// <summary>
+    /// Object-store calls on the critical path to healthy: listing pages run one after another, manifest
+    /// reads in <see cref="RestoreVariant.Parallelism"/> concurrent lanes. Each gains the extra latency once.
+    /// </summary>
+    public double CriticalPathOperations => Variant.Eager
+        ? Stats.Lists + Math.Ceiling((double)(Stats.Gets + Stats.Heads) / Variant.Parallelism)
+        : Stats.Total;
+}
+
+/// <summary>
+/// Starts a node on an empty data directory over a data set, with a fixed latency added to every
+/// object-store call, and times it from process start to the first <c>/health</c> 200 (polled over HTTP).
+/// On a lazy node it then times first reads. The node is killed afterwards: its data directory is discarded.
+/// </summary>
+public sealed class RestoreRun(BenchStore store, string scratch, TimeSpan injectedLatency, TimeSpan timeout, TextWriter progress)
+{
+    private const string ReadProbeContentCheck = "a JSON array";
+    private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(60);
+    private const int ProbeConnections = 4;
+    private int runNumber;
+
+    public async Task<RestoreRunResult> RunAsync(DataSet data, RestoreVariant variant, int coldReads, CancellationToken cancellationToken)
+    {
+        var run = Interlocked.Increment(ref runNumber);
+        var label = $"n{data.Streams.Count}-{variant.Mode}{(variant.Eager ? "-p" + variant.ParallelismText : string.Empty)}-{run}";
+        var dataDirectory = Path.Combine(scratch, label);
+        Directory.CreateDirectory(dataDirectory);
+        List<string> flags = [.. store.ServerFlags(data.Location)];
+        if (variant.Eager)
+        {
+            flags.AddRange(["--bootstrap-from-object-store", "--restore-parallelism", variant.ParallelismText]);
+        }
+        else
+        {
+            flags.Add("--lazy-restore");
+        }
+
+        await progress.WriteLineAsync($"  {label}: starting");
+        try
+        {
+            await using var server = ServerProcess.Start(dataDirectory, flags, injectedLatency, store.ServerEnvironment(), Path.Combine(scratch, label + ".log"));
+            var timings = await server.WaitUntilHealthyAsync(timeout, cancellationToken);
+            var stats = await server.GetStatsAsync(cancellationToken);
+            await progress.WriteLineAsync(
+                $"  {label}: healthy after {timings.Healthy.TotalMilliseconds:F0} ms (first answer {timings.FirstResponse.TotalMilliseconds:F0} ms), "
+                + $"{stats.Total} store calls, restored {stats.RestoreDone}/{stats.RestoreTotal}, {stats.RestoreFailed} failed");
+            if (variant.Eager && (stats.RestoreDone != data.Streams.Count || stats.RestoreFailed != 0))
+            {
+                throw new InvalidOperationException(
+                    $"eager restore finished with {stats.RestoreDone} of {data.Streams.Count} streams restored and {stats.RestoreFailed} quarantined; see {server.LogPath}");
+            }
+
+            ReadProbeResult? reads = null;
+            if (!variant.Eager && coldReads > 0)
+            {
+                reads = await ProbeReadsAsync(server, data, coldReads, stats, cancellationToken);
+                await progress.WriteLineAsync(
+                    $"  {label}: cold read p50 {reads.Cold.P50:F1} ms p95 {reads.Cold.P95:F1} ms, warm p50 {reads.Warm.P50:F1} ms, "
+                    + $"{reads.OperationsPerColdRead:F1} store calls per cold read");
+            }
+
+            return new RestoreRunResult(data.Streams.Count, variant, timings, stats, reads);
+        }
+        finally
+        {
+            Directory.Delete(dataDirectory, recursive: true);
+        }
+    }
+
+    private static async Task<ReadProbeResult> ProbeReadsAsync(
+        ServerProcess server, DataSet data, int count, ServerStats before, CancellationToken cancellationToken)
+    {
+        count = Math.Min(count, data.Streams.Count);
+        // Spread over the whole data set, so that seeds and copies, early and late keys, all take part.
+        var picked = Enumerable.Range(0, count).Select(i => data.Streams[(int)((long)i * data.Streams.Count / count)]).ToList();
+        using var client = new StreamsClient(server.BaseAddress, ProbeConnections, RequestTimeout);
+        var cold = await TimeReadsAsync(client, picked, cancellationToken);
+        var after = await server.GetStatsAsync(cancellationToken);
+        var warm = await TimeReadsAsync(client, picked, cancellationToken);
+        return new ReadProbeResult(LatencySummary.Of(cold), LatencySummary.Of(warm), (double)(after.Total - before.Total) / count);
+    }
+
+    /// <summary>Reads each stream from the beginning, one after another, and checks it holds every record.</summary>
+    private static async Task<List<double>> TimeReadsAsync(StreamsClient client, IReadOnlyList<ReplicatedStream> streams, CancellationToken cancellationToken)
+    {
+        var samples = new List<double>(streams.Count);
+        foreach (var stream in streams)
+        {
+            var stopwatch = Stopwatch.StartNew();
+            var read = await client.ReadAsync(stream.Name, StreamsClient.OffsetBeginning, live: null, cancellationToken);
+            samples.Add(stopwatch.Elapsed.TotalMilliseconds);
+            if (read.Status != HttpStatusCode.OK || read.NextOffset is null || StreamsClient.Position(read.NextOffset) != stream.RecordCount)
+            {
+                throw new InvalidOperationException(
+                    $"reading {stream.Name} answered {(int)read.Status} with next offset {read.NextOffset}; expected {stream.RecordCount} records");
+            }
+
+            using var json = JsonDocument.Parse(read.Body);
+            if (json.RootElement.ValueKind != JsonValueKind.Array || json.RootElement.GetArrayLength() != stream.RecordCount)
+            {
+                throw new InvalidOperationException($"reading {stream.Name} did not return {ReadProbeContentCheck} of {stream.RecordCount} records");
+            }
+        }
+
+        return samples;
+    }
+}

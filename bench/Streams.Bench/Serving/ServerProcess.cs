@@ -1,0 +1,237 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+
+namespace Streams.Bench.Serving;
+
+/// <summary>Object-store calls made by a served node, and where its restore stands.</summary>
+public sealed record ServerStats(int Puts, int Gets, int Heads, int Lists, int Deletes, bool Restoring, long RestoreDone, long RestoreTotal, long RestoreFailed)
+{
+    public int Total => Puts + Gets + Heads + Lists + Deletes;
+}
+
+/// <summary>When a started server first answered anything, and when <c>/health</c> first said 200.</summary>
+public sealed record HealthTimings(TimeSpan FirstResponse, TimeSpan Healthy);
+
+/// <summary>
+/// A server running as a child process of the benchmark (this program's <c>serve</c> subcommand), on a
+/// loopback port of its own, its output kept in a log file. The clock starts just before the process does.
+/// </summary>
+public sealed class ServerProcess : IAsyncDisposable
+{
+    // Tight enough not to add noticeably to a sub-second start, loose enough not to load two cores.
+    private static readonly TimeSpan HealthPollInterval = TimeSpan.FromMilliseconds(5);
+    private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(2);
+    private const int SigTerm = 15;
+
+    private readonly Process process;
+    private readonly Stopwatch sinceStart;
+    private readonly StreamWriter log;
+    private readonly HttpClient probe;
+
+    private ServerProcess(Process process, Stopwatch sinceStart, StreamWriter log, Uri baseAddress, string logPath)
+    {
+        this.process = process;
+        this.sinceStart = sinceStart;
+        this.log = log;
+        BaseAddress = baseAddress;
+        LogPath = logPath;
+        probe = new HttpClient(new SocketsHttpHandler { ConnectTimeout = ProbeTimeout, UseProxy = false })
+        {
+            BaseAddress = baseAddress,
+            Timeout = ProbeTimeout,
+        };
+    }
+
+    public Uri BaseAddress { get; }
+
+    public string LogPath { get; }
+
+    public int ProcessId => process.Id;
+
+    /// <summary>Starts <c>serve</c> with the given server flags (host, port and data dir are added here).</summary>
+    public static ServerProcess Start(
+        string dataDirectory,
+        IReadOnlyList<string> serverFlags,
+        TimeSpan injectedLatency,
+        IReadOnlyDictionary<string, string> environment,
+        string logPath)
+    {
+        var port = FreeLoopbackPort();
+        var start = new ProcessStartInfo
+        {
+            FileName = Environment.ProcessPath ?? throw new InvalidOperationException("cannot tell which executable is running"),
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = false,
+            UseShellExecute = false,
+        };
+        // Started as "dotnet Streams.Bench.dll": the child needs the assembly path too.
+        if (Path.GetFileNameWithoutExtension(start.FileName) == "dotnet")
+        {
+            start.ArgumentList.Add(typeof(ServerProcess).Assembly.Location);
+        }
+
+        start.ArgumentList.Add(ServeCommand.Name);
+        start.ArgumentList.Add(ServeCommand.LatencyFlag);
+        start.ArgumentList.Add(injectedLatency.TotalMilliseconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        start.ArgumentList.Add(ServeCommand.Separator);
+        foreach (var flag in (string[])["--host", IPAddress.Loopback.ToString(), "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--data-dir", dataDirectory])
+        {
+            start.ArgumentList.Add(flag);
+        }
+
+        foreach (var flag in serverFlags)
+        {
+            start.ArgumentList.Add(flag);
+        }
+
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+
+        var log = new StreamWriter(logPath, append: true) { AutoFlush = true };
+        log.WriteLine($"# {start.FileName} {string.Join(' ', start.ArgumentList)}");
+        var stopwatch = Stopwatch.StartNew();
+        var process = Process.Start(start) ?? throw new InvalidOperationException("the server process did not start");
+        var server = new ServerProcess(process, stopwatch, log, new Uri($"http://{IPAddress.Loopback}:{port}/"), logPath);
+        process.OutputDataReceived += (_, line) => server.Log(line.Data);
+        process.ErrorDataReceived += (_, line) => server.Log(line.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return server;
+    }
+
+    /// <summary>Polls <c>/health</c> until it answers 200; throws when the process exits or time runs out.</summary>
+    public async Task<HealthTimings> WaitUntilHealthyAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        TimeSpan? firstResponse = null;
+        while (true)
+        {
+            if (process.HasExited)
+            {
+                throw new InvalidOperationException($"the server exited with code {process.ExitCode} before it was healthy; see {LogPath}");
+            }
+
+            if (sinceStart.Elapsed > timeout)
+            {
+                throw new TimeoutException($"the server was not healthy within {timeout.TotalSeconds:F0} s; see {LogPath}");
+            }
+
+            try
+            {
+                using var response = await probe.GetAsync("health", cancellationToken);
+                var now = sinceStart.Elapsed;
+                firstResponse ??= now;
+                if (response.StatusCode == HttpStatusCode.OK)
+                {
+                    return new HealthTimings(firstResponse.Value, now);
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // Not listening yet.
+            }
+            catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                // A probe timed out while the machine was busy; ask again.
+            }
+
+            await Task.Delay(HealthPollInterval, cancellationToken);
+        }
+    }
+
+    public async Task<ServerStats> GetStatsAsync(CancellationToken cancellationToken)
+    {
+        var body = await probe.GetByteArrayAsync(StatsEndpoint.Path.TrimStart('/'), cancellationToken);
+        using var json = JsonDocument.Parse(body);
+        var store = json.RootElement.GetProperty("object_store");
+        var restore = json.RootElement.GetProperty("restore");
+        return new ServerStats(
+            store.GetProperty("put").GetInt32(),
+            store.GetProperty("get").GetInt32(),
+            store.GetProperty("head").GetInt32(),
+            store.GetProperty("list").GetInt32(),
+            store.GetProperty("delete").GetInt32(),
+            restore.GetProperty("restoring").GetBoolean(),
+            restore.GetProperty("done").GetInt64(),
+            restore.GetProperty("total").GetInt64(),
+            restore.GetProperty("failed").GetInt64());
+    }
+
+    /// <summary>SIGTERM (the server drains and exits), then a kill if it has not exited within the grace period.</summary>
+    public async Task StopGracefullyAsync(TimeSpan grace)
+    {
+        if (process.HasExited)
+        {
+            return;
+        }
+
+        _ = Kill(process.Id, SigTerm);
+        using var timeout = new CancellationTokenSource(grace);
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            Log($"# not exited {grace.TotalSeconds:F0} s after SIGTERM; killing");
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+    }
+
+    /// <summary>Ends the process at once: used where the node's data directory is thrown away anyway.</summary>
+    public async Task KillAsync()
+    {
+        if (!process.HasExited)
+        {
+            process.Kill(entireProcessTree: true);
+        }
+
+        await process.WaitForExitAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await KillAsync();
+        probe.Dispose();
+        process.Dispose();
+        lock (log)
+        {
+            log.Dispose();
+        }
+    }
+
+    private void Log(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (log)
+        {
+            // Output can still arrive while the process is being disposed.
+            if (log.BaseStream is not null)
+            {
+                log.WriteLine(line);
+            }
+        }
+    }
+
+    /// <summary>A port the kernel just handed out; released at once so the server can bind it.</summary>
+    private static int FreeLoopbackPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    // Process offers only SIGKILL; a graceful stop (the server's drain) needs SIGTERM.
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
+}
