@@ -24,6 +24,7 @@ public sealed record ReadProbeResult(LatencySummary Cold, LatencySummary Warm, d
 
 public sealed record RestoreRunResult(
     int Streams,
+    string LoadBefore,
     RestoreVariant Variant,
     HealthTimings Timings,
     ServerStats Stats,
@@ -69,7 +70,8 @@ public sealed class RestoreRun(BenchStore store, string scratch, TimeSpan inject
             flags.Add("--lazy-restore");
         }
 
-        await progress.WriteLineAsync($"  {label}: starting");
+        var load = MachineInfo.LoadAverageOneMinute();
+        await progress.WriteLineAsync($"  {label}: starting (load average {load})");
         try
         {
             await using var server = ServerProcess.Start(dataDirectory, flags, injectedLatency, store.ServerEnvironment(), Path.Combine(scratch, label + ".log"));
@@ -93,7 +95,7 @@ public sealed class RestoreRun(BenchStore store, string scratch, TimeSpan inject
                     + $"{reads.OperationsPerColdRead:F1} store calls per cold read");
             }
 
-            return new RestoreRunResult(data.Streams.Count, variant, timings, stats, reads);
+            return new RestoreRunResult(data.Streams.Count, load, variant, timings, stats, reads);
         }
         finally
         {

@@ -119,7 +119,7 @@ public static class RestoreScalingCommand
         var extra = projectMs - latencyMs;
         Console.WriteLine($"## restore-scaling ({store.Describe()}, {latencyMs} ms injected per store call)");
         Console.WriteLine();
-        Console.WriteLine($"Machine: {MachineInfo.Describe()}");
+        Console.WriteLine($"Machine: {MachineInfo.Describe()}; load average at the end {MachineInfo.LoadAverage()} (1/5/15 min)");
         Console.WriteLine($"Seed: {plan.Streams} streams x {plan.RecordsPerStream} JSON records, segment target {plan.SegmentTargetRows} rows, "
             + $"written through a server; replicated to N streams. Default restore parallelism: {defaultParallelism}.");
         Console.WriteLine();
@@ -134,7 +134,7 @@ public static class RestoreScalingCommand
         Console.WriteLine($"Time to healthy: process start to first `/health` 200, polled every 5 ms over HTTP. "
             + $"Projection: measured + {extra} ms x store calls on the critical path (eager: list pages + manifest reads / parallelism).");
         Console.WriteLine();
-        var table = new MarkdownTable("streams", "mode", "parallelism", "store calls", "first answer", "healthy", "restore phase", $"projected @{projectMs} ms");
+        var table = new MarkdownTable("streams", "mode", "parallelism", "store calls", "first answer", "healthy", "restore phase", $"projected @{projectMs} ms", "load avg");
         foreach (var result in results)
         {
             table.Add(
@@ -145,7 +145,8 @@ public static class RestoreScalingCommand
                 result.Timings.FirstResponse,
                 result.Timings.Healthy,
                 result.RestorePhase,
-                result.Timings.Healthy + TimeSpan.FromMilliseconds(extra * result.CriticalPathOperations));
+                result.Timings.Healthy + TimeSpan.FromMilliseconds(extra * result.CriticalPathOperations),
+                result.LoadBefore);
         }
 
         Console.WriteLine(table);
