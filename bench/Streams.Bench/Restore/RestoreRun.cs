@@ -20,7 +20,7 @@ public sealed record RestoreVariant(bool Eager, int Parallelism)
 }
 
 /// <summary>First reads on a lazy node: never-touched streams (cold), then the same streams again (warm).</summary>
-public sealed record ReadProbeResult(LatencySummary Cold, LatencySummary Warm, double OperationsPerColdRead);
+public sealed record ReadProbeResult(LatencySummary Cold, LatencySummary Warm, double OperationsPerColdRead, string CallBreakdown);
 
 public sealed record RestoreRunResult(
     int Streams,
@@ -78,7 +78,7 @@ public sealed class RestoreRun(BenchStore store, string scratch, TimeSpan inject
             var timings = await server.WaitUntilHealthyAsync(timeout, cancellationToken);
             var stats = await server.GetStatsAsync(cancellationToken);
             await progress.WriteLineAsync(
-                $"  {label}: healthy after {timings.Healthy.TotalMilliseconds:F0} ms (first answer {timings.FirstResponse.TotalMilliseconds:F0} ms), "
+                $"  {label}: healthy after {timings.Healthy.TotalMilliseconds:F0} ms (first answer {timings.FirstResponse.TotalMilliseconds:F0} ms, server CPU {timings.ServerCpu.TotalMilliseconds:F0} ms), "
                 + $"{stats.Total} store calls, restored {stats.RestoreDone}/{stats.RestoreTotal}, {stats.RestoreFailed} failed");
             if (variant.Eager && (stats.RestoreDone != data.Streams.Count || stats.RestoreFailed != 0))
             {
@@ -92,7 +92,7 @@ public sealed class RestoreRun(BenchStore store, string scratch, TimeSpan inject
                 reads = await ProbeReadsAsync(server, data, coldReads, stats, cancellationToken);
                 await progress.WriteLineAsync(
                     $"  {label}: cold read p50 {reads.Cold.P50:F1} ms p95 {reads.Cold.P95:F1} ms, warm p50 {reads.Warm.P50:F1} ms, "
-                    + $"{reads.OperationsPerColdRead:F1} store calls per cold read");
+                    + $"{reads.OperationsPerColdRead:F1} store calls per cold read ({reads.CallBreakdown} for {coldReads} reads)");
             }
 
             return new RestoreRunResult(data.Streams.Count, load, variant, timings, stats, reads);
@@ -113,7 +113,9 @@ public sealed class RestoreRun(BenchStore store, string scratch, TimeSpan inject
         var cold = await TimeReadsAsync(client, picked, cancellationToken);
         var after = await server.GetStatsAsync(cancellationToken);
         var warm = await TimeReadsAsync(client, picked, cancellationToken);
-        return new ReadProbeResult(LatencySummary.Of(cold), LatencySummary.Of(warm), (double)(after.Total - before.Total) / count);
+        var breakdown = $"{after.Gets - before.Gets} get, {after.Heads - before.Heads} head, {after.Lists - before.Lists} list, "
+            + $"{after.Puts - before.Puts} put, {after.Deletes - before.Deletes} delete";
+        return new ReadProbeResult(LatencySummary.Of(cold), LatencySummary.Of(warm), (double)(after.Total - before.Total) / count, breakdown);
     }
 
     /// <summary>Reads each stream from the beginning, one after another, and checks it holds every record.</summary>
