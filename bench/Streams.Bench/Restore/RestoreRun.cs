@@ -28,7 +28,9 @@ public sealed record RestoreRunResult(
     RestoreVariant Variant,
     HealthTimings Timings,
     ServerStats Stats,
-    ReadProbeResult? Reads)
+    ReadProbeResult? Reads,
+    TimeSpan StopTime,
+    int? DrainPuts)
 {
     /// <summary>Time the node spent restoring after it started answering: time-to-healthy minus process start.</summary>
     public TimeSpan RestorePhase => Timings.Healthy - Timings.FirstResponse;
@@ -45,12 +47,15 @@ public sealed record RestoreRunResult(
 /// <summary>
 /// Starts a node on an empty data directory over a data set, with a fixed latency added to every
 /// object-store call, and times it from process start to the first <c>/health</c> 200 (polled over HTTP).
-/// On a lazy node it then times first reads. The node is killed afterwards: its data directory is discarded.
+/// On a lazy node it then times first reads. Then the node is stopped with SIGTERM and its drain is timed.
 /// </summary>
 public sealed class RestoreRun(BenchStore store, string scratch, TimeSpan injectedLatency, TimeSpan timeout, TextWriter progress)
 {
     private const string ReadProbeContentCheck = "a JSON array";
     private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(60);
+
+    // Beyond the server's own drain timeout (streams.drain-timeout, 60 s): the server should give up first.
+    private static readonly TimeSpan DrainGrace = TimeSpan.FromSeconds(90);
     private const int ProbeConnections = 4;
     private int runNumber;
 
@@ -95,7 +100,12 @@ public sealed class RestoreRun(BenchStore store, string scratch, TimeSpan inject
                     + $"{reads.OperationsPerColdRead:F1} store calls per cold read ({reads.CallBreakdown} for {coldReads} reads)");
             }
 
-            return new RestoreRunResult(data.Streams.Count, load, variant, timings, stats, reads);
+            // A deploy stops the old node too: time its SIGTERM drain and count what the drain wrote.
+            var beforeStop = await server.GetStatsAsync(cancellationToken);
+            var stopTime = await server.StopGracefullyAsync(DrainGrace);
+            int? drainPuts = server.FinalCalls is { } calls && calls.TryGetValue("put", out var puts) ? puts - beforeStop.Puts : null;
+            await progress.WriteLineAsync($"  {label}: SIGTERM to exit {stopTime.TotalMilliseconds:F0} ms, {drainPuts?.ToString(CultureInfo.InvariantCulture) ?? "unknown"} puts by the drain");
+            return new RestoreRunResult(data.Streams.Count, load, variant, timings, stats, reads, stopTime, drainPuts);
         }
         finally
         {

@@ -134,7 +134,7 @@ public static class RestoreScalingCommand
         Console.WriteLine($"Time to healthy: process start to first `/health` 200, polled every 5 ms over HTTP. "
             + $"Projection: measured + {extra} ms x store calls on the critical path (eager: list pages + manifest reads / parallelism).");
         Console.WriteLine();
-        var table = new MarkdownTable("streams", "mode", "parallelism", "store calls", "first answer", "healthy", "restore phase", $"projected @{projectMs} ms", "server CPU at healthy", "load avg");
+        var table = new MarkdownTable("streams", "mode", "parallelism", "store calls", "first answer", "healthy", "restore phase", $"projected @{projectMs} ms", "server CPU at healthy", "SIGTERM to exit", "drain PUTs", "load avg");
         foreach (var result in results)
         {
             table.Add(
@@ -147,6 +147,8 @@ public static class RestoreScalingCommand
                 result.RestorePhase,
                 result.Timings.Healthy + TimeSpan.FromMilliseconds(extra * result.CriticalPathOperations),
                 result.Timings.ServerCpu,
+                result.StopTime,
+                result.DrainPuts?.ToString(CultureInfo.InvariantCulture) ?? "unknown",
                 result.LoadBefore);
         }
 

@@ -48,13 +48,19 @@ internal static class ServeCommand
         var entryPoint = typeof(Streams.Api.ServerOptions).Assembly.EntryPoint
             ?? throw new InvalidOperationException("the server assembly has no entry point");
         var result = entryPoint.Invoke(null, [serverArgs]);
-        return result switch
+        var exitCode = result switch
         {
             Task<int> task => await task,
             int code => code,
             _ => throw new InvalidOperationException($"unexpected entry point result {result?.GetType().Name}"),
         };
+        // The stats endpoint is gone once the server has stopped; calls made by the drain are reported here.
+        Console.WriteLine(FinalCallsPrefix + string.Join(' ', Enum.GetValues<ObjectStoreOperation>().Select(op => $"{op}={calls.Count(op)}")));
+        return exitCode;
     }
+
+    /// <summary>Starts the line a served node prints on exit with its object-store call counts.</summary>
+    public const string FinalCallsPrefix = "streams-bench-final-calls: ";
 
     private static void Decorate(IServiceCollection services, ObjectStoreCalls calls, TimeSpan latency)
     {

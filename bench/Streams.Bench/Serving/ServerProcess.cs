@@ -166,14 +166,21 @@ public sealed class ServerProcess : IAsyncDisposable
             restore.GetProperty("failed").GetInt64());
     }
 
-    /// <summary>SIGTERM (the server drains and exits), then a kill if it has not exited within the grace period.</summary>
-    public async Task StopGracefullyAsync(TimeSpan grace)
+    /// <summary>Object-store calls by operation over the node's whole life, as it printed them on a clean exit.</summary>
+    public IReadOnlyDictionary<string, int>? FinalCalls { get; private set; }
+
+    /// <summary>
+    /// SIGTERM (the server drains and exits), then a kill if it has not exited within the grace period.
+    /// Returns the time from the signal to the exit.
+    /// </summary>
+    public async Task<TimeSpan> StopGracefullyAsync(TimeSpan grace)
     {
         if (process.HasExited)
         {
-            return;
+            return TimeSpan.Zero;
         }
 
+        var signalled = Stopwatch.StartNew();
         _ = Kill(process.Id, SigTerm);
         using var timeout = new CancellationTokenSource(grace);
         try
@@ -186,7 +193,17 @@ public sealed class ServerProcess : IAsyncDisposable
             process.Kill(entireProcessTree: true);
             await process.WaitForExitAsync();
         }
+
+        // Wait for the output pumps too: the final call counts are the last line.
+        process.WaitForExit();
+        return signalled.Elapsed;
     }
+
+    private static Dictionary<string, int> ParseCalls(string text) =>
+        text.Split(' ', StringSplitOptions.RemoveEmptyEntries)
+            .Select(pair => pair.Split('='))
+            .Where(parts => parts.Length == 2 && int.TryParse(parts[1], System.Globalization.CultureInfo.InvariantCulture, out _))
+            .ToDictionary(parts => parts[0].ToLowerInvariant(), parts => int.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture), StringComparer.Ordinal);
 
     /// <summary>Ends the process at once: used where the node's data directory is thrown away anyway.</summary>
     public async Task KillAsync()
@@ -215,6 +232,11 @@ public sealed class ServerProcess : IAsyncDisposable
         if (line is null)
         {
             return;
+        }
+
+        if (line.StartsWith(ServeCommand.FinalCallsPrefix, StringComparison.Ordinal))
+        {
+            FinalCalls = ParseCalls(line[ServeCommand.FinalCallsPrefix.Length..]);
         }
 
         lock (log)
