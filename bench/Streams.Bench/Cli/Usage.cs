@@ -15,7 +15,7 @@ public static class Usage
           --project-latency-ms 25      per-call latency the results are projected to
           --parallelism 1,8,32,128     eager restore parallelisms (the default from streams.conf is always included by the default list)
           --sequential-max-streams N   skip parallelism 1 above N streams
-          --seed-streams 4 --records-per-seed 50 --segment-target-rows 20
+          --seed-streams 4 --records-per-seed 60 --segment-target-rows 30
           --cold-reads 50              never-touched streams read on the lazy node
           --run-timeout-s 900          per node start
           --s3-bucket NAME             default: streams-bench-<random>

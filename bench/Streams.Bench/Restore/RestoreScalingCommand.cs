@@ -34,8 +34,8 @@ public static class RestoreScalingCommand
         var sequentialMax = args.Int("sequential-max-streams", int.MaxValue, minimum: 0);
         var plan = new SeedPlan(
             args.Int("seed-streams", 4, minimum: 1),
-            args.Int("records-per-seed", 50, minimum: 1),
-            args.Int("segment-target-rows", 20, minimum: 1));
+            args.Int("records-per-seed", 60, minimum: 1),
+            args.Int("segment-target-rows", 30, minimum: 1));
         var coldReads = args.Int("cold-reads", 50, minimum: 0);
         var runTimeout = TimeSpan.FromSeconds(args.Int("run-timeout-s", 900, minimum: 1));
         var keep = args.Switch("keep");
