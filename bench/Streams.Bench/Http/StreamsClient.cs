@@ -1,14 +1,10 @@
 using System.Net;
 using System.Net.Http.Headers;
-using System.Text.Json;
 
 namespace Streams.Bench.Http;
 
 /// <summary>The result of a read: status, body and the protocol headers a reader follows.</summary>
 public sealed record ReadResult(HttpStatusCode Status, byte[] Body, string? NextOffset, bool UpToDate);
-
-/// <summary>A stream's pipeline counters from <c>GET /v1/stream/{name}/_details</c>.</summary>
-public sealed record StreamDetails(string NextOffset, string UploadedThrough, long PendingRows, int SegmentCount, int UploadedSegmentCount);
 
 /// <summary>
 /// The few protocol calls the benchmarks make, over one pooled <see cref="HttpClient"/>. Stream names are
@@ -72,19 +68,6 @@ public sealed class StreamsClient : IDisposable
         var upToDate = response.Headers.TryGetValues(UpToDateHeader, out var upToDateValues)
             && string.Equals(upToDateValues.FirstOrDefault(), "true", StringComparison.OrdinalIgnoreCase);
         return new ReadResult(response.StatusCode, body, next, upToDate);
-    }
-
-    public async Task<StreamDetails> DetailsAsync(string name, CancellationToken cancellationToken)
-    {
-        var body = await http.GetByteArrayAsync(Path(name) + "/_details", cancellationToken);
-        using var json = JsonDocument.Parse(body);
-        var root = json.RootElement;
-        return new StreamDetails(
-            root.GetProperty("next_offset").GetString() ?? string.Empty,
-            root.GetProperty("uploaded_through").GetString() ?? string.Empty,
-            root.GetProperty("pending_rows").GetInt64(),
-            root.GetProperty("segment_count").GetInt32(),
-            root.GetProperty("uploaded_segment_count").GetInt32());
     }
 
     public async Task<HttpStatusCode> PingAsync(CancellationToken cancellationToken)

@@ -21,18 +21,17 @@ public sealed record SeedPlan(int Streams, int RecordsPerStream, int SegmentTarg
 /// <summary>
 /// Writes the seed corpus through the real path: a server started on an empty data directory, streams
 /// created and appended to over HTTP, sealed into segments and uploaded by the server's own pipeline,
-/// then stopped with SIGTERM so its drain publishes every manifest marked as cleanly drained. The
-/// published objects are then read back from the store.
+/// then stopped with SIGTERM so that its drain seals the tails and publishes every manifest, marked as
+/// cleanly drained. The published objects are then read back from the store.
 /// </summary>
 public sealed class CorpusSeeder(BenchStore store, string scratch, TextWriter progress)
 {
     public const string SeedPrefix = "build-logs/seed-";
 
-    // The seal timer fires this soon after the last append, so a short tail is published quickly.
-    private const int SegmentMaxAgeMs = 200;
+    // Far beyond the seeding time: segments are cut by row count alone, so every run seeds the same
+    // layout (whole segments of the target size, then the tail, which the drain seals).
+    private const int SegmentMaxAgeMs = 600_000;
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
-    private static readonly TimeSpan PublishTimeout = TimeSpan.FromSeconds(60);
-    private static readonly TimeSpan PublishPollInterval = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan DrainGrace = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(30);
     private const int ClientConnections = 8;
@@ -65,7 +64,7 @@ public sealed class CorpusSeeder(BenchStore store, string scratch, TextWriter pr
                 }
             }
 
-            await WaitUntilPublishedAsync(client, names, plan.RecordsPerStream, cancellationToken);
+            // The drain seals each stream's tail and publishes every manifest, marked cleanly drained.
             await server.StopGracefullyAsync(DrainGrace);
         }
 
@@ -79,28 +78,6 @@ public sealed class CorpusSeeder(BenchStore store, string scratch, TextWriter pr
             $"seeded {seeds.Count} streams x {plan.RecordsPerStream} records in {seeds.Sum(seed => seed.Segments.Count)} segments "
             + $"({seeds.Sum(seed => seed.Segments.Sum(segment => segment.Length))} segment bytes) through the server");
         return seeds;
-    }
-
-    /// <summary>Waits until every record is in an uploaded segment (the uploader then publishes a manifest).</summary>
-    private static async Task WaitUntilPublishedAsync(StreamsClient client, IReadOnlyList<string> names, int records, CancellationToken cancellationToken)
-    {
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(PublishTimeout);
-        foreach (var name in names)
-        {
-            while (true)
-            {
-                var details = await client.DetailsAsync(name, deadline.Token);
-                if (details.PendingRows == 0
-                    && details.SegmentCount == details.UploadedSegmentCount
-                    && StreamsClient.Position(details.UploadedThrough) == records)
-                {
-                    break;
-                }
-
-                await Task.Delay(PublishPollInterval, deadline.Token);
-            }
-        }
     }
 
     private async Task<IReadOnlyList<SeedStream>> ReadBackAsync(string location, IReadOnlyList<string> names, CancellationToken cancellationToken)

@@ -20,7 +20,12 @@ public sealed record RestoreVariant(bool Eager, int Parallelism)
 }
 
 /// <summary>First reads on a lazy node: never-touched streams (cold), then the same streams again (warm).</summary>
-public sealed record ReadProbeResult(LatencySummary Cold, LatencySummary Warm, double OperationsPerColdRead, string CallBreakdown);
+public sealed record ReadProbeResult(LatencySummary Cold, LatencySummary Warm, double OperationsPerColdRead, double GetsPerColdRead, string CallBreakdown)
+{
+    /// <summary>The cold p50 with every round trip at <paramref name="target"/> (as <see cref="RestoreRunResult.ProjectHealthy"/>).</summary>
+    public double ProjectColdP50(TimeSpan injected, TimeSpan target, int extraRoundTripsPerGet) =>
+        Cold.P50 + ((target - injected).TotalMilliseconds * OperationsPerColdRead) + (target.TotalMilliseconds * extraRoundTripsPerGet * GetsPerColdRead);
+}
 
 public sealed record RestoreRunResult(
     int Streams,
@@ -42,6 +47,17 @@ public sealed record RestoreRunResult(
     public double CriticalPathOperations => Variant.Eager
         ? Stats.Lists + Math.Ceiling((double)(Stats.Gets + Stats.Heads) / Variant.Parallelism)
         : Stats.Total;
+
+    /// <summary>The GETs among <see cref="CriticalPathOperations"/>, which may cost more than one round trip.</summary>
+    public double CriticalPathGets => Variant.Eager ? Math.Ceiling((double)Stats.Gets / Variant.Parallelism) : Stats.Gets;
+
+    /// <summary>
+    /// Time-to-healthy if every store round trip took <paramref name="target"/>: each call already carried
+    /// the injected latency once and gains the difference; the round trips the injector does not see (see
+    /// <see cref="BenchStore.ExtraRoundTripsPerGet"/>) gain the whole target.
+    /// </summary>
+    public TimeSpan ProjectHealthy(TimeSpan injected, TimeSpan target, int extraRoundTripsPerGet) =>
+        Timings.Healthy + ((target - injected) * CriticalPathOperations) + (target * (extraRoundTripsPerGet * CriticalPathGets));
 }
 
 /// <summary>
@@ -125,7 +141,8 @@ public sealed class RestoreRun(BenchStore store, string scratch, TimeSpan inject
         var warm = await TimeReadsAsync(client, picked, cancellationToken);
         var breakdown = $"{after.Gets - before.Gets} get, {after.Heads - before.Heads} head, {after.Lists - before.Lists} list, "
             + $"{after.Puts - before.Puts} put, {after.Deletes - before.Deletes} delete";
-        return new ReadProbeResult(LatencySummary.Of(cold), LatencySummary.Of(warm), (double)(after.Total - before.Total) / count, breakdown);
+        return new ReadProbeResult(
+            LatencySummary.Of(cold), LatencySummary.Of(warm), (double)(after.Total - before.Total) / count, (double)(after.Gets - before.Gets) / count, breakdown);
     }
 
     /// <summary>Reads each stream from the beginning, one after another, and checks it holds every record.</summary>

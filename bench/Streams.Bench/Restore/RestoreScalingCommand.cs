@@ -22,6 +22,7 @@ public static class RestoreScalingCommand
     // "Flat": the largest backlog may take at most this much longer to healthy than the smallest.
     private const double FlatnessTolerance = 1.5;
     private const double TargetEagerSpeedup = 20;
+    private const int StoreProbeSamples = 500;
 
     public static async Task<int> RunAsync(Arguments args, CancellationToken cancellationToken)
     {
@@ -72,6 +73,7 @@ public static class RestoreScalingCommand
         var latency = TimeSpan.FromMilliseconds(latencyMs);
         var results = new List<RestoreRunResult>();
         var dataSets = new List<DataSet>();
+        var probes = new List<(int Streams, StoreProbeResult Probe)>();
         var seeder = new CorpusSeeder(store, scratch.Path, progress);
         var replicator = new Replicator(store, progress);
         var runner = new RestoreRun(store, scratch.Path, latency, runTimeout, progress);
@@ -85,6 +87,10 @@ public static class RestoreScalingCommand
                 locations.Add(location);
                 var data = await replicator.WriteAsync(location, seeds, count, cancellationToken);
                 dataSets.Add(data);
+                var probe = await StoreProbe.RunAsync(store, data, Math.Min(StoreProbeSamples, count), defaultParallelism, cancellationToken);
+                probes.Add((count, probe));
+                await progress.WriteLineAsync(
+                    $"  store alone: GET p50 {probe.Sequential.P50:F1} ms, {probe.GetsPerSecond:F0} GETs/s at {probe.Concurrency} concurrent");
                 results.Add(await runner.RunAsync(data, RestoreVariant.Lazy, coldReads, cancellationToken));
                 foreach (var parallelism in parallelisms.Where(p => p > 1 || count <= sequentialMax))
                 {
@@ -109,14 +115,22 @@ public static class RestoreScalingCommand
             }
         }
 
-        Print(store, plan, latencyMs, projectMs, defaultParallelism, dataSets, results);
+        Print(store, plan, latencyMs, projectMs, defaultParallelism, dataSets, probes, results);
         return 0;
     }
 
     private static void Print(
-        BenchStore store, SeedPlan plan, int latencyMs, int projectMs, int defaultParallelism, IReadOnlyList<DataSet> dataSets, IReadOnlyList<RestoreRunResult> results)
+        BenchStore store,
+        SeedPlan plan,
+        int latencyMs,
+        int projectMs,
+        int defaultParallelism,
+        IReadOnlyList<DataSet> dataSets,
+        IReadOnlyList<(int Streams, StoreProbeResult Probe)> probes,
+        IReadOnlyList<RestoreRunResult> results)
     {
-        var extra = projectMs - latencyMs;
+        var injected = TimeSpan.FromMilliseconds(latencyMs);
+        var target = TimeSpan.FromMilliseconds(projectMs);
         Console.WriteLine($"## restore-scaling ({store.Describe()}, {latencyMs} ms injected per store call)");
         Console.WriteLine();
         Console.WriteLine($"Machine: {MachineInfo.Describe()}; load average at the end {MachineInfo.LoadAverage()} (1/5/15 min)");
@@ -124,15 +138,27 @@ public static class RestoreScalingCommand
             + $"written through a server; replicated to N streams. Default restore parallelism: {defaultParallelism}.");
         Console.WriteLine();
 
-        var sets = new MarkdownTable("streams", "objects in store", "replication time");
+        Console.WriteLine("Data sets, and the store alone (the server's store client in the benchmark process, no injected latency; "
+            + "one manifest GET at a time, then all of them at the default restore parallelism):");
+        Console.WriteLine();
+        var sets = new MarkdownTable("streams", "objects in store", "replication time", "GET p50 ms", "GET p99 ms", "GETs/s concurrent");
         foreach (var data in dataSets)
         {
-            sets.Add(data.Streams.Count, data.Objects, data.WriteTime);
+            var probe = probes.FirstOrDefault(p => p.Streams == data.Streams.Count).Probe;
+            sets.Add(
+                data.Streams.Count,
+                data.Objects,
+                data.WriteTime,
+                probe?.Sequential.P50,
+                probe?.Sequential.P99,
+                probe is null ? null : $"{probe.GetsPerSecond:F0} at {probe.Concurrency}");
         }
 
         Console.WriteLine(sets);
         Console.WriteLine($"Time to healthy: process start to first `/health` 200, polled every 5 ms over HTTP. "
-            + $"Projection: measured + {extra} ms x store calls on the critical path (eager: list pages + manifest reads / parallelism).");
+            + $"Projection to {projectMs} ms per round trip: measured + {projectMs - latencyMs} ms x store calls on the critical path "
+            + "(eager: list pages + manifest reads / parallelism)"
+            + (store.ExtraRoundTripsPerGet > 0 ? $" + {projectMs} ms x {store.ExtraRoundTripsPerGet} uninjected round trip(s) per GET on it." : "."));
         Console.WriteLine();
         var table = new MarkdownTable("streams", "mode", "parallelism", "store calls", "first answer", "healthy", "restore phase", $"projected @{projectMs} ms", "server CPU at healthy", "SIGTERM to exit", "drain PUTs", "load avg");
         foreach (var result in results)
@@ -145,7 +171,7 @@ public static class RestoreScalingCommand
                 result.Timings.FirstResponse,
                 result.Timings.Healthy,
                 result.RestorePhase,
-                result.Timings.Healthy + TimeSpan.FromMilliseconds(extra * result.CriticalPathOperations),
+                result.ProjectHealthy(injected, target, store.ExtraRoundTripsPerGet),
                 result.Timings.ServerCpu,
                 result.StopTime,
                 result.DrainPuts?.ToString(CultureInfo.InvariantCulture) ?? "unknown",
@@ -167,7 +193,7 @@ public static class RestoreScalingCommand
                 probe.Warm.P50,
                 probe.Warm.P95,
                 probe.OperationsPerColdRead.ToString("F1", CultureInfo.InvariantCulture),
-                probe.Cold.P50 + (extra * probe.OperationsPerColdRead));
+                probe.ProjectColdP50(injected, target, store.ExtraRoundTripsPerGet));
         }
 
         Console.WriteLine("First reads on the lazy node (GET from offset -1 of a never-touched stream, one at a time; warm = the same streams again):");

@@ -11,6 +11,12 @@ public abstract class BenchStore
     /// <summary>A short description for tables and logs.</summary>
     public abstract string Describe();
 
+    /// <summary>
+    /// Network round trips a store GET costs beyond the one the latency injector models: the projection
+    /// to a slower store must add them. Zero for a local directory.
+    /// </summary>
+    public virtual int ExtraRoundTripsPerGet => 0;
+
     /// <summary>A store for the benchmark itself to read and write a location directly; dispose it if it is disposable.</summary>
     public abstract IObjectStore Open(string location);
 
@@ -56,6 +62,10 @@ public sealed class S3BenchStore(S3Endpoint endpoint, string bucket) : BenchStor
     private const int ListPageSize = 1000;
 
     public override string Describe() => $"S3 ({endpoint.Url}, bucket {bucket})";
+
+    // The Minio 7.0.0 SDK sends a HEAD (StatObject) before every GET, as the S3 server's request log shows
+    // (one HEAD per manifest GET during an eager restore); the store's one GET is two round trips.
+    public override int ExtraRoundTripsPerGet => 1;
 
     public override IObjectStore Open(string location) => new S3ObjectStore(Options(location));
 
