@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Streams.Bench.Cli;
 using Streams.Bench.Restore;
 using Streams.Bench.Serving;
@@ -22,13 +23,19 @@ public static class BenchProgram
             return await ServeCommand.RunAsync(args[1..]);
         }
 
-        // Ctrl-C cancels the run; the finally blocks then stop every child server and remove scratch data.
+        // Ctrl-C or SIGTERM cancels the run; the finally blocks then stop every child server and remove
+        // scratch data. (A background job started by a script ignores SIGINT, so SIGTERM matters too.)
         using var cancellation = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) =>
         {
             e.Cancel = true;
             cancellation.Cancel();
         };
+        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+        {
+            context.Cancel = true;
+            cancellation.Cancel();
+        });
         var flags = new Arguments(args[1..]);
         try
         {

@@ -155,7 +155,7 @@ public static class RestoreScalingCommand
         }
 
         Console.WriteLine(sets);
-        Console.WriteLine($"Time to healthy: process start to first `/health` 200, polled every 5 ms over HTTP. "
+        Console.WriteLine($"Time to healthy: process start to first `/health` 200, polled over HTTP every 5 ms, backing off to 1% of the time elapsed (at most 100 ms). "
             + $"Projection to {projectMs} ms per round trip: measured + {projectMs - latencyMs} ms x store calls on the critical path "
             + "(eager: list pages + manifest reads / parallelism)"
             + (store.ExtraRoundTripsPerGet > 0 ? $" + {projectMs} ms x {store.ExtraRoundTripsPerGet} uninjected round trip(s) per GET on it." : "."));

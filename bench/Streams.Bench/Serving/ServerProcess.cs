@@ -24,8 +24,12 @@ public sealed record HealthTimings(TimeSpan FirstResponse, TimeSpan Healthy, Tim
 /// </summary>
 public sealed class ServerProcess : IAsyncDisposable
 {
-    // Tight enough not to add noticeably to a sub-second start, loose enough not to load two cores.
-    private static readonly TimeSpan HealthPollInterval = TimeSpan.FromMilliseconds(5);
+    // Polling starts tight, so a sub-second start is timed to within a few milliseconds, and backs off
+    // to a fixed share of the time elapsed: a restore of minutes is then timed to within that share,
+    // and the polling itself (a request the server must answer) does not load a two-core machine.
+    private static readonly TimeSpan MinHealthPollInterval = TimeSpan.FromMilliseconds(5);
+    private static readonly TimeSpan MaxHealthPollInterval = TimeSpan.FromMilliseconds(100);
+    private const double HealthPollShareOfElapsed = 0.01;
     private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(2);
     private const int SigTerm = 15;
 
@@ -144,7 +148,7 @@ public sealed class ServerProcess : IAsyncDisposable
                 // A probe timed out while the machine was busy; ask again.
             }
 
-            await Task.Delay(HealthPollInterval, cancellationToken);
+            await Task.Delay(PollInterval(sinceStart.Elapsed), cancellationToken);
         }
     }
 
@@ -247,6 +251,12 @@ public sealed class ServerProcess : IAsyncDisposable
                 log.WriteLine(line);
             }
         }
+    }
+
+    private static TimeSpan PollInterval(TimeSpan elapsed)
+    {
+        var share = elapsed * HealthPollShareOfElapsed;
+        return share < MinHealthPollInterval ? MinHealthPollInterval : share > MaxHealthPollInterval ? MaxHealthPollInterval : share;
     }
 
     /// <summary>A port the kernel just handed out; released at once so the server can bind it.</summary>
