@@ -33,7 +33,7 @@ public sealed class MarkdownTable(params string[] headers)
     }
 
     public static string Milliseconds(double value) =>
-        double.IsNaN(value) ? "n/a" : value.ToString(value >= 100 ? "N0" : "N1", CultureInfo.InvariantCulture);
+        double.IsNaN(value) ? "n/a" : value.ToString(value >= 100 ? "N0" : value >= 1 ? "N1" : "N2", CultureInfo.InvariantCulture);
 
     public static string Seconds(TimeSpan value) => value.TotalSeconds.ToString("N2", CultureInfo.InvariantCulture) + " s";
 

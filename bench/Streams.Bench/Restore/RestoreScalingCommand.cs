@@ -214,7 +214,9 @@ public static class RestoreScalingCommand
             var met = slowest < TargetLazyHealthyMs && growth <= FlatnessTolerance;
             Console.WriteLine(
                 $"- lazy time-to-healthy flat in N and under {TargetLazyHealthyMs:F0} ms: {(met ? "MET" : "NOT MET")} "
-                + $"(slowest {slowest:F0} ms; N={lazy[^1].Streams} / N={lazy[0].Streams} = {growth:F2}x; at most {FlatnessTolerance:F1}x counts as flat)");
+                + $"(slowest {slowest:F0} ms; N={lazy[^1].Streams} / N={lazy[0].Streams} = {growth:F2}x; at most {FlatnessTolerance:F1}x counts as flat; "
+                + $"server CPU at healthy {lazy.Min(r => r.Timings.ServerCpu.TotalMilliseconds):F0}-{lazy.Max(r => r.Timings.ServerCpu.TotalMilliseconds):F0} ms, "
+                + $"{lazy.Sum(r => r.Stats.Total)} store calls before healthy)");
         }
 
         foreach (var group in results.Where(r => r.Variant.Eager).GroupBy(r => r.Streams))
