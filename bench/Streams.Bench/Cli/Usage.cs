@@ -13,7 +13,7 @@ public static class Usage
           --streams 100,1000,10000     backlog sizes
           --latency-ms 5               delay added to every object-store call of the measured node
           --project-latency-ms 25      per-call latency the results are projected to
-          --parallelism 1,8,32,128     eager restore parallelisms (the default from streams.conf is always included by the default list)
+          --parallelism 1,8,32,128     eager restore parallelisms (32 is the default of streams.restore.parallelism)
           --sequential-max-streams N   skip parallelism 1 above N streams
           --seed-streams 4 --records-per-seed 60 --segment-target-rows 30
           --cold-reads 50              never-touched streams read on the lazy node

@@ -37,8 +37,8 @@ public sealed record RestoreRunResult(
     TimeSpan StopTime,
     int? DrainPuts)
 {
-    /// <summary>Time the node spent restoring after it started answering: time-to-healthy minus process start.</summary>
-    public TimeSpan RestorePhase => Timings.Healthy - Timings.FirstResponse;
+    /// <summary>The eager restore's own duration, timed inside the node; zero for a lazy node.</summary>
+    public TimeSpan RestorePhase => Stats.RestoreElapsed ?? TimeSpan.Zero;
 
     /// <summary>
     /// Object-store calls on the critical path to healthy: listing pages run one after another, manifest

@@ -155,7 +155,8 @@ public static class RestoreScalingCommand
         }
 
         Console.WriteLine(sets);
-        Console.WriteLine($"Time to healthy: process start to first `/health` 200, polled over HTTP every 5 ms, backing off to 1% of the time elapsed (at most 100 ms). "
+        Console.WriteLine($"Time to healthy: process start to first `/health` 200, polled over HTTP every 5 ms, backing off to 1% of the time elapsed (at most 100 ms); "
+            + "first answer: the first HTTP answer of any status; restore phase: the eager restore's own duration, timed inside the node. "
             + $"Projection to {projectMs} ms per round trip: measured + {projectMs - latencyMs} ms x store calls on the critical path "
             + "(eager: list pages + manifest reads / parallelism)"
             + (store.ExtraRoundTripsPerGet > 0 ? $" + {projectMs} ms x {store.ExtraRoundTripsPerGet} uninjected round trip(s) per GET on it." : "."));
@@ -230,7 +231,7 @@ public static class RestoreScalingCommand
             }
 
             var healthyRatio = sequential.Timings.Healthy / parallel.Timings.Healthy;
-            var phaseRatio = sequential.RestorePhase / parallel.RestorePhase;
+            var phaseRatio = sequential.RestorePhase / TimeSpan.FromTicks(Math.Max(parallel.RestorePhase.Ticks, 1));
             Console.WriteLine(
                 $"- N={group.Key}: eager parallelism {defaultParallelism} vs 1: time-to-healthy {healthyRatio:F1}x faster, restore phase {phaseRatio:F1}x faster "
                 + $"(target {TargetEagerSpeedup:F0}x: {(healthyRatio >= TargetEagerSpeedup ? "MET" : "NOT MET")} on time-to-healthy, "

@@ -25,6 +25,9 @@ internal static class ServeCommand
     public const string Separator = "--";
     public const string LatencyFlag = "--latency-ms";
 
+    // The server's hosted service that runs the eager restore (internal to the engine, so named here).
+    private const string RestoreServiceTypeName = "EagerRestoreService";
+
     public static async Task<int> RunAsync(string[] args)
     {
         var separator = Array.IndexOf(args, Separator);
@@ -84,6 +87,22 @@ internal static class ServeCommand
         });
         services.AddSingleton(calls);
         services.AddSingleton<IStartupFilter, StatsEndpoint>();
+        services.AddSingleton<RestoreClock>();
+        // Right after the server's restore service, so the clock starts when the restore does and not
+        // after the web server, which the host starts last.
+        var clock = ServiceDescriptor.Singleton<IHostedService>(provider => provider.GetRequiredService<RestoreClock>());
+        var restoreService = services
+            .Select((descriptor, index) => (descriptor, index))
+            .FirstOrDefault(entry => entry.descriptor.ServiceType == typeof(IHostedService)
+                && entry.descriptor.ImplementationType?.Name == RestoreServiceTypeName);
+        if (restoreService.descriptor is null)
+        {
+            services.Add(clock);
+        }
+        else
+        {
+            services.Insert(restoreService.index + 1, clock);
+        }
     }
 
     /// <summary>Subscribes to the hosting library's listener and hands each host's services to a callback.</summary>

@@ -7,7 +7,8 @@ using System.Text.Json;
 namespace Streams.Bench.Serving;
 
 /// <summary>Object-store calls made by a served node, and where its restore stands.</summary>
-public sealed record ServerStats(int Puts, int Gets, int Heads, int Lists, int Deletes, bool Restoring, long RestoreDone, long RestoreTotal, long RestoreFailed)
+public sealed record ServerStats(
+    int Puts, int Gets, int Heads, int Lists, int Deletes, bool Restoring, long RestoreDone, long RestoreTotal, long RestoreFailed, TimeSpan? RestoreElapsed)
 {
     public int Total => Puts + Gets + Heads + Lists + Deletes;
 }
@@ -167,7 +168,8 @@ public sealed class ServerProcess : IAsyncDisposable
             restore.GetProperty("restoring").GetBoolean(),
             restore.GetProperty("done").GetInt64(),
             restore.GetProperty("total").GetInt64(),
-            restore.GetProperty("failed").GetInt64());
+            restore.GetProperty("failed").GetInt64(),
+            restore.TryGetProperty("elapsed_ms", out var elapsed) ? TimeSpan.FromMilliseconds(elapsed.GetDouble()) : null);
     }
 
     /// <summary>Object-store calls by operation over the node's whole life, as it printed them on a clean exit.</summary>

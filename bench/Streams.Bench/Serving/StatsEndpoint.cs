@@ -43,6 +43,11 @@ internal sealed class StatsEndpoint : IStartupFilter
             json.WriteNumber("done", restore.Done);
             json.WriteNumber("total", restore.Total);
             json.WriteNumber("failed", restore.Failed);
+            if (context.RequestServices.GetRequiredService<RestoreClock>().Elapsed is { } elapsed)
+            {
+                json.WriteNumber("elapsed_ms", elapsed.TotalMilliseconds);
+            }
+
             json.WriteEndObject();
             json.WriteEndObject();
         });
