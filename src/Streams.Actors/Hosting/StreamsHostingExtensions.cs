@@ -152,6 +152,25 @@ public static class StreamsHostingExtensions
         return services;
     }
 
+    private static readonly TimeSpan TempFileClockMargin = TimeSpan.FromSeconds(1);
+
+    private static void SweepTempFiles(FileSystemObjectStore store, DateTime writtenBeforeUtc, ILogger logger)
+    {
+        try
+        {
+            var removed = store.RemoveLeftoverTempFiles(writtenBeforeUtc);
+            if (removed > 0)
+            {
+                logger.LogInformation("Object store: removed {Count} temp files left by interrupted writes", removed);
+            }
+        }
+        catch (ObjectStoreException exception)
+        {
+            // Housekeeping only: a leftover temp file is never read, listed or restored.
+            logger.LogWarning("Object store: could not remove leftover temp files: {Reason}", exception.Message);
+        }
+    }
+
     private static IObjectStore CreateObjectStore(StreamsEngineOptions options, IServiceProvider provider)
     {
         var logger = provider.GetRequiredService<ILoggerFactory>().CreateLogger("Streams.ObjectStore");
@@ -168,7 +187,13 @@ public static class StreamsHostingExtensions
         {
             var root = options.FileSystemObjectStoreDirectory ?? Path.Combine(options.DataDirectory, "objects");
             var fileStore = new FileSystemObjectStore(root);
-            fileStore.RemoveLeftoverTempFiles();
+            // The sweep walks every object in the store, so at start-up it would make even a lazy
+            // node's start grow with the backlog. Leftover temp files are invisible to every read and
+            // listing, so the sweep runs in the background, leaving alone any temp file written after
+            // it was scheduled (this node's own puts). The margin covers file times taken from the
+            // kernel's coarse clock, which may lag the clock read here by a tick.
+            var writtenBefore = DateTime.UtcNow - TempFileClockMargin;
+            _ = Task.Run(() => SweepTempFiles(fileStore, writtenBefore, logger));
             logger.LogInformation("Object store: local directory {Root}", root);
             store = fileStore;
         }

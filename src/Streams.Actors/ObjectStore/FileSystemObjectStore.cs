@@ -9,7 +9,7 @@ namespace Streams.Actors.ObjectStore;
 /// A file cannot be both an object and a directory, so unlike S3 this store cannot hold both
 /// "a" and "a/b"; the key layout never needs that. Directories left empty by deletes are kept:
 /// removing them would race with a concurrent put into the same directory.
-/// Call <see cref="RemoveLeftoverTempFiles"/> once at start-up.
+/// Call <see cref="RemoveLeftoverTempFiles"/> once at start-up (or in the background with a cutoff).
 /// </remarks>
 public sealed class FileSystemObjectStore : IObjectStore
 {
@@ -29,9 +29,12 @@ public sealed class FileSystemObjectStore : IObjectStore
     /// <summary>
     /// Deletes temp files left by puts that a crash interrupted, and returns how many it removed.
     /// Not done by the constructor: with another store instance writing to the same root, it
-    /// would delete that instance's in-flight temp files. Call it at start-up, before writing.
+    /// would delete that instance's in-flight temp files. Call it at start-up, before writing —
+    /// or, with <paramref name="writtenBeforeUtc"/> taken before this instance's first write, at
+    /// any time after: temp files written since then (this instance's own puts) are left alone.
+    /// It walks the whole tree, so its cost grows with the number of objects.
     /// </summary>
-    public int RemoveLeftoverTempFiles()
+    public int RemoveLeftoverTempFiles(DateTime? writtenBeforeUtc = null)
     {
         var options = new EnumerationOptions
         {
@@ -44,6 +47,11 @@ public sealed class FileSystemObjectStore : IObjectStore
         var removed = 0;
         foreach (var tempFile in Directory.EnumerateFiles(_root, "*" + ObjectKeyRules.ReservedSuffix, options))
         {
+            if (writtenBeforeUtc is { } cutoff && File.GetLastWriteTimeUtc(tempFile) >= cutoff)
+            {
+                continue;
+            }
+
             try
             {
                 File.Delete(tempFile);

@@ -91,6 +91,24 @@ public sealed class FileSystemObjectStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task Should_keep_temp_files_written_after_the_cutoff_when_sweeping_in_the_background()
+    {
+        var store = new FileSystemObjectStore(Root);
+        var old = Path.Combine(Root, ".old" + ObjectKeyRules.ReservedSuffix);
+        var recent = Path.Combine(Root, ".recent" + ObjectKeyRules.ReservedSuffix);
+        await File.WriteAllBytesAsync(old, "torn"u8.ToArray(), Timeout);
+        await File.WriteAllBytesAsync(recent, "in flight"u8.ToArray(), Timeout);
+        var cutoff = DateTime.UtcNow - TimeSpan.FromMinutes(1);
+        File.SetLastWriteTimeUtc(old, cutoff - TimeSpan.FromMinutes(1));
+
+        var removed = store.RemoveLeftoverTempFiles(writtenBeforeUtc: cutoff);
+
+        Assert.Equal(1, removed);
+        Assert.False(File.Exists(old));
+        Assert.True(File.Exists(recent));
+    }
+
+    [Fact]
     public async Task Should_not_list_temp_files_when_an_interrupted_put_left_one()
     {
         var store = new FileSystemObjectStore(Root);

@@ -1,0 +1,55 @@
+using System.Runtime.InteropServices;
+using Streams.Bench.Cli;
+using Streams.Bench.Restore;
+using Streams.Bench.Serving;
+using Streams.Bench.Throughput;
+
+namespace Streams.Bench;
+
+/// <summary>Entry point: dispatches to a subcommand.</summary>
+public static class BenchProgram
+{
+    public static async Task<int> Main(string[] args)
+    {
+        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+        {
+            Console.WriteLine(Usage.Text);
+            return args.Length == 0 ? Usage.BadArguments : 0;
+        }
+
+        // The served child is the server itself: it handles its own signals and arguments.
+        if (args[0] == ServeCommand.Name)
+        {
+            return await ServeCommand.RunAsync(args[1..]);
+        }
+
+        // Ctrl-C or SIGTERM cancels the run; the finally blocks then stop every child server and remove
+        // scratch data. (A background job started by a script ignores SIGINT, so SIGTERM matters too.)
+        using var cancellation = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            cancellation.Cancel();
+        };
+        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+        {
+            context.Cancel = true;
+            cancellation.Cancel();
+        });
+        var flags = new Arguments(args[1..]);
+        try
+        {
+            return args[0] switch
+            {
+                RestoreScalingCommand.Name => await RestoreScalingCommand.RunAsync(flags, cancellation.Token),
+                AppendThroughputCommand.Name => await AppendThroughputCommand.RunAsync(flags, cancellation.Token),
+                _ => Usage.Fail([$"unknown command '{args[0]}'"]),
+            };
+        }
+        catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+        {
+            await Console.Error.WriteLineAsync("streams-bench: cancelled");
+            return 130;
+        }
+    }
+}

@@ -1,0 +1,54 @@
+using System.Diagnostics;
+using System.Net;
+using Streams.Bench.Http;
+
+namespace Streams.Bench.Throughput;
+
+public sealed record CatchUpResult(int Round, long Bytes, int Requests, TimeSpan Elapsed)
+{
+    private const double BytesPerMegabyte = 1_000_000;
+
+    public double MegabytesPerSecond => Bytes / BytesPerMegabyte / Elapsed.TotalSeconds;
+}
+
+/// <summary>
+/// Reads a whole stream from the beginning the way a catching-up client does: one request after
+/// another, each from the previous response's next offset, until the server says it is up to date.
+/// </summary>
+public static class CatchUpReader
+{
+    // A stream of a few hundred MiB needs a few hundred pages; anything far beyond means no progress.
+    private const int MaxRequests = 100_000;
+
+    public static async Task<CatchUpResult> ReadAllAsync(StreamsClient client, string stream, int round, long expectedBytes, CancellationToken cancellationToken)
+    {
+        var offset = StreamsClient.OffsetBeginning;
+        long bytes = 0;
+        var requests = 0;
+        var stopwatch = Stopwatch.StartNew();
+        while (requests < MaxRequests)
+        {
+            var read = await client.ReadAsync(stream, offset, live: null, cancellationToken);
+            requests++;
+            if (read.Status != HttpStatusCode.OK || read.NextOffset is null)
+            {
+                throw new InvalidOperationException($"catch-up read of {stream} at {offset} answered {(int)read.Status}");
+            }
+
+            bytes += read.Body.Length;
+            offset = read.NextOffset;
+            if (read.UpToDate)
+            {
+                break;
+            }
+        }
+
+        var elapsed = stopwatch.Elapsed;
+        if (bytes != expectedBytes)
+        {
+            throw new InvalidOperationException($"catch-up read of {stream} returned {bytes} bytes, expected {expectedBytes}");
+        }
+
+        return new CatchUpResult(round, bytes, requests, elapsed);
+    }
+}
