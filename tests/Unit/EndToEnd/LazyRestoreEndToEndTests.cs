@@ -143,7 +143,12 @@ public sealed class LazyRestoreEndToEndTests(ITestOutputHelper output) : IAsyncL
         Assert.Contains("\"status\":\"restoring\"", eagerHealth.LastRestoring, StringComparison.Ordinal);
         Assert.Contains($"\"total\":{Streams + Backlog}", eagerHealth.LastRestoring, StringComparison.Ordinal);
         Assert.Contains($"restoring {EagerParallelism} at a time", eager.Output, StringComparison.Ordinal);
-        Assert.Contains($"Restore complete: {Streams + Backlog} streams restored, 0 quarantined", eager.Output, StringComparison.Ordinal);
+        // The console logger writes on its own thread: the line may land just after /health turned 200.
+        var completeLine = $"Restore complete: {Streams + Backlog} streams restored, 0 quarantined";
+        await Poll.UntilAsync(
+            () => Task.FromResult(eager.Output.Contains(completeLine, StringComparison.Ordinal)),
+            TimeSpan.FromSeconds(10),
+            $"the log line '{completeLine}'");
 
         var local = await LocalStreamsAsync(eager);
         Assert.Equal(Streams + Backlog, local.Count);
