@@ -19,6 +19,8 @@ namespace Streams.Tests.Unit.Durability;
 /// </summary>
 public sealed class PipelineCrashTests(ITestOutputHelper output) : IDisposable
 {
+    private static readonly TimeSpan LeftoverAge = TimeSpan.FromMinutes(1);
+
     private const int RecordsBeforeCrash = 20;
     private const int PublishedBeforeCrash = 10;
     private const int OfflineSegmentRows = 4;
@@ -81,7 +83,11 @@ public sealed class PipelineCrashTests(ITestOutputHelper output) : IDisposable
                 await File.WriteAllBytesAsync(Path.Combine(Path.GetDirectoryName(orphan)!, $".0000000000000001.seg.{Guid.NewGuid():N}.tmp"), [1, 2, 3]);
                 var storeSegments = Path.Combine(Objects, ObjectStoreKeys.SegmentsPrefix(name));
                 Directory.CreateDirectory(storeSegments);
-                await File.WriteAllBytesAsync(Path.Combine(storeSegments, "." + Guid.NewGuid().ToString("N") + ObjectKeyRules.ReservedSuffix), [4, 5, 6]);
+                var storeTemp = Path.Combine(storeSegments, "." + Guid.NewGuid().ToString("N") + ObjectKeyRules.ReservedSuffix);
+                await File.WriteAllBytesAsync(storeTemp, [4, 5, 6]);
+                // Left by the crashed process, so older than the restarted one: the start-up sweep
+                // leaves alone temp files written around or after its own start.
+                File.SetLastWriteTimeUtc(storeTemp, DateTime.UtcNow - LeftoverAge);
             }
         }
 
