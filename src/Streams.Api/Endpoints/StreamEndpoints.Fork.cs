@@ -61,10 +61,9 @@ internal static partial class StreamEndpoints
             return;
         }
 
-        var body = await RequestBody.ReadAsync(request, settings.MaxAppendBytes, context.RequestAborted);
+        var body = await ReadBodyOrRejectAsync(context, settings);
         if (body is null)
         {
-            await ResultMapping.WriteAsync(context, ErrorCode.PayloadTooLarge, $"the body is larger than {settings.MaxAppendBytes} bytes");
             return;
         }
 

@@ -203,6 +203,18 @@ internal static partial class StreamEndpoints
     private static async Task<object> SendAsync(HttpContext context, IStreamsGateway gateway, IStreamCommand command, TimeSpan timeout) =>
         await gateway.SendAsync(command, timeout, context.RequestAborted);
 
+    /// <summary>The whole request body, or null after answering 413 when it is over the configured limit.</summary>
+    private static async Task<byte[]?> ReadBodyOrRejectAsync(HttpContext context, StreamsSettings settings)
+    {
+        var body = await RequestBody.ReadAsync(context.Request, settings.MaxAppendBytes, context.RequestAborted);
+        if (body is null)
+        {
+            await ResultMapping.WriteAsync(context, ErrorCode.PayloadTooLarge, $"the body is larger than {settings.MaxAppendBytes} bytes");
+        }
+
+        return body;
+    }
+
     /// <summary>Answers anything that is not the expected reply type.</summary>
     private static Task WriteUnexpectedAsync(HttpContext context, object reply) =>
         reply is StreamRejected rejected
