@@ -17,5 +17,9 @@ public static class PipelineMessages
     /// </summary>
     public sealed record PublishAll(bool Draining);
 
-    public sealed record AllPublished(int Published, int Failed, int TombstonesPublished);
+    public sealed record AllPublished(int Published, int Failed, int TombstonesPublished)
+    {
+        /// <summary>Set when the round as a whole failed: nothing in it can be counted as published.</summary>
+        public string? Error { get; init; }
+    }
 }
