@@ -1,6 +1,6 @@
 using Streams.Actors.Hosting;
 using Streams.Actors.ObjectStore;
-using Streams.Tests.Shared;
+using Streams.Tests.Support;
 using Streams.Tests.Unit.Support;
 using Xunit;
 using Xunit.Abstractions;

@@ -1,7 +1,7 @@
 using Streams.Actors.Domain;
 using Streams.Actors.ObjectStore;
 using Streams.Actors.Storage;
-using Streams.Tests.Shared;
+using Streams.Tests.Support;
 using Streams.Tests.Unit.Support;
 using Xunit;
 using Xunit.Abstractions;
@@ -186,11 +186,11 @@ public sealed class PipelineCrashTests(ITestOutputHelper output) : IDisposable
         {
             var acknowledged = new long[streams];
             var attempted = new long[streams];
-            await using (var server = await StreamsServerProcess.StartAsync(Data, arguments))
+            await using (var server = await ServerProcess.StartAsync(Data, arguments))
             {
                 foreach (var name in names)
                 {
-                    await server.Client.CreateAsync(name);
+                    await server.Protocol().CreateAsync(name);
                 }
 
                 using var stop = new CancellationTokenSource();
@@ -201,7 +201,7 @@ public sealed class PipelineCrashTests(ITestOutputHelper output) : IDisposable
                     while (!stop.IsCancellationRequested)
                     {
                         Volatile.Write(ref attempted[stream], next + 1);
-                        var offset = await server.Client.TryAppendAsync(names[stream], RecordAt(stream, next), stop.Token);
+                        var offset = await server.Protocol().TryAppendAsync(names[stream], RecordAt(stream, next), stop.Token);
                         Assert.True(offset is { } acked && acked.Position == next + 1, $"{names[stream]}: append {next} answered {offset}");
                         acknowledged[stream] = ++next;
                     }
@@ -218,11 +218,11 @@ public sealed class PipelineCrashTests(ITestOutputHelper output) : IDisposable
                 }
             }
 
-            await using (var restarted = await StreamsServerProcess.StartAsync(Data, arguments))
+            await using (var restarted = await ServerProcess.StartAsync(Data, arguments))
             {
                 for (var stream = 0; stream < streams; stream++)
                 {
-                    var (bytes, tail) = await restarted.Client.ReadToTailAsync(names[stream]);
+                    var (bytes, tail) = await restarted.Protocol().ReadToTailAsync(names[stream]);
                     // Every acknowledged record survives; the one in flight at the kill may or may not.
                     Assert.True(
                         tail.Position >= acknowledged[stream] && tail.Position <= Volatile.Read(ref attempted[stream]),
@@ -231,16 +231,16 @@ public sealed class PipelineCrashTests(ITestOutputHelper output) : IDisposable
                     durable[stream] = tail.Position;
                 }
 
-                Assert.True(await restarted.TerminateAsync(StopTimeout), "the server did not stop after SIGTERM");
+                Assert.True(await restarted.TryTerminateAsync(StopTimeout), "the server did not stop after SIGTERM");
             }
         }
 
-        await using var final = await StreamsServerProcess.StartAsync(Data, arguments);
+        await using var final = await ServerProcess.StartAsync(Data, arguments);
         var store = new FileSystemObjectStore(Objects);
         for (var stream = 0; stream < streams; stream++)
         {
-            await AssertReadableAsync(final.Client, names[stream], stream, durable[stream]);
-            await AssertEventuallyPublishedAsync(final.Client, store, names[stream], stream, durable[stream]);
+            await AssertReadableAsync(final.Protocol(), names[stream], stream, durable[stream]);
+            await AssertEventuallyPublishedAsync(final.Protocol(), store, names[stream], stream, durable[stream]);
         }
 
         await Eventually.AssertAsync(() => Task.Run(() => AssertNoTempFiles(Data, Objects)), TempFileSweepDeadline);
@@ -249,13 +249,13 @@ public sealed class PipelineCrashTests(ITestOutputHelper output) : IDisposable
     /// <summary>Starts the server, appends records [from, from + count) to every stream, optionally waits until they are published, then SIGKILLs it.</summary>
     private async Task AppendThenKillAsync(string[] arguments, int from, int count, bool waitForPublish)
     {
-        await using var server = await StreamsServerProcess.StartAsync(Data, arguments);
+        await using var server = await ServerProcess.StartAsync(Data, arguments);
         for (var stream = 0; stream < Names.Length; stream++)
         {
-            await server.Client.CreateAsync(Names[stream]);
+            await server.Protocol().CreateAsync(Names[stream]);
             for (var index = from; index < from + count; index++)
             {
-                var next = await server.Client.AppendAsync(Names[stream], RecordAt(stream, index));
+                var next = await server.Protocol().AppendAsync(Names[stream], RecordAt(stream, index));
                 Assert.Equal(index + 1, next.Position);
             }
         }
@@ -265,7 +265,7 @@ public sealed class PipelineCrashTests(ITestOutputHelper output) : IDisposable
             var store = new FileSystemObjectStore(Objects);
             for (var stream = 0; stream < Names.Length; stream++)
             {
-                await AssertEventuallyPublishedAsync(server.Client, store, Names[stream], stream, from + count);
+                await AssertEventuallyPublishedAsync(server.Protocol(), store, Names[stream], stream, from + count);
             }
         }
 
@@ -278,19 +278,19 @@ public sealed class PipelineCrashTests(ITestOutputHelper output) : IDisposable
     /// </summary>
     private async Task RestartAndAssertRecoveredAsync(int records, int appendAfterRecovery = 0)
     {
-        await using var server = await StreamsServerProcess.StartAsync(Data, Sealing);
+        await using var server = await ServerProcess.StartAsync(Data, Sealing);
         var store = new FileSystemObjectStore(Objects);
         try
         {
             for (var stream = 0; stream < Names.Length; stream++)
             {
-                await AssertReadableAsync(server.Client, Names[stream], stream, records);
+                await AssertReadableAsync(server.Protocol(), Names[stream], stream, records);
             }
 
             for (var stream = 0; stream < Names.Length; stream++)
             {
-                await AssertEventuallyPublishedAsync(server.Client, store, Names[stream], stream, records);
-                await AssertReadableAsync(server.Client, Names[stream], stream, records);
+                await AssertEventuallyPublishedAsync(server.Protocol(), store, Names[stream], stream, records);
+                await AssertReadableAsync(server.Protocol(), Names[stream], stream, records);
                 await AssertLocalSegmentFilesMatchAsync(Data, store, Names[stream]);
             }
 
@@ -300,10 +300,10 @@ public sealed class PipelineCrashTests(ITestOutputHelper output) : IDisposable
             {
                 for (var index = records; index < records + appendAfterRecovery; index++)
                 {
-                    await server.Client.AppendAsync(Names[stream], RecordAt(stream, index));
+                    await server.Protocol().AppendAsync(Names[stream], RecordAt(stream, index));
                 }
 
-                await AssertEventuallyPublishedAsync(server.Client, store, Names[stream], stream, records + appendAfterRecovery);
+                await AssertEventuallyPublishedAsync(server.Protocol(), store, Names[stream], stream, records + appendAfterRecovery);
             }
         }
         catch

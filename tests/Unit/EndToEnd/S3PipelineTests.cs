@@ -45,10 +45,10 @@ public sealed class S3PipelineTests(S3TestBucket bucket, ITestOutputHelper outpu
             new ParallelOptions { MaxDegreeOfParallelism = AppendParallelism },
             async (stream, _) =>
             {
-                await server.Client.CreateAsync(names[stream]);
+                await server.Protocol().CreateAsync(names[stream]);
                 for (var index = 0; index < RecordsPerStream; index++)
                 {
-                    await server.Client.AppendAsync(names[stream], RecordAt(stream, index));
+                    await server.Protocol().AppendAsync(names[stream], RecordAt(stream, index));
                 }
             });
         var lastAcknowledged = Stopwatch.StartNew();
@@ -71,7 +71,7 @@ public sealed class S3PipelineTests(S3TestBucket bucket, ITestOutputHelper outpu
 
         for (var stream = 0; stream < ManyStreams; stream++)
         {
-            var details = await server.Client.DetailsAsync(names[stream]);
+            var details = await server.Protocol().DetailsAsync(names[stream]);
             Assert.Equal(details.GetProperty("next_offset").GetString(), details.GetProperty("uploaded_through").GetString());
         }
 
@@ -106,7 +106,7 @@ public sealed class S3PipelineTests(S3TestBucket bucket, ITestOutputHelper outpu
         await using var server = await StartAsync(prefix, "--segment-target-rows", "40", "--segment-max-age-ms", "60000");
         foreach (var name in names)
         {
-            await server.Client.CreateAsync(name);
+            await server.Protocol().CreateAsync(name);
         }
 
         var writers = Enumerable.Range(0, streams).Select(stream => Task.Run(async () =>
@@ -114,7 +114,7 @@ public sealed class S3PipelineTests(S3TestBucket bucket, ITestOutputHelper outpu
             for (long next = 0; ; next++)
             {
                 Volatile.Write(ref attempted[stream], next + 1);
-                var offset = await server.Client.TryAppendAsync(names[stream], RecordAt(stream, next));
+                var offset = await server.Protocol().TryAppendAsync(names[stream], RecordAt(stream, next));
                 if (offset is null)
                 {
                     // Refused: the drain has begun. Nothing after this is acknowledged.
@@ -128,7 +128,7 @@ public sealed class S3PipelineTests(S3TestBucket bucket, ITestOutputHelper outpu
         Assert.True(
             await Eventually.TrueAsync(() => Task.FromResult(Enumerable.Range(0, streams).All(i => Volatile.Read(ref acknowledged[i]) >= 30)), PublishDeadline),
             "the writers did not get going");
-        Assert.True(await server.TerminateAsync(DrainDeadline), $"the server did not exit within {DrainDeadline} of SIGTERM:\n{server.RecentOutput}");
+        Assert.True(await server.TryTerminateAsync(DrainDeadline), $"the server did not exit within {DrainDeadline} of SIGTERM:\n{server.RecentOutput}");
         foreach (var writer in writers)
         {
             await StreamsHttpClient.AssertEndedByShutdownAsync(writer);
@@ -149,7 +149,7 @@ public sealed class S3PipelineTests(S3TestBucket bucket, ITestOutputHelper outpu
         }
     }
 
-    private async Task<StreamsServerProcess> StartAsync(string prefix, params string[] sealing)
+    private async Task<ServerProcess> StartAsync(string prefix, params string[] sealing)
     {
         var s3 = S3TestServer.Require();
         await bucket.EnsureCreatedAsync();
@@ -169,7 +169,7 @@ public sealed class S3PipelineTests(S3TestBucket bucket, ITestOutputHelper outpu
             ["STREAMS_S3_ACCESS_KEY"] = s3.AccessKey,
             ["STREAMS_S3_SECRET_KEY"] = s3.SecretKey,
         };
-        return await StreamsServerProcess.StartAsync(directory.Combine("data-" + prefix.TrimEnd('/')), arguments, environment);
+        return await ServerProcess.StartAsync(directory.Combine("data-" + prefix.TrimEnd('/')), arguments, environment);
     }
 
     private static async Task<HashSet<string>> ListAllAsync(Streams.Actors.ObjectStore.IObjectStore store, string prefix)

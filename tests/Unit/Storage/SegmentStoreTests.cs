@@ -1,7 +1,7 @@
 using Streams.Actors.ObjectStore;
 using Streams.Actors.Storage;
 using Streams.Actors.Storage.Segments;
-using Streams.Tests.Shared;
+using Streams.Tests.Support;
 using Streams.Tests.Unit.Support;
 using Xunit;
 
