@@ -1,6 +1,5 @@
 using System.Globalization;
-using System.Security.Cryptography;
-using System.Text;
+using Streams.Actors.Domain;
 
 namespace Streams.Actors.ObjectStore;
 
@@ -19,21 +18,14 @@ public static class ObjectStoreKeys
     public const string SegmentsDirectoryName = "segments";
     public const string SegmentExtension = ".seg";
 
-    // Hashing the name keeps keys short, fixed-length and free of characters that object
-    // stores or file systems treat specially, whatever the stream name contains; 16 bytes
-    // leaves collisions out of reach for any realistic number of streams.
-    private const int StreamHashBytes = 16;
-
     // Zero-padded so that listing order equals numeric order.
     private const string SegmentIndexFormat = "D16";
 
-    /// <summary>32 lowercase hex characters identifying the stream in object keys.</summary>
+    /// <summary>The stream's <see cref="StreamNaming.Hash"/>, identifying it in object keys.</summary>
     public static string StreamHash(string streamName)
     {
         ArgumentException.ThrowIfNullOrEmpty(streamName);
-        Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
-        SHA256.HashData(Encoding.UTF8.GetBytes(streamName), digest);
-        return Convert.ToHexStringLower(digest[..StreamHashBytes]);
+        return StreamNaming.Hash(streamName);
     }
 
     /// <summary>The prefix, ending in '/', under which all of one stream's objects live.</summary>
@@ -57,7 +49,7 @@ public static class ObjectStoreKeys
     public static bool IsManifestKey(string key)
     {
         ArgumentNullException.ThrowIfNull(key);
-        var hashLength = StreamHashBytes * 2;
+        var hashLength = StreamNaming.HashLength;
         return key.Length == StreamsPrefix.Length + hashLength + 1 + ManifestFileName.Length
             && key.StartsWith(StreamsPrefix, StringComparison.Ordinal)
             && key.EndsWith("/" + ManifestFileName, StringComparison.Ordinal)

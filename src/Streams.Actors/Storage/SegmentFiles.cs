@@ -17,23 +17,5 @@ public sealed class SegmentFiles(string dataDirectory)
     /// Removes temp files left by a crash between writing and renaming a segment: they were never
     /// committed to the index, so nothing refers to them.
     /// </summary>
-    public int RemoveLeftoverTempFiles()
-    {
-        if (!Directory.Exists(Root))
-        {
-            return 0;
-        }
-
-        var removed = 0;
-        foreach (var file in Directory.EnumerateFiles(Root, "*", SearchOption.AllDirectories))
-        {
-            if (AtomicFile.IsTempFileName(Path.GetFileName(file)))
-            {
-                File.Delete(file);
-                removed++;
-            }
-        }
-
-        return removed;
-    }
+    public int RemoveLeftoverTempFiles() => AtomicFile.RemoveLeftoverTempFiles(Root);
 }
