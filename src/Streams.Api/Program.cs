@@ -4,6 +4,7 @@ using Streams.Actors.Restore;
 using Streams.Api;
 using Streams.Api.Endpoints;
 using Streams.Api.Http;
+using Streams.Api.Security;
 
 var flags = CommandLine.Parse(args, out var problems);
 if (problems.Count > 0)
@@ -16,7 +17,7 @@ if (problems.Count > 0)
 var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
 builder.Configuration.AddInMemoryCollection(flags);
 var options = ServerOptions.Bind(builder.Configuration.GetSection(ServerOptions.Section), problems);
-if (options is null)
+if (options is null || !builder.Services.TryAddSecurity(options, problems))
 {
     return Refuse(problems);
 }
@@ -59,6 +60,7 @@ builder.Services.AddStreams(new StreamsEngineOptions
 var app = builder.Build();
 app.UseMiddleware<UnhandledErrors>();
 app.UseMiddleware<BrowserHeaders>();
+app.UseMiddleware<ApiKeyAuthentication>();
 app.UseMiddleware<RestoreGate>();
 // HEAD too: load balancers and uptime checks often probe without a body.
 app.MapMethods("/health", [HttpMethods.Get, HttpMethods.Head], (RestoreStatus restore) => restore.IsRestoring
