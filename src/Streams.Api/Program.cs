@@ -5,6 +5,7 @@ using Streams.Api;
 using Streams.Api.Endpoints;
 using Streams.Api.Http;
 using Streams.Api.Security;
+using Streams.Api.Telemetry;
 
 var flags = CommandLine.Parse(args, out var problems);
 if (problems.Count > 0)
@@ -57,6 +58,8 @@ builder.Services.AddStreams(new StreamsEngineOptions
     RestoreMode = restoreMode,
 });
 
+builder.Services.AddStreamsTelemetry();
+
 var app = builder.Build();
 app.UseMiddleware<UnhandledErrors>();
 app.UseMiddleware<BrowserHeaders>();
@@ -68,6 +71,7 @@ app.MapMethods("/health", [HttpMethods.Get, HttpMethods.Head], (RestoreStatus re
     : Results.Json(new HealthStatus("ok", null, null, restore.Failed), HealthJsonContext.Default.HealthStatus));
 app.MapStreamEndpoints();
 app.MapAdminEndpoints();
+app.MapMetrics();
 app.MapFallback((HttpContext context) =>
     ResultMapping.WriteAsync(context, Streams.Actors.Domain.ErrorCode.RouteNotFound, "no such endpoint"));
 await app.RunAsync();

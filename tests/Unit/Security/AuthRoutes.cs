@@ -21,6 +21,7 @@ internal static class AuthRoutes
         new("fork", Writes: true, NodeWide: false, name => Fork(name)),
         new("delete", Writes: true, NodeWide: false, name => new HttpRequestMessage(HttpMethod.Delete, $"/v1/stream/{name}")),
         new("list", Writes: false, NodeWide: true, _ => new HttpRequestMessage(HttpMethod.Get, "/v1/streams")),
+        new("metrics", Writes: false, NodeWide: true, _ => new HttpRequestMessage(HttpMethod.Get, "/metrics")),
         new("unknown route", Writes: false, NodeWide: true, _ => new HttpRequestMessage(HttpMethod.Get, "/no/such/route")),
     ];
 

@@ -103,6 +103,7 @@ public sealed class AuthTests : IAsyncLifetime
             if (key == AuthHost.FullKey)
             {
                 expected["list"] = HttpStatusCode.OK;
+                expected["metrics"] = HttpStatusCode.OK;
                 expected["unknown route"] = HttpStatusCode.NotFound;
             }
 
