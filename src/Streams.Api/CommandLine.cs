@@ -37,6 +37,10 @@ internal static class CommandLine
         ["--max-concurrent-requests"] = "Streams:MaxConcurrentRequests",
         ["--max-live-readers"] = "Streams:MaxLiveReaders",
         ["--max-live-readers-per-stream"] = "Streams:MaxLiveReadersPerStream",
+        ["--cluster-seed-nodes"] = "Streams:ClusterSeedNodes",
+        ["--cluster-host"] = "Streams:ClusterHost",
+        ["--cluster-port"] = "Streams:ClusterPort",
+        ["--cluster-role"] = "Streams:ClusterRole",
     };
 
     /// <summary>Flags without a value: each sets a key to a fixed value.</summary>
@@ -60,6 +64,10 @@ internal static class CommandLine
         ["DURABLE_STREAMS_R2_REGION"] = "Streams:S3Region",
         ["DURABLE_STREAMS_R2_ACCOUNT_ID"] = "Streams:R2AccountId",
         ["STREAMS_API_KEY_FILE"] = "Streams:ApiKeyFile",
+        ["STREAMS_CLUSTER_SEED_NODES"] = "Streams:ClusterSeedNodes",
+        ["STREAMS_CLUSTER_HOST"] = "Streams:ClusterHost",
+        ["STREAMS_CLUSTER_PORT"] = "Streams:ClusterPort",
+        ["STREAMS_CLUSTER_ROLE"] = "Streams:ClusterRole",
     };
 
     /// <summary>Settings of the generic host itself, passed as <c>--key=value</c> by hosting environments.</summary>
