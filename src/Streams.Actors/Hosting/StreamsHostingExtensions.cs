@@ -131,6 +131,7 @@ public static class StreamsHostingExtensions
             builder.WithActors((system, registry, _) =>
             {
                 var clock = provider.GetRequiredService<TimeProvider>();
+                ObserveEngine(provider.GetRequiredService<UploadBacklog>(), provider.GetRequiredService<RestoreStatus>());
                 var uploader = system.ActorOf(
                     UploaderActor.Props(
                         provider.GetRequiredService<ManifestPublisher>(),
@@ -182,6 +183,9 @@ public static class StreamsHostingExtensions
         services.Configure<HostOptions>(host => host.ShutdownTimeout = settings.DrainTimeout + ShutdownMargin);
         return services;
     }
+
+    private static void ObserveEngine(UploadBacklog backlog, RestoreStatus restore) =>
+        Telemetry.StreamsMetrics.Observe(() => backlog.Bytes, () => (restore.Total, restore.Done, restore.Failed));
 
     private static readonly TimeSpan TempFileClockMargin = TimeSpan.FromSeconds(1);
 
