@@ -37,6 +37,7 @@ internal static class CommandLine
         ["--lazy-restore"] = ("Streams:Restore", "lazy"),
         ["--bootstrap-from-object-store"] = ("Streams:Restore", "eager"),
         ["--bootstrap-from-r2"] = ("Streams:Restore", "eager"),
+        ["--allow-private-webhooks"] = ("Streams:AllowPrivateWebhooks", "true"),
     };
 
     /// <summary>Environment variables (ours and the original's), mapped to our keys. Secrets are read elsewhere.</summary>
@@ -80,6 +81,12 @@ internal static class CommandLine
         if (lazyRequested)
         {
             values["Streams:Restore"] = "lazy";
+        }
+
+        // DS_ALLOW_PRIVATE_WEBHOOKS=1 is the environment's --allow-private-webhooks.
+        if (environment("DS_ALLOW_PRIVATE_WEBHOOKS") is "1" or "true")
+        {
+            values["Streams:AllowPrivateWebhooks"] = "true";
         }
 
         for (var i = 0; i < args.Length; i++)

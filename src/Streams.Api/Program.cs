@@ -54,6 +54,7 @@ builder.Services.AddStreams(new StreamsEngineOptions
     S3 = s3,
     FileSystemObjectStoreDirectory = options.ObjectStoreDir is { } dir ? Path.GetFullPath(dir) : null,
     RestoreMode = restoreMode,
+    AllowPrivateWebhooks = options.AllowPrivateWebhooks,
 });
 
 var app = builder.Build();
@@ -64,6 +65,7 @@ app.UseMiddleware<RestoreGate>();
 app.MapMethods("/health", [HttpMethods.Get, HttpMethods.Head], (RestoreStatus restore) => restore.IsRestoring
     ? Results.Json(new HealthStatus("restoring", restore.Done + restore.Failed, restore.Total, restore.Failed), HealthJsonContext.Default.HealthStatus, statusCode: StatusCodes.Status503ServiceUnavailable)
     : Results.Json(new HealthStatus("ok", null, null, restore.Failed), HealthJsonContext.Default.HealthStatus));
+app.MapSubscriptionEndpoints();
 app.MapStreamEndpoints();
 app.MapAdminEndpoints();
 app.MapFallback((HttpContext context) =>

@@ -280,6 +280,7 @@ public sealed partial class StreamActor
     private void HandleStreamSoftDeleted(StreamSoftDeleted softDeleted)
     {
         stream!.SoftDeleted = true;
+        SignalRemoved();
         softDeleted.ReplyTo?.Tell(new StreamDeleted(streamName));
         BecomeSoftDeleted();
         Stash.UnstashAll();

@@ -9,6 +9,7 @@ using Streams.Actors.ObjectStore;
 using Streams.Actors.Restore;
 using Streams.Actors.Storage;
 using Streams.Actors.Storage.Segments;
+using Streams.Actors.Subscriptions;
 
 namespace Streams.Actors.Hosting;
 
@@ -72,6 +73,7 @@ public static class StreamsHostingExtensions
             backlog.Reset(provider.GetRequiredService<PipelineQueries>().UnpublishedBytes());
             return backlog;
         });
+        services.AddStreamSubscriptions(options, hocon);
         services.AddSingleton<DrainState>();
         services.AddSingleton<RestoreStatus>();
         services.AddSingleton(provider => new StreamHydrator(
@@ -138,6 +140,7 @@ public static class StreamsHostingExtensions
                 registry.Register<SegmenterActor>(segmenter);
                 registry.Register<StreamSupervisorActor>(supervisor);
             });
+            builder.WithSubscriptionActors(provider);
         });
         services.AddSingleton<IStreamsGateway, ActorStreamsGateway>();
 
@@ -219,6 +222,9 @@ public sealed record StreamsEngineOptions
     public string? FileSystemObjectStoreDirectory { get; init; }
 
     public RestoreMode RestoreMode { get; init; } = RestoreMode.None;
+
+    /// <summary>Webhooks may go to loopback and private addresses (<c>--allow-private-webhooks</c>).</summary>
+    public bool AllowPrivateWebhooks { get; init; }
 
     /// <summary>Wraps the object store (latency injection in benchmarks, counting in tests).</summary>
     public Func<IObjectStore, IObjectStore>? ObjectStoreDecorator { get; init; }
