@@ -63,6 +63,9 @@ public enum SubscriptionErrorCode
     InvalidOffset,
     TokenInvalid,
     Unavailable,
+
+    /// <summary>Subscriptions are not run by cluster nodes yet.</summary>
+    NotInCluster,
 }
 
 /// <summary>One linked stream as clients see it.</summary>

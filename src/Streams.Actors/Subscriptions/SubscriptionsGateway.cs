@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Hosting;
+using Microsoft.Extensions.DependencyInjection;
 using static Streams.Actors.Subscriptions.SubscriptionReplies;
 
 namespace Streams.Actors.Subscriptions;
@@ -19,7 +20,8 @@ public interface ISubscriptionsGateway
 }
 
 internal sealed class ActorSubscriptionsGateway(
-    IRequiredActor<SubscriptionManagerActor> manager,
+    IServiceProvider services,
+    Hosting.StreamsEngineOptions options,
     WebhookSigningKeys keys,
     WebhookUrlPolicy urlPolicy,
     SubscriptionSettings settings) : ISubscriptionsGateway
@@ -32,7 +34,13 @@ internal sealed class ActorSubscriptionsGateway(
 
     public async Task<object> SendAsync(ISubscriptionCommand command, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var target = await manager.GetAsync(cancellationToken);
+        if (options.Cluster is not null)
+        {
+            return new SubscriptionRejected(SubscriptionErrorCode.NotInCluster, "subscriptions run on single-node servers in this version (docs/subscriptions.md describes the cluster design)");
+        }
+
+        // Resolved only on a single node: a cluster node never starts the manager, and waiting for it would never end.
+        var target = await services.GetRequiredService<IRequiredActor<SubscriptionManagerActor>>().GetAsync(cancellationToken);
         try
         {
             return await target.Ask<object>(command, timeout, cancellationToken);

@@ -88,6 +88,7 @@ internal static partial class SubscriptionEndpoints
             SubscriptionErrorCode.NoPendingWork => (StatusCodes.Status409Conflict, "NO_PENDING_WORK"),
             SubscriptionErrorCode.InvalidOffset => (StatusCodes.Status409Conflict, "INVALID_OFFSET"),
             SubscriptionErrorCode.TokenInvalid => (StatusCodes.Status401Unauthorized, "TOKEN_INVALID"),
+            SubscriptionErrorCode.NotInCluster => (StatusCodes.Status501NotImplemented, "NOT_IMPLEMENTED"),
             _ => (StatusCodes.Status503ServiceUnavailable, "UNAVAILABLE"),
         };
         if (status == StatusCodes.Status503ServiceUnavailable)
