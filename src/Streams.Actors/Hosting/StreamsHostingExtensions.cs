@@ -9,6 +9,7 @@ using Streams.Actors.ObjectStore;
 using Streams.Actors.Restore;
 using Streams.Actors.Storage;
 using Streams.Actors.Storage.Segments;
+using Streams.Actors.Subscriptions;
 
 namespace Streams.Actors.Hosting;
 
@@ -78,6 +79,7 @@ public static class StreamsHostingExtensions
             backlog.Reset(provider.GetRequiredService<PipelineQueries>().UnpublishedBytes());
             return backlog;
         });
+        services.AddStreamSubscriptions(options, hocon);
         services.AddSingleton<DrainState>();
         services.AddSingleton<RestoreStatus>();
         services.AddSingleton(provider => new StreamHydrator(
@@ -154,6 +156,11 @@ public static class StreamsHostingExtensions
                     registry.Register<StreamSupervisorActor>(supervisor);
                 }
             });
+            if (options.Cluster is null)
+            {
+                // Single node only for now: docs/subscriptions.md describes how they become sharded entities.
+                builder.WithSubscriptionActors(provider);
+            }
         });
         if (options.Cluster is null)
         {
@@ -254,6 +261,9 @@ public sealed record StreamsEngineOptions
     public string? FileSystemObjectStoreDirectory { get; init; }
 
     public RestoreMode RestoreMode { get; init; } = RestoreMode.None;
+
+    /// <summary>Webhooks may go to loopback and private addresses (<c>--allow-private-webhooks</c>).</summary>
+    public bool AllowPrivateWebhooks { get; init; }
 
     /// <summary>Cluster mode when set; null: a single node with no remoting port.</summary>
     public StreamsClusterOptions? Cluster { get; init; }
