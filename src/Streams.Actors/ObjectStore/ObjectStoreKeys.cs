@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Globalization;
+using System.Security.Cryptography;
 using Streams.Actors.Domain;
 
 namespace Streams.Actors.ObjectStore;

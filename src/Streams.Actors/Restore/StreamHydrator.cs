@@ -45,7 +45,7 @@ public sealed class StreamHydrator(IObjectStore objectStore, WalWriter walWriter
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
-            var outcome = await FetchAndRestoreAsync(streamName, cancellationToken);
+            var outcome = await FetchAndRestoreAsync(streamName, forksBelow, cancellationToken);
             Telemetry.StreamsMetrics.Hydrated(outcome.Row is null ? "absent" : "restored", started);
             return outcome;
         }
@@ -56,7 +56,7 @@ public sealed class StreamHydrator(IObjectStore objectStore, WalWriter walWriter
         }
     }
 
-    private async Task<HydrationOutcome> FetchAndRestoreAsync(string streamName, CancellationToken cancellationToken)
+    private async Task<HydrationOutcome> FetchAndRestoreAsync(string streamName, HashSet<string> forksBelow, CancellationToken cancellationToken)
     {
         var bytes = await objectStore.GetAsync(ObjectStoreKeys.ManifestKey(streamName), cancellationToken);
         if (bytes is null)
