@@ -53,6 +53,7 @@ public sealed partial class StreamActor
             if (hydrated.Outcome.Row is { } row)
             {
                 stream = new LiveStream(row);
+                SignalTail(stream, activity: false);
                 BecomeReady();
             }
             else

@@ -3,6 +3,7 @@ using Akka.Actor;
 using Akka.Event;
 using Streams.Actors.Config;
 using Streams.Actors.Storage;
+using Streams.Actors.Telemetry;
 using static Streams.Actors.Protocol.PipelineMessages;
 
 namespace Streams.Actors.Actors;
@@ -223,11 +224,13 @@ public sealed class UploaderActor : ReceiveActor, IWithTimers
                     if (await publisher.PublishAsync(streamId, draining, cancellationToken))
                     {
                         published.Add(streamId);
+                        StreamsMetrics.UploadSucceeded();
                     }
                 }
                 catch (Exception exception) when (exception is not OutOfMemoryException)
                 {
                     failures[streamId] = exception.Message;
+                    StreamsMetrics.UploadFailed(exception);
                     try
                     {
                         await walWriter.Submit(new UploadFailedOperation(streamId, exception.Message));

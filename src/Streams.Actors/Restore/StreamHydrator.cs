@@ -42,6 +42,22 @@ public sealed class StreamHydrator(IObjectStore objectStore, WalWriter walWriter
     /// </param>
     private async Task<HydrationOutcome> HydrateAsync(string streamName, HashSet<string> forksBelow, CancellationToken cancellationToken)
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        try
+        {
+            var outcome = await FetchAndRestoreAsync(streamName, forksBelow, cancellationToken);
+            Telemetry.StreamsMetrics.Hydrated(outcome.Row is null ? "absent" : "restored", started);
+            return outcome;
+        }
+        catch
+        {
+            Telemetry.StreamsMetrics.Hydrated("failed", started);
+            throw;
+        }
+    }
+
+    private async Task<HydrationOutcome> FetchAndRestoreAsync(string streamName, HashSet<string> forksBelow, CancellationToken cancellationToken)
+    {
         var bytes = await objectStore.GetAsync(ObjectStoreKeys.ManifestKey(streamName), cancellationToken);
         if (bytes is null)
         {

@@ -37,6 +37,7 @@ public sealed class SegmentStore
     {
         var path = files.PathFor(streamName, segment);
         var local = TryReadLocal(path, segment);
+        Telemetry.StreamsMetrics.SegmentRead(hit: local is not null);
         if (local is not null)
         {
             return local;
