@@ -13,6 +13,7 @@ namespace Streams.Tests.Unit.Support;
 /// </summary>
 internal sealed class StreamsServerProcess : IAsyncDisposable
 {
+    public const string HealthPath = "/health";
     private const int LinesKept = 300;
     private const int StartAttempts = 3;
     private const int SignalTerminate = 15;
@@ -37,6 +38,8 @@ internal sealed class StreamsServerProcess : IAsyncDisposable
 
     public bool HasExited => process.HasExited;
 
+    public int ProcessId => process.Id;
+
     public int ExitCode => process.ExitCode;
 
     /// <summary>The last lines the server printed, for failure messages.</summary>
@@ -46,17 +49,30 @@ internal sealed class StreamsServerProcess : IAsyncDisposable
     /// Starts the server with <c>--data-dir</c> and <paramref name="arguments"/> and returns once
     /// <c>/health</c> answers 200. <paramref name="environment"/> adds variables (credentials).
     /// </summary>
-    public static async Task<StreamsServerProcess> StartAsync(
+    public static Task<StreamsServerProcess> StartAsync(
         string dataDirectory,
         IReadOnlyList<string> arguments,
-        IReadOnlyDictionary<string, string>? environment = null)
+        IReadOnlyDictionary<string, string>? environment = null) =>
+        StartAsync(dataDirectory, () => arguments, environment, HealthPath);
+
+    /// <summary>
+    /// As <see cref="StartAsync(string, IReadOnlyList{string}, IReadOnlyDictionary{string, string}?)"/>,
+    /// with arguments chosen afresh for every attempt (a cluster node's remoting port may be taken
+    /// too), and returning once <paramref name="readinessPath"/> answers 200 (a cluster node's
+    /// <c>/ready</c> waits for its membership).
+    /// </summary>
+    public static async Task<StreamsServerProcess> StartAsync(
+        string dataDirectory,
+        Func<IReadOnlyList<string>> argumentsForAttempt,
+        IReadOnlyDictionary<string, string>? environment,
+        string readinessPath)
     {
         var failures = new List<string>();
         for (var attempt = 0; attempt < StartAttempts; attempt++)
         {
             // A port seen free may be taken before the server binds it; then try another.
-            var server = Launch(dataDirectory, FreeLoopbackPort(), arguments, environment);
-            if (await server.WaitUntilHealthyAsync())
+            var server = Launch(dataDirectory, FreeLoopbackPort(), argumentsForAttempt(), environment);
+            if (await server.WaitUntilAnsweringAsync(readinessPath))
             {
                 return server;
             }
@@ -65,7 +81,7 @@ internal sealed class StreamsServerProcess : IAsyncDisposable
             await server.DisposeAsync();
         }
 
-        throw new InvalidOperationException($"the server did not become healthy; its output:\n{string.Join("\n-----\n", failures)}");
+        throw new InvalidOperationException($"the server did not answer {readinessPath}; its output:\n{string.Join("\n-----\n", failures)}");
     }
 
     /// <summary>SIGKILL: no drain, no flush, nothing after the last committed write.</summary>
@@ -163,12 +179,12 @@ internal sealed class StreamsServerProcess : IAsyncDisposable
         }
     }
 
-    private async Task<bool> WaitUntilHealthyAsync()
+    private async Task<bool> WaitUntilAnsweringAsync(string readinessPath)
     {
         var deadline = DateTime.UtcNow + StartTimeout;
         while (DateTime.UtcNow < deadline && !process.HasExited)
         {
-            if (await Client.IsHealthyAsync())
+            if (await Client.AnswersOkAsync(readinessPath))
             {
                 return true;
             }
@@ -179,7 +195,8 @@ internal sealed class StreamsServerProcess : IAsyncDisposable
         return false;
     }
 
-    private static int FreeLoopbackPort()
+    /// <summary>A port the kernel just handed out, released at once for a server to bind.</summary>
+    public static int FreeLoopbackPort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
