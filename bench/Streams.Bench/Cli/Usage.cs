@@ -30,6 +30,17 @@ public static class Usage
           --catch-up-mb 64 --catch-up-rounds 3
           --long-poll-samples 200
           --keep                       keep the scratch directory
+
+        cluster            a cluster on the S3 test server (STREAMS_TEST_S3_*): appends/s and catch-up MB/s through
+                           the owner and a non-owner, one stream's handoff pause, moving many streams, joining over N
+          --nodes 3                    at least 3: the last one leaves for the pause, the one before for the move
+          --seconds 10 --writers 16 --streams 8   append phases (100 B bodies), once per node asked
+          --catch-up-mb 32 --catch-up-rounds 2
+          --move-streams 1000          streams on the node that leaves for the move
+          --join-streams 1000,10000    published streams under the cluster a node joins
+          --cold-reads 50              never-touched streams read through the joining node
+          --s3-bucket NAME             default: streams-bench-<random>
+          --keep                       keep the scratch directory and the objects
         """;
 
     public static int Fail(IEnumerable<string> problems)

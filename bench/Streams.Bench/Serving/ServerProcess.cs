@@ -59,6 +59,26 @@ public sealed class ServerProcess : IAsyncDisposable
 
     public int ProcessId => process.Id;
 
+    public bool HasExited => process.HasExited;
+
+    /// <summary>Processor time the server has used so far (zero once it has exited).</summary>
+    public TimeSpan ProcessorTime
+    {
+        get
+        {
+            try
+            {
+                process.Refresh();
+                return process.HasExited ? TimeSpan.Zero : process.TotalProcessorTime;
+            }
+            catch (InvalidOperationException)
+            {
+                // Exited between the check and the read.
+                return TimeSpan.Zero;
+            }
+        }
+    }
+
     /// <summary>Starts <c>serve</c> with the given server flags (host, port and data dir are added here).</summary>
     public static ServerProcess Start(
         string dataDirectory,
@@ -114,24 +134,28 @@ public sealed class ServerProcess : IAsyncDisposable
     }
 
     /// <summary>Polls <c>/health</c> until it answers 200; throws when the process exits or time runs out.</summary>
-    public async Task<HealthTimings> WaitUntilHealthyAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    public Task<HealthTimings> WaitUntilHealthyAsync(TimeSpan timeout, CancellationToken cancellationToken) =>
+        WaitUntilAnsweringAsync("health", timeout, cancellationToken);
+
+    /// <summary>Polls <paramref name="path"/> (<c>health</c>, or <c>ready</c> for a cluster member) until it answers 200.</summary>
+    public async Task<HealthTimings> WaitUntilAnsweringAsync(string path, TimeSpan timeout, CancellationToken cancellationToken)
     {
         TimeSpan? firstResponse = null;
         while (true)
         {
             if (process.HasExited)
             {
-                throw new InvalidOperationException($"the server exited with code {process.ExitCode} before it was healthy; see {LogPath}");
+                throw new InvalidOperationException($"the server exited with code {process.ExitCode} before /{path} answered 200; see {LogPath}");
             }
 
             if (sinceStart.Elapsed > timeout)
             {
-                throw new TimeoutException($"the server was not healthy within {timeout.TotalSeconds:F0} s; see {LogPath}");
+                throw new TimeoutException($"/{path} did not answer 200 within {timeout.TotalSeconds:F0} s; see {LogPath}");
             }
 
             try
             {
-                using var response = await probe.GetAsync("health", cancellationToken);
+                using var response = await probe.GetAsync(path, cancellationToken);
                 var now = sinceStart.Elapsed;
                 firstResponse ??= now;
                 if (response.StatusCode == HttpStatusCode.OK)
