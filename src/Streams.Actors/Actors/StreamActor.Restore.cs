@@ -204,6 +204,7 @@ public sealed partial class StreamActor
     private void Evicted()
     {
         Receive<StreamSupervisorActor.StopWhenIdle>(_ => Context.Stop(Self));
+        Receive<PlacementMessages.HandOff>(_ => Context.Stop(Self));
         Receive<IStreamCommand>(_ =>
         {
             // The stop then waits in the stash and is handled once the stream is loaded.
