@@ -20,7 +20,7 @@
 #                                 run the suite against node 1, after checking on probe streams
 #                                 that most streams are owned by the other nodes
 #   STREAMS_STARTUP_TIMEOUT_S=60  how long to wait for the readiness path
-#   STREAMS_STOP_TIMEOUT_S=20     how long SIGTERM may take before SIGKILL
+#   STREAMS_STOP_TIMEOUT_S=20     how long SIGTERM may take before SIGKILL (60 for a cluster)
 #   CONFORMANCE_SUITE_TIMEOUT_S=900  upper bound for the whole suite run
 #   CONFORMANCE_SUBSCRIPTIONS=1   also run the opt-in "Reserved subscription APIs" tests
 #   CONFORMANCE_ARTIFACTS_DIR=dir keep results.json and server.log there
@@ -36,14 +36,16 @@ readonly long_poll_timeout_ms=500
 readonly log_tail_lines=80
 
 startup_timeout_s="${STREAMS_STARTUP_TIMEOUT_S:-60}"
-stop_timeout_s="${STREAMS_STOP_TIMEOUT_S:-20}"
 suite_timeout_s="${CONFORMANCE_SUITE_TIMEOUT_S:-900}"
 cluster_nodes="${STREAMS_CLUSTER_NODES:-1}"
 [[ "${cluster_nodes}" =~ ^[1-9][0-9]*$ ]] || { printf 'conformance: ERROR: STREAMS_CLUSTER_NODES must be a whole number of at least 1\n' >&2; exit 2; }
+# A cluster member's drain hands its streams to the others, which takes longer than a single node's.
 if ((cluster_nodes > 1)); then
     health_path="${STREAMS_HEALTH_PATH:-/ready}"
+    stop_timeout_s="${STREAMS_STOP_TIMEOUT_S:-60}"
 else
     health_path="${STREAMS_HEALTH_PATH:-/health}"
+    stop_timeout_s="${STREAMS_STOP_TIMEOUT_S:-20}"
 fi
 expected_failures="${CONFORMANCE_EXPECTED_FAILURES:-${here}/expected-failures.txt}"
 server_dll="${repo_root}/src/Streams.Api/bin/Release/net10.0/Streams.Api.dll"
