@@ -4,6 +4,7 @@
 #   scripts/run-cluster.sh start N [server flags...]   start nodes 1..N (N >= 1, default 3)
 #   scripts/run-cluster.sh status                      each node's URL, PID and /ready answer
 #   scripts/run-cluster.sh stop-node I                 SIGTERM node I only (a graceful leave)
+#   scripts/run-cluster.sh start-node I                start node I again (it joins the running cluster)
 #   scripts/run-cluster.sh stop                        SIGTERM every node, then the S3 server it started
 #
 # Node I listens for HTTP on 127.0.0.1:(4440+I) (4441, 4442, ...) and for Akka remoting on
@@ -45,6 +46,9 @@ readonly s3_mon_port="${STREAMS_CLUSTER_MON_PORT:-6790}"
 readonly s3_bucket="${STREAMS_CLUSTER_BUCKET:-streams-cluster}"
 # Written by this script when it started the S3 server, so that `stop` stops that one only.
 readonly s3_marker="${run_dir}/s3-server-started"
+# The node count and the extra server flags of the last `start`, for `start-node`.
+readonly count_file="${run_dir}/node-count"
+readonly flags_file="${run_dir}/server-flags"
 readonly ready_timeout_s="${STREAMS_CLUSTER_READY_TIMEOUT_S:-120}"
 readonly stop_timeout_s="${STREAMS_CLUSTER_STOP_TIMEOUT_S:-120}"
 
@@ -52,7 +56,7 @@ say() { echo "run-cluster: $*" >&2; }
 die() { say "ERROR: $*"; exit 1; }
 
 usage() {
-    sed -n '2,7p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,8p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -112,8 +116,10 @@ r2_configured() {
     return 1
 }
 
-# Sets object_store_args (and exports the credentials) for the nodes.
+# Sets object_store_args (and exports the credentials) for the nodes. With "reuse-only" it never
+# starts an S3 server: a fresh one would hold none of the running nodes' streams.
 choose_object_store() {
+    local mode="${1:-may-start}"
     if r2_configured; then
         [[ -n "${DURABLE_STREAMS_R2_BUCKET:-}" ]] || die "DURABLE_STREAMS_R2_* is set but DURABLE_STREAMS_R2_BUCKET is not"
         # The server reads the DURABLE_STREAMS_R2_* variables itself (docs/configuration.md).
@@ -125,6 +131,8 @@ choose_object_store() {
     local env_file="${s3_base}/s3.env"
     if [[ -f "${env_file}" && "$(http_status "http://${host}:${s3_rgw_port}/")" != "000" ]]; then
         say "object store: the S3 test server already running at http://${host}:${s3_rgw_port}"
+    elif [[ "${mode}" == "reuse-only" ]]; then
+        die "the S3 test server at http://${host}:${s3_rgw_port} is not running; start the whole cluster again: $0 stop; $0 start N"
     else
         say "object store: starting the S3 test server (${s3_base}, S3 port ${s3_rgw_port}, monitor port ${s3_mon_port})"
         mkdir -p "${run_dir}"
@@ -171,31 +179,44 @@ start() {
     mkdir -p "${run_dir}" "${log_dir}"
     rm -f "${run_dir}"/node-*.pid
 
-    local seeds=() seed_count=$((count < max_seed_nodes ? count : max_seed_nodes))
-    for ((node = 1; node <= seed_count; node++)); do
-        seeds+=("akka.tcp://streams@${host}:$(remoting_port "${node}")")
-    done
-    local seed_list
-    seed_list="$(IFS=,; echo "${seeds[*]}")"
-
+    echo "${count}" > "${count_file}"
+    if (($# > 0)); then printf '%s\0' "$@"; fi > "${flags_file}"
     for ((node = 1; node <= count; node++)); do
-        local data_dir="${cluster_dir}/node-${node}" log="${log_dir}/node-${node}.log"
-        mkdir -p "${data_dir}"
-        # setsid: the nodes outlive this script and a Ctrl-C in its terminal; stop them with `stop`.
-        setsid dotnet "${server_dll}" \
-            --host "${host}" --port "$(http_port "${node}")" --data-dir "${data_dir}" \
-            --cluster-host "${host}" --cluster-port "$(remoting_port "${node}")" \
-            --cluster-seed-nodes "${seed_list}" \
-            "${object_store_args[@]}" "$@" \
-            >> "${log}" 2>&1 < /dev/null &
-        echo $! > "$(pid_file "${node}")"
+        launch_node "${node}" "${count}" "$@"
     done
+    wait_until_ready $(seq 1 "${count}")
+    status
+    say "stop with: $0 stop"
+}
 
-    say "waiting up to ${ready_timeout_s} s for every node's /ready"
-    local deadline=$((SECONDS + ready_timeout_s)) pending=1
+# Starts node $1 of a cluster of $2 nodes in the background; the rest are extra server flags.
+launch_node() {
+    local node="$1" count="$2"
+    shift 2
+    local seeds=() seed seed_count=$((count < max_seed_nodes ? count : max_seed_nodes))
+    for ((seed = 1; seed <= seed_count; seed++)); do
+        seeds+=("akka.tcp://streams@${host}:$(remoting_port "${seed}")")
+    done
+    local seed_list data_dir="${cluster_dir}/node-${node}" log="${log_dir}/node-${node}.log"
+    seed_list="$(IFS=,; echo "${seeds[*]}")"
+    mkdir -p "${data_dir}" "${log_dir}"
+    # setsid: the nodes outlive this script and a Ctrl-C in its terminal; stop them with `stop`.
+    setsid dotnet "${server_dll}" \
+        --host "${host}" --port "$(http_port "${node}")" --data-dir "${data_dir}" \
+        --cluster-host "${host}" --cluster-port "$(remoting_port "${node}")" \
+        --cluster-seed-nodes "${seed_list}" \
+        "${object_store_args[@]}" "$@" \
+        >> "${log}" 2>&1 < /dev/null &
+    echo $! > "$(pid_file "${node}")"
+}
+
+# Waits until every node named in the arguments answers /ready with 200; dies when one exits.
+wait_until_ready() {
+    say "waiting up to ${ready_timeout_s} s for /ready of node(s) $*"
+    local node deadline=$((SECONDS + ready_timeout_s)) pending=1
     while ((pending == 1)); do
         pending=0
-        for ((node = 1; node <= count; node++)); do
+        for node in "$@"; do
             if [[ -z "$(running_pid "${node}")" ]]; then
                 tail -n 30 "${log_dir}/node-${node}.log" >&2 || true
                 die "node ${node} exited during start-up; its log: ${log_dir}/node-${node}.log (stop the others with: $0 stop)"
@@ -207,8 +228,24 @@ start() {
             sleep 0.5
         fi
     done
+}
+
+# Starts one node of the last `start` again, with the same settings; it joins through the seeds.
+start_node() {
+    local node="$1"
+    [[ -f "${count_file}" ]] || die "no cluster started here (start one with: $0 start 3)"
+    [[ -z "$(running_pid "${node}")" ]] || die "node ${node} is already running"
+    local count flags=()
+    count="$(cat "${count_file}")"
+    ((node <= count)) || die "the cluster was started with ${count} nodes; node ${node} is not one of them"
+    [[ "$(http_status "$(node_url "${node}")/health")" == "000" ]] || die "something already answers on $(node_url "${node}")"
+    if [[ -s "${flags_file}" ]]; then
+        mapfile -d '' -t flags < "${flags_file}"
+    fi
+    choose_object_store reuse-only
+    launch_node "${node}" "${count}" "${flags[@]}"
+    wait_until_ready "${node}"
     status
-    say "stop with: $0 stop"
 }
 
 status() {
@@ -230,10 +267,7 @@ status() {
 stop_node() {
     local node="$1" pid
     pid="$(running_pid "${node}")"
-    if [[ -z "${pid}" ]]; then
-        rm -f "$(pid_file "${node}")"
-        return 0
-    fi
+    [[ -n "${pid}" ]] || return 0
     say "node ${node} (pid ${pid}): SIGTERM"
     kill -TERM "${pid}"
     local deadline=$((SECONDS + stop_timeout_s))
@@ -245,7 +279,6 @@ stop_node() {
         fi
         sleep 0.2
     done
-    rm -f "$(pid_file "${node}")"
 }
 
 stop() {
@@ -253,6 +286,7 @@ stop() {
     # One at a time, highest first: each leaving node hands its streams to nodes that stay.
     for node in $(known_nodes | sort -rn); do
         stop_node "${node}"
+        rm -f "$(pid_file "${node}")"
     done
     if [[ -f "${s3_marker}" ]]; then
         say "stopping the S3 test server (${s3_base})"
@@ -267,6 +301,7 @@ case "${1:-}" in
     start) shift; start "$@" ;;
     status) status ;;
     stop-node) [[ "${2:-}" =~ ^[1-9][0-9]*$ ]] || usage; stop_node "$2" ;;
+    start-node) [[ "${2:-}" =~ ^[1-9][0-9]*$ ]] || usage; build_if_stale; start_node "$2" ;;
     stop) stop ;;
     *) usage ;;
 esac
