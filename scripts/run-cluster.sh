@@ -137,9 +137,15 @@ choose_object_store() {
         say "object store: starting the S3 test server (${s3_base}, S3 port ${s3_rgw_port}, monitor port ${s3_mon_port})"
         mkdir -p "${run_dir}"
         touch "${s3_marker}"
-        env_file="$(STREAMS_S3_BASE="${s3_base}" RGW_PORT="${s3_rgw_port}" MON_PORT="${s3_mon_port}" \
-            bash scripts/s3-test-server.sh start < /dev/null | tail -n 1)"
-        [[ -f "${env_file}" ]] || die "the S3 test server did not write its env file"
+        local attempt
+        # Twice: on a busy machine the first start of Ceph occasionally fails while the monitor settles.
+        for attempt in 1 2; do
+            env_file="$(STREAMS_S3_BASE="${s3_base}" RGW_PORT="${s3_rgw_port}" MON_PORT="${s3_mon_port}" \
+                bash scripts/s3-test-server.sh start < /dev/null | tail -n 1)" || true
+            [[ -f "${env_file}" ]] && break
+            ((attempt == 1)) && say "the S3 test server did not start; trying once more"
+        done
+        [[ -f "${env_file}" ]] || die "the S3 test server did not start (logs in ${s3_base}/log)"
         # A fresh server has an empty bucket: caches of an earlier cluster would contradict it.
         local stale
         for stale in "${cluster_dir}"/node-*/; do
