@@ -143,7 +143,9 @@ choose_object_store() {
             env_file="$(STREAMS_S3_BASE="${s3_base}" RGW_PORT="${s3_rgw_port}" MON_PORT="${s3_mon_port}" \
                 bash scripts/s3-test-server.sh start < /dev/null | tail -n 1)" || true
             [[ -f "${env_file}" ]] && break
-            ((attempt == 1)) && say "the S3 test server did not start; trying once more"
+            if ((attempt == 1)); then
+                say "the S3 test server did not start; trying once more"
+            fi
         done
         [[ -f "${env_file}" ]] || die "the S3 test server did not start (logs in ${s3_base}/log)"
         # A fresh server has an empty bucket: caches of an earlier cluster would contradict it.
