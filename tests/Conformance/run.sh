@@ -227,6 +227,18 @@ wait_for_peers() {
     done
 }
 
+# Starts one server in the background with its output in the file $1; the rest are its arguments.
+# exec keeps the PID: $! is the server's own.
+launch_server() {
+    local output="$1"
+    shift
+    if [[ -n "${STREAMS_SERVER_CMD:-}" ]]; then
+        bash -c "exec ${STREAMS_SERVER_CMD} \"\$@\"" streams-server "$@" > "${output}" 2>&1 < /dev/null &
+    else
+        (cd "${work_dir}" && exec dotnet "${server_dll}" "$@") > "${output}" 2>&1 < /dev/null &
+    fi
+}
+
 # ---- 3a. A cluster: node 1 (the suite's server) is the seed; nodes 2..N join through it.
 if ((cluster_nodes > 1)); then
     seed_port="$(free_port)"
@@ -239,13 +251,7 @@ if ((cluster_nodes > 1)); then
         peer_args=(--host 127.0.0.1 --port "${peer_port}" --data-dir "${peer_data}" --long-poll-timeout-ms "${long_poll_timeout_ms}"
             "${extra_args[@]}" --cluster-host 127.0.0.1 --cluster-port "$(free_port)" --cluster-seed-nodes "${seed}")
         log "starting cluster node ${node_number} at http://127.0.0.1:${peer_port}"
-        if [[ -n "${STREAMS_SERVER_CMD:-}" ]]; then
-            bash -c "exec ${STREAMS_SERVER_CMD} \"\$@\"" streams-server "${peer_args[@]}" \
-                > "${work_dir}/peer-${node_number}.log" 2>&1 < /dev/null &
-        else
-            (cd "${work_dir}" && exec dotnet "${server_dll}" "${peer_args[@]}") \
-                > "${work_dir}/peer-${node_number}.log" 2>&1 < /dev/null &
-        fi
+        launch_server "${work_dir}/peer-${node_number}.log" "${peer_args[@]}"
         peer_pids+=($!)
         peer_urls+=("http://127.0.0.1:${peer_port}")
     done
@@ -253,14 +259,7 @@ fi
 
 log "starting the server at ${base_url} (data dir ${data_dir})"
 log "server arguments: ${server_args[*]}"
-if [[ -n "${STREAMS_SERVER_CMD:-}" ]]; then
-    # exec keeps the PID: the PID recorded here is the server's own.
-    bash -c "exec ${STREAMS_SERVER_CMD} \"\$@\"" streams-server "${server_args[@]}" \
-        > "${work_dir}/server.log" 2>&1 < /dev/null &
-else
-    (cd "${work_dir}" && exec dotnet "${server_dll}" "${server_args[@]}") \
-        > "${work_dir}/server.log" 2>&1 < /dev/null &
-fi
+launch_server "${work_dir}/server.log" "${server_args[@]}"
 server_pid=$!
 
 ready=0

@@ -1,3 +1,4 @@
+using Streams.Tests.Unit.EndToEnd;
 using Streams.Tests.Unit.ObjectStore;
 using Streams.Tests.Unit.Support;
 
@@ -6,13 +7,15 @@ namespace Streams.Tests.Unit.Cluster;
 /// <summary>Starts a <see cref="StreamsCluster"/> whose nodes share one key prefix of a test bucket on the S3 test server (Ceph RGW).</summary>
 internal static class ClusterOnS3
 {
-    /// <summary>Seal and upload at once, so that what a drain or a kill leaves behind is the tail alone.</summary>
-    private const string FastPipeline = """
-        streams.segment.check-interval = 50ms
-        streams.upload.check-interval = 50ms
-        streams.upload.retry-min-backoff = 20ms
-        streams.upload.retry-max-backoff = 1s
-        """;
+    /// <summary>The process tests' collection: one three-node cluster at a time on a small machine.</summary>
+    public const string Collection = "cluster processes";
+    public const int Nodes = 3;
+    public const int Streams = 9;
+
+    /// <summary>Records every producer gets acknowledged before a membership change, and again after it.</summary>
+    public const int RecordsPerPhase = 20;
+
+    public static readonly TimeSpan ProgressTimeout = TimeSpan.FromSeconds(120);
 
     public static async Task<StreamsCluster> StartAsync(
         int nodeCount,
@@ -23,23 +26,8 @@ internal static class ClusterOnS3
     {
         var s3 = S3TestServer.Require();
         await bucket.EnsureCreatedAsync();
-        string[] arguments =
-        [
-            "--object-store", "s3",
-            "--s3-endpoint", s3.Endpoint,
-            "--s3-region", s3.Region,
-            "--s3-bucket", bucket.Name,
-            "--s3-prefix", prefix,
-            "--hocon", FastPipeline,
-            .. sealing,
-        ];
-        // Credentials only ever through the environment, as in production.
-        var environment = new Dictionary<string, string>
-        {
-            ["STREAMS_S3_ACCESS_KEY"] = s3.AccessKey,
-            ["STREAMS_S3_SECRET_KEY"] = s3.SecretKey,
-        };
-        return await StreamsCluster.StartAsync(nodeCount, directory, arguments, environment);
+        string[] arguments = [.. s3.ServerArguments(bucket.Name, prefix), "--hocon", S3PipelineTests.FastPipeline, .. sealing];
+        return await StreamsCluster.StartAsync(nodeCount, directory, arguments, s3.ServerEnvironment());
     }
 
     /// <summary>Creates <paramref name="count"/> streams, each through a node of its own in turn.</summary>

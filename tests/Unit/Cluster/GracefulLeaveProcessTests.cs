@@ -10,13 +10,9 @@ namespace Streams.Tests.Unit.Cluster;
 /// Three real server processes in one cluster on the S3 test server; the node that owns the most
 /// of the busy streams gets SIGTERM while producers append through every node.
 /// </summary>
+[Collection(ClusterOnS3.Collection)]
 public sealed class GracefulLeaveProcessTests(S3TestBucket bucket, ITestOutputHelper output) : IClassFixture<S3TestBucket>, IDisposable
 {
-    private const int Nodes = 3;
-    private const int Streams = 9;
-    private const int RecordsBeforeLeave = 20;
-    private const int RecordsAfterLeave = 20;
-    private static readonly TimeSpan ProgressTimeout = TimeSpan.FromSeconds(120);
     private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(120);
 
     private readonly TestDirectory directory = new("cluster-leave");
@@ -27,10 +23,10 @@ public sealed class GracefulLeaveProcessTests(S3TestBucket bucket, ITestOutputHe
     public async Task Should_lose_no_acknowledged_record_and_answer_no_5xx_when_the_owner_of_busy_streams_leaves_with_SIGTERM()
     {
         const string prefix = "leave/";
-        await using var cluster = await ClusterOnS3.StartAsync(Nodes, bucket, prefix, directory);
-        var streams = await ClusterOnS3.CreateStreamsAsync(cluster, prefix, Streams);
+        await using var cluster = await ClusterOnS3.StartAsync(ClusterOnS3.Nodes, bucket, prefix, directory);
+        var streams = await ClusterOnS3.CreateStreamsAsync(cluster, prefix, ClusterOnS3.Streams);
         await using var load = new ClusterProducerLoad(cluster, streams);
-        await load.WaitForProgressAsync(RecordsBeforeLeave, ProgressTimeout);
+        await load.WaitForProgressAsync(ClusterOnS3.RecordsPerPhase, ClusterOnS3.ProgressTimeout);
 
         var (leaving, moving) = await ClusterOnS3.BusiestOwnerAsync(cluster, streams);
         output.WriteLine($"SIGTERM to {leaving}, owner of {moving.Count} streams: {string.Join(", ", moving)}");
@@ -38,7 +34,7 @@ public sealed class GracefulLeaveProcessTests(S3TestBucket bucket, ITestOutputHe
         Assert.True(leaving.Process.ExitCode == 0, $"{leaving} exited with code {leaving.Process.ExitCode}\n{leaving.Process.RecentOutput}");
 
         // Every stream, the moved ones included, takes appends again through the nodes that stay.
-        await load.WaitForProgressAsync(RecordsAfterLeave, ProgressTimeout);
+        await load.WaitForProgressAsync(ClusterOnS3.RecordsPerPhase, ClusterOnS3.ProgressTimeout);
         await load.StopAsync();
         output.WriteLine($"requests without an answer (sent to the leaving node): {load.Unanswered}");
 

@@ -12,14 +12,9 @@ namespace Streams.Tests.Unit.Cluster;
 /// Three real server processes in one cluster on the S3 test server; the node that owns the most
 /// of the busy streams is killed with SIGKILL while producers append through every node.
 /// </summary>
+[Collection(ClusterOnS3.Collection)]
 public sealed class NodeLossProcessTests(S3TestBucket bucket, ITestOutputHelper output) : IClassFixture<S3TestBucket>, IDisposable
 {
-    private const int Nodes = 3;
-    private const int Streams = 9;
-    private const int RecordsBeforeLoss = 20;
-    private const int RecordsAfterLoss = 20;
-    private static readonly TimeSpan ProgressTimeout = TimeSpan.FromSeconds(120);
-
     /// <summary>
     /// Sealing by age only, once a second: at the kill the owner holds an acknowledged tail that is
     /// in no segment yet, which the kill takes with it.
@@ -34,10 +29,10 @@ public sealed class NodeLossProcessTests(S3TestBucket bucket, ITestOutputHelper 
     public async Task Should_keep_every_published_record_answer_410_for_lost_tails_and_take_appends_again_when_the_owner_of_busy_streams_is_killed()
     {
         const string prefix = "loss/";
-        await using var cluster = await ClusterOnS3.StartAsync(Nodes, bucket, prefix, directory, SlowSealing);
-        var streams = await ClusterOnS3.CreateStreamsAsync(cluster, prefix, Streams);
+        await using var cluster = await ClusterOnS3.StartAsync(ClusterOnS3.Nodes, bucket, prefix, directory, SlowSealing);
+        var streams = await ClusterOnS3.CreateStreamsAsync(cluster, prefix, ClusterOnS3.Streams);
         await using var load = new ClusterProducerLoad(cluster, streams);
-        await load.WaitForProgressAsync(RecordsBeforeLoss, ProgressTimeout);
+        await load.WaitForProgressAsync(ClusterOnS3.RecordsPerPhase, ClusterOnS3.ProgressTimeout);
 
         var (victim, orphaned) = await ClusterOnS3.BusiestOwnerAsync(cluster, streams);
         await victim.Process.KillAsync();
@@ -55,7 +50,7 @@ public sealed class NodeLossProcessTests(S3TestBucket bucket, ITestOutputHelper 
             }
         }
 
-        await load.WaitForProgressAsync(RecordsAfterLoss, ProgressTimeout);
+        await load.WaitForProgressAsync(ClusterOnS3.RecordsPerPhase, ClusterOnS3.ProgressTimeout);
         await load.StopAsync();
 
         // How long the orphaned streams took appends from nobody: from the kill to their first acknowledgement after it.
