@@ -209,11 +209,14 @@ launch_node() {
     seed_list="$(IFS=,; echo "${seeds[*]}")"
     mkdir -p "${data_dir}" "${log_dir}"
     # setsid: the nodes outlive this script and a Ctrl-C in its terminal; stop them with `stop`.
-    setsid dotnet "${server_dll}" \
-        --host "${host}" --port "$(http_port "${node}")" --data-dir "${data_dir}" \
+    # Each runs in its own data directory: whatever a node writes relative to its working
+    # directory stays with that node (an empty snapshots/, the default directory of Akka.Persistence's
+    # local snapshot store, appears there).
+    (cd "${data_dir}" && exec setsid dotnet "${repo_root}/${server_dll}" \
+        --host "${host}" --port "$(http_port "${node}")" --data-dir "${repo_root}/${data_dir}" \
         --cluster-host "${host}" --cluster-port "$(remoting_port "${node}")" \
         --cluster-seed-nodes "${seed_list}" \
-        "${object_store_args[@]}" "$@" \
+        "${object_store_args[@]}" "$@") \
         >> "${log}" 2>&1 < /dev/null &
     echo $! > "$(pid_file "${node}")"
 }
