@@ -37,6 +37,8 @@ internal sealed class StreamsServerProcess : IAsyncDisposable
 
     public bool HasExited => process.HasExited;
 
+    public int ProcessId => process.Id;
+
     public int ExitCode => process.ExitCode;
 
     /// <summary>The last lines the server printed, for failure messages.</summary>
@@ -179,7 +181,7 @@ internal sealed class StreamsServerProcess : IAsyncDisposable
         return false;
     }
 
-    private static int FreeLoopbackPort()
+    internal static int FreeLoopbackPort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
