@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Text.RegularExpressions;
 using Streams.Bench.Http;
 using Streams.Bench.Serving;
@@ -9,7 +7,7 @@ using Streams.Bench.Stores;
 namespace Streams.Bench.Cluster;
 
 /// <summary>One served cluster member: its number, remoting port, process and a client of its own.</summary>
-public sealed record BenchNode(int Number, int RemotingPort, ServerProcess Server, StreamsClient Client)
+public sealed record BenchNode(int Number, int RemotingPort, ServedNode Server, StreamsClient Client)
 {
     /// <summary>Whether an <c>owner_node</c> value (a remoting address or an HTTP URL) names this node.</summary>
     public bool IsNamedBy(string owner) =>
@@ -59,10 +57,10 @@ public sealed class BenchCluster(BenchStore store, string location, string scrat
             "--cluster-seed-nodes", $"akka.tcp://streams@{Loopback}:{seedPort.ToString(CultureInfo.InvariantCulture)}",
             .. flags,
         ];
-        var server = ServerProcess.Start(dataDirectory, nodeFlags, TimeSpan.Zero, store.ServerEnvironment(), dataDirectory + ".log");
+        var server = ServedNode.Start(dataDirectory, nodeFlags, TimeSpan.Zero, store.ServerEnvironment(), dataDirectory + ".log", ReadyPath);
         var node = new BenchNode(number, remotingPort, server, new StreamsClient(server.BaseAddress, ClientConnections, RequestTimeout));
         nodes.Add(node);
-        var ready = await server.WaitUntilAnsweringAsync(ReadyPath, timeout, cancellationToken);
+        var ready = await server.WaitUntilHealthyAsync(timeout, cancellationToken);
         return (node, ready);
     }
 
@@ -86,10 +84,5 @@ public sealed class BenchCluster(BenchStore store, string location, string scrat
         }
     }
 
-    private static int FreeLoopbackPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    private static int FreeLoopbackPort() => ServerProcess.FreeLoopbackPort();
 }

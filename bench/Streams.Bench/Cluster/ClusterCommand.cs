@@ -50,7 +50,7 @@ public static class ClusterCommand
             return Usage.Fail(problems);
         }
 
-        if (S3Endpoint.FromEnvironment() is not { } endpoint)
+        if (S3TestServer.Configured is not { } endpoint)
         {
             return Usage.Fail(["cluster needs the S3 test server: load the env file of scripts/s3-test-server.sh (STREAMS_TEST_S3_*)"]);
         }

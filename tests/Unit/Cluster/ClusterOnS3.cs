@@ -1,4 +1,5 @@
 using Streams.Tests.Unit.EndToEnd;
+using Streams.Tests.Support;
 using Streams.Tests.Unit.ObjectStore;
 using Streams.Tests.Unit.Support;
 

@@ -1,12 +1,13 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Streams.Tests.Support;
 
 namespace Streams.Tests.Unit.Support;
 
 /// <summary>One member of a <see cref="StreamsCluster"/>: its 1-based number, remoting port and process.</summary>
-internal sealed record ClusterNode(int Number, int RemotingPort, StreamsServerProcess Process)
+internal sealed record ClusterNode(int Number, int RemotingPort, ServerProcess Process)
 {
-    public StreamsHttpClient Client => Process.Client;
+    public StreamsHttpClient Client { get; } = new(Process.Client);
 
     public bool IsRunning => !Process.HasExited;
 
@@ -30,8 +31,11 @@ internal sealed record ClusterNode(int Number, int RemotingPort, StreamsServerPr
 /// </summary>
 internal sealed class StreamsCluster : IAsyncDisposable
 {
-    public const string ReadyPath = "/ready";
+    public const string ReadyPath = "ready";
     private const string Loopback = "127.0.0.1";
+
+    /// <summary>A remoting port seen free may be taken before the node binds it; then another is tried.</summary>
+    private const int RemotingPortAttempts = 3;
 
     private readonly List<ClusterNode> nodes;
 
@@ -120,23 +124,32 @@ internal sealed class StreamsCluster : IAsyncDisposable
         IReadOnlyList<string> sharedArguments,
         IReadOnlyDictionary<string, string> environment)
     {
-        var remotingPort = 0;
-        var process = await StreamsServerProcess.StartAsync(
-            directory.Combine($"node-{number}"),
-            () =>
+        for (var attempt = 1; ; attempt++)
+        {
+            var remotingPort = ServerProcess.FreeLoopbackPort();
+            var seed = $"akka.tcp://streams@{Loopback}:{(seedPort ?? remotingPort).ToString(CultureInfo.InvariantCulture)}";
+            var launch = new ServerLaunch
             {
-                remotingPort = StreamsServerProcess.FreeLoopbackPort();
-                var seed = $"akka.tcp://streams@{Loopback}:{(seedPort ?? remotingPort).ToString(CultureInfo.InvariantCulture)}";
-                return
+                Label = $"node {number.ToString(CultureInfo.InvariantCulture)}",
+                DataDirectory = directory.Combine($"node-{number.ToString(CultureInfo.InvariantCulture)}"),
+                Arguments =
                 [
                     "--cluster-host", Loopback,
                     "--cluster-port", remotingPort.ToString(CultureInfo.InvariantCulture),
                     "--cluster-seed-nodes", seed,
                     .. sharedArguments,
-                ];
-            },
-            environment,
-            ReadyPath);
-        return new ClusterNode(number, remotingPort, process);
+                ],
+                Environment = environment,
+                ReadinessPath = ReadyPath,
+            };
+            try
+            {
+                return new ClusterNode(number, remotingPort, await ServerProcess.StartAsync(launch));
+            }
+            catch (InvalidOperationException) when (attempt < RemotingPortAttempts)
+            {
+                // Every attempt on this remoting port exited before it was ready: try another one.
+            }
+        }
     }
 }
