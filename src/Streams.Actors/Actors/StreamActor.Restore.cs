@@ -55,6 +55,7 @@ public sealed partial class StreamActor
             if (hydrated.Outcome.Row is { } row)
             {
                 stream = new LiveStream(row);
+                SignalTail(stream, activity: false);
                 BecomeReady();
             }
             else
@@ -140,12 +141,9 @@ public sealed partial class StreamActor
             Receive<OwnershipClaimFailed>(failed =>
             {
                 log.Warning("Publishing a manifest before the first append to {0} failed: {1}", streamName, failed.Error);
-                foreach (var envelope in Stash.ClearStash())
-                {
-                    envelope.Sender.Tell(new StreamRejected(ErrorCode.Unavailable, "the object store is unavailable; retry"));
-                }
-
+                // Ready first: a stop request handed back by RejectStashed is then answered there.
                 BecomeReady();
+                RejectStashed("the object store is unavailable; retry");
             });
             Receive<WaiterTimedOut>(HandleWaiterTimedOut);
             ReceiveAny(_ => Stash.Stash());

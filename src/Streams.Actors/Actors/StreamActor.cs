@@ -88,6 +88,7 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
             else
             {
                 stream = new LiveStream(loaded.Row);
+                SignalTail(stream, activity: false);
                 BecomeReady();
             }
 
@@ -212,6 +213,7 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
             Receive<StreamStored>(stored =>
             {
                 stream = new LiveStream(stored.Row);
+                SignalTail(stream, activity: true);
                 stored.ReplyTo.Tell(new StreamCreated(stream.View(), Created: true));
                 BecomeReady();
                 Stash.UnstashAll();
@@ -226,6 +228,7 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
                 // A re-creation from this owner must outrank the tombstone even after the uploader
                 // has published it and dropped its local row.
                 tombstoneGeneration = Math.Max(tombstoneGeneration, removed.TombstoneGeneration);
+                SignalRemoved();
                 removed.ReplyTo?.Tell(new StreamDeleted(streamName));
                 BecomeAbsent();
                 Stash.UnstashAll();
@@ -543,6 +546,7 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
         {
             live.CommittedPosition = Math.Max(live.CommittedPosition, committed.EndPosition);
             live.ClosedCommitted |= committed.Closed;
+            SignalTail(live, activity: true);
         }
 
         committed.ReplyTo.Tell(committed.Reply);

@@ -2,6 +2,8 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using System.Net.Sockets;
+using Streams.Tests.Support;
 using Streams.Tests.Unit.EndToEnd;
 using Streams.Tests.Unit.ObjectStore;
 using Streams.Tests.Unit.Support;
@@ -22,7 +24,7 @@ public sealed class ClusterProcessTests(ITestOutputHelper output) : IAsyncDispos
     private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(90);
     private const int StreamCount = 12;
 
-    private readonly List<StreamsServerProcess> servers = [];
+    private readonly List<ServerProcess> servers = [];
     private readonly List<TestDirectory> directories = [];
     private EndToEndStore? store;
 
@@ -46,19 +48,21 @@ public sealed class ClusterProcessTests(ITestOutputHelper output) : IAsyncDispos
     public async Task Should_answer_the_same_through_every_node_and_lose_nothing_when_an_owner_leaves_gracefully()
     {
         store = await S3BucketStore.CreateAsync();
-        var seedPort = StreamsServerProcess.FreeLoopbackPort();
+        var seedPort = FreeLoopbackPort();
         var seed = $"akka.tcp://streams@127.0.0.1:{seedPort}";
         var first = await StartMemberAsync(seedPort, seed);
-        var second = await StartMemberAsync(StreamsServerProcess.FreeLoopbackPort(), seed);
+        var second = await StartMemberAsync(FreeLoopbackPort(), seed);
         await WaitReadyAsync(first);
         await WaitReadyAsync(second);
+        using var firstClient = new StreamsHttpClient(first.BaseAddress);
+        using var secondClient = new StreamsHttpClient(second.BaseAddress);
 
         var names = Enumerable.Range(0, StreamCount).Select(i => $"cluster/stream-{i}").ToList();
         foreach (var name in names)
         {
-            await first.Client.CreateAsync(name);
-            await second.Client.AppendAsync(name, Encoding.UTF8.GetBytes($"{name}:1"));
-            await first.Client.AppendAsync(name, Encoding.UTF8.GetBytes($"{name}:2"));
+            await firstClient.CreateAsync(name);
+            await secondClient.AppendAsync(name, Encoding.UTF8.GetBytes($"{name}:1"));
+            await firstClient.AppendAsync(name, Encoding.UTF8.GetBytes($"{name}:2"));
         }
 
         // Same status, headers and bytes whichever node answers.
@@ -73,7 +77,7 @@ public sealed class ClusterProcessTests(ITestOutputHelper output) : IAsyncDispos
         var owners = new Dictionary<string, string>();
         foreach (var name in names)
         {
-            owners[name] = (await first.Client.DetailsAsync(name)).GetProperty("owner_node").GetString()!;
+            owners[name] = (await firstClient.DetailsAsync(name)).GetProperty("owner_node").GetString()!;
         }
 
         Assert.Equal(2, owners.Values.Distinct().Count());
@@ -81,23 +85,23 @@ public sealed class ClusterProcessTests(ITestOutputHelper output) : IAsyncDispos
 
         // A long-poll through the node that does not own the stream is woken by an append on the owner.
         var remote = names.First(name => owners[name] == secondNode);
-        var (_, tail) = await first.Client.ReadToTailAsync(remote);
+        var (_, tail) = await firstClient.ReadToTailAsync(remote);
         var longPoll = http.GetAsync(new Uri(first.BaseAddress, $"{StreamsHttpClient.StreamPath(remote)}?offset={tail}&live=long-poll"));
-        await second.Client.AppendAsync(remote, Encoding.UTF8.GetBytes("live"));
+        await secondClient.AppendAsync(remote, Encoding.UTF8.GetBytes("live"));
         var woken = await longPoll;
         Assert.Equal(HttpStatusCode.OK, woken.StatusCode);
         Assert.Equal("live", await woken.Content.ReadAsStringAsync());
 
         // SIGTERM: the second node hands its streams over; the first serves all of them, complete.
-        Assert.True(await second.TerminateAsync(StopTimeout), second.RecentOutput);
+        Assert.True(await second.TryTerminateAsync(StopTimeout), second.RecentOutput);
         foreach (var name in names)
         {
-            var (bytes, _) = await first.Client.ReadToTailAsync(name);
+            var (bytes, _) = await firstClient.ReadToTailAsync(name);
             var expected = $"{name}:1{name}:2" + (name == remote ? "live" : string.Empty);
             Assert.Equal(expected, Encoding.UTF8.GetString(bytes));
-            var details = await first.Client.DetailsAsync(name);
+            var details = await firstClient.DetailsAsync(name);
             Assert.NotEqual(secondNode, details.GetProperty("owner_node").GetString());
-            var next = await first.Client.AppendAsync(name, Encoding.UTF8.GetBytes("after"));
+            var next = await firstClient.AppendAsync(name, Encoding.UTF8.GetBytes("after"));
             // A graceful hand-off keeps the epoch: no offset of the stream changes meaning.
             Assert.StartsWith("0000000000000000_", next.ToString(), StringComparison.Ordinal);
         }
@@ -121,21 +125,28 @@ public sealed class ClusterProcessTests(ITestOutputHelper output) : IAsyncDispos
         }
     }
 
-    private async Task<StreamsServerProcess> StartMemberAsync(int remotingPort, string seed) =>
+    private async Task<ServerProcess> StartMemberAsync(int remotingPort, string seed) =>
         await StartAsync(
             [.. store!.ServerArguments, "--cluster-port", remotingPort.ToString(CultureInfo.InvariantCulture), "--cluster-host", "127.0.0.1", "--cluster-seed-nodes", seed],
             store.ServerEnvironment);
 
-    private async Task<StreamsServerProcess> StartAsync(IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string>? environment)
+    private async Task<ServerProcess> StartAsync(IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string>? environment)
     {
         var directory = new TestDirectory("cluster");
         directories.Add(directory);
-        var server = await StreamsServerProcess.StartAsync(directory.Path, arguments, environment);
+        var server = await ServerProcess.StartAsync(directory.Path, arguments, environment);
         servers.Add(server);
         return server;
     }
 
-    private static async Task WaitReadyAsync(StreamsServerProcess server)
+    private static int FreeLoopbackPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static async Task WaitReadyAsync(ServerProcess server)
     {
         using var http = new HttpClient();
         var deadline = DateTimeOffset.UtcNow + ReadyTimeout;
@@ -152,14 +163,14 @@ public sealed class ClusterProcessTests(ITestOutputHelper output) : IAsyncDispos
         }
     }
 
-    private static async Task<JsonElement> ReadyAsync(HttpClient http, StreamsServerProcess server)
+    private static async Task<JsonElement> ReadyAsync(HttpClient http, ServerProcess server)
     {
         using var document = JsonDocument.Parse(await http.GetStringAsync(new Uri(server.BaseAddress, "/ready")));
         return document.RootElement.Clone();
     }
 
     /// <summary>Status, every header but Date, and the body of a catch-up read from the start.</summary>
-    private static async Task<string> SnapshotAsync(HttpClient http, StreamsServerProcess server, string name)
+    private static async Task<string> SnapshotAsync(HttpClient http, ServerProcess server, string name)
     {
         using var response = await http.GetAsync(new Uri(server.BaseAddress, $"{StreamsHttpClient.StreamPath(name)}?offset=-1"));
         var headers = response.Headers.Concat(response.Content.Headers)
