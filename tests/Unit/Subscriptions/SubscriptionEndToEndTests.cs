@@ -34,15 +34,15 @@ public sealed class SubscriptionEndToEndTests : IDisposable
         await PutWebhookAsync(http, "downtime", "jobs/*", receiver.Url);
 
         // Appends go on while nothing listens at the receiver's address.
-        await new StreamsHttpClient(server.Client).CreateAsync("jobs/a");
-        await new StreamsHttpClient(server.Client).CreateAsync("jobs/b");
-        await new StreamsHttpClient(server.Client).AppendAsync("jobs/a", [1]);
-        await new StreamsHttpClient(server.Client).AppendAsync("jobs/b", [2]);
-        var tailA = await new StreamsHttpClient(server.Client).AppendAsync("jobs/a", [3]);
+        await server.Protocol().CreateAsync("jobs/a");
+        await server.Protocol().CreateAsync("jobs/b");
+        await server.Protocol().AppendAsync("jobs/a", [1]);
+        await server.Protocol().AppendAsync("jobs/b", [2]);
+        var tailA = await server.Protocol().AppendAsync("jobs/a", [3]);
         await Eventually.AssertAsync(
             async () => Assert.Equal("failed", (await GetAsync(http, "downtime")).GetProperty("status").GetString()),
             WakeTimeout);
-        var tailB = await new StreamsHttpClient(server.Client).AppendAsync("jobs/b", [4]);
+        var tailB = await server.Protocol().AppendAsync("jobs/b", [4]);
 
         await receiver.StartAsync();
         await Eventually.AssertAsync(
@@ -76,14 +76,14 @@ public sealed class SubscriptionEndToEndTests : IDisposable
         await using (first)
         {
             using var http = new HttpClient { BaseAddress = first.BaseAddress };
-            await new StreamsHttpClient(first.Client).CreateAsync("jobs/old");
-            await new StreamsHttpClient(first.Client).AppendAsync("jobs/old", [1]);
+            await first.Protocol().CreateAsync("jobs/old");
+            await first.Protocol().AppendAsync("jobs/old", [1]);
             await PutWebhookAsync(http, "durable", "jobs/*", receiver.Url);
-            acked = await new StreamsHttpClient(first.Client).AppendAsync("jobs/old", [2]);
+            acked = await first.Protocol().AppendAsync("jobs/old", [2]);
             await Eventually.AssertAsync(async () => Assert.Equal(acked.ToString(), AckedOffset(await GetAsync(http, "durable"), "jobs/old")), WakeTimeout);
             // Only in the bucket after the drain: a pattern subscription made after the restore must pick it up.
-            await new StreamsHttpClient(first.Client).CreateAsync("jobs/elder");
-            await new StreamsHttpClient(first.Client).AppendAsync("jobs/elder", [9]);
+            await first.Protocol().CreateAsync("jobs/elder");
+            await first.Protocol().AppendAsync("jobs/elder", [9]);
             Assert.True(await first.TryTerminateAsync(DrainTimeout), "the first server did not drain in time");
         }
 
@@ -96,7 +96,7 @@ public sealed class SubscriptionEndToEndTests : IDisposable
         Assert.Equal(acked.ToString(), AckedOffset(restored, "jobs/old"));
 
         // The next append wakes the receiver from the acked offset, not from the beginning.
-        var tail = await new StreamsHttpClient(second.Client).AppendAsync("jobs/old", [3]);
+        var tail = await second.Protocol().AppendAsync("jobs/old", [3]);
         await Eventually.AssertAsync(async () => Assert.Equal(tail.ToString(), AckedOffset(await GetAsync(client, "durable"), "jobs/old")), WakeTimeout);
         var wake = receiver.Deliveries.Skip(deliveriesBefore).Select(delivery => delivery.Json)
             .SelectMany(json => json.GetProperty("streams").EnumerateArray())
@@ -105,9 +105,9 @@ public sealed class SubscriptionEndToEndTests : IDisposable
 
         // A subscription made now cannot see jobs/elder (not hydrated); touching the stream links it at its tail.
         await PutWebhookAsync(client, "late", "jobs/*", receiver.Url);
-        var (_, elderTail) = await new StreamsHttpClient(second.Client).ReadToTailAsync("jobs/elder");
+        var (_, elderTail) = await second.Protocol().ReadToTailAsync("jobs/elder");
         await Eventually.AssertAsync(async () => Assert.Equal(elderTail.ToString(), AckedOffset(await GetAsync(client, "late"), "jobs/elder")), WakeTimeout);
-        var elderNext = await new StreamsHttpClient(second.Client).AppendAsync("jobs/elder", [10]);
+        var elderNext = await second.Protocol().AppendAsync("jobs/elder", [10]);
         await Eventually.AssertAsync(async () => Assert.Equal(elderNext.ToString(), AckedOffset(await GetAsync(client, "late"), "jobs/elder")), WakeTimeout);
     }
 
