@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using System.Net.Sockets;
 using Streams.Tests.Support;
 using Streams.Tests.Unit.EndToEnd;
 using Streams.Tests.Unit.ObjectStore;
@@ -47,19 +48,21 @@ public sealed class ClusterProcessTests(ITestOutputHelper output) : IAsyncDispos
     public async Task Should_answer_the_same_through_every_node_and_lose_nothing_when_an_owner_leaves_gracefully()
     {
         store = await S3BucketStore.CreateAsync();
-        var seedPort = ServerProcess.FreeLoopbackPort();
+        var seedPort = FreeLoopbackPort();
         var seed = $"akka.tcp://streams@127.0.0.1:{seedPort}";
         var first = await StartMemberAsync(seedPort, seed);
-        var second = await StartMemberAsync(ServerProcess.FreeLoopbackPort(), seed);
+        var second = await StartMemberAsync(FreeLoopbackPort(), seed);
         await WaitReadyAsync(first);
         await WaitReadyAsync(second);
+        using var firstClient = new StreamsHttpClient(first.BaseAddress);
+        using var secondClient = new StreamsHttpClient(second.BaseAddress);
 
         var names = Enumerable.Range(0, StreamCount).Select(i => $"cluster/stream-{i}").ToList();
         foreach (var name in names)
         {
-            await first.Protocol().CreateAsync(name);
-            await second.Protocol().AppendAsync(name, Encoding.UTF8.GetBytes($"{name}:1"));
-            await first.Protocol().AppendAsync(name, Encoding.UTF8.GetBytes($"{name}:2"));
+            await firstClient.CreateAsync(name);
+            await secondClient.AppendAsync(name, Encoding.UTF8.GetBytes($"{name}:1"));
+            await firstClient.AppendAsync(name, Encoding.UTF8.GetBytes($"{name}:2"));
         }
 
         // Same status, headers and bytes whichever node answers.
@@ -74,7 +77,7 @@ public sealed class ClusterProcessTests(ITestOutputHelper output) : IAsyncDispos
         var owners = new Dictionary<string, string>();
         foreach (var name in names)
         {
-            owners[name] = (await first.Protocol().DetailsAsync(name)).GetProperty("owner_node").GetString()!;
+            owners[name] = (await firstClient.DetailsAsync(name)).GetProperty("owner_node").GetString()!;
         }
 
         Assert.Equal(2, owners.Values.Distinct().Count());
@@ -82,9 +85,9 @@ public sealed class ClusterProcessTests(ITestOutputHelper output) : IAsyncDispos
 
         // A long-poll through the node that does not own the stream is woken by an append on the owner.
         var remote = names.First(name => owners[name] == secondNode);
-        var (_, tail) = await first.Protocol().ReadToTailAsync(remote);
+        var (_, tail) = await firstClient.ReadToTailAsync(remote);
         var longPoll = http.GetAsync(new Uri(first.BaseAddress, $"{StreamsHttpClient.StreamPath(remote)}?offset={tail}&live=long-poll"));
-        await second.Protocol().AppendAsync(remote, Encoding.UTF8.GetBytes("live"));
+        await secondClient.AppendAsync(remote, Encoding.UTF8.GetBytes("live"));
         var woken = await longPoll;
         Assert.Equal(HttpStatusCode.OK, woken.StatusCode);
         Assert.Equal("live", await woken.Content.ReadAsStringAsync());
@@ -93,12 +96,12 @@ public sealed class ClusterProcessTests(ITestOutputHelper output) : IAsyncDispos
         Assert.True(await second.TryTerminateAsync(StopTimeout), second.RecentOutput);
         foreach (var name in names)
         {
-            var (bytes, _) = await first.Protocol().ReadToTailAsync(name);
+            var (bytes, _) = await firstClient.ReadToTailAsync(name);
             var expected = $"{name}:1{name}:2" + (name == remote ? "live" : string.Empty);
             Assert.Equal(expected, Encoding.UTF8.GetString(bytes));
-            var details = await first.Protocol().DetailsAsync(name);
+            var details = await firstClient.DetailsAsync(name);
             Assert.NotEqual(secondNode, details.GetProperty("owner_node").GetString());
-            var next = await first.Protocol().AppendAsync(name, Encoding.UTF8.GetBytes("after"));
+            var next = await firstClient.AppendAsync(name, Encoding.UTF8.GetBytes("after"));
             // A graceful hand-off keeps the epoch: no offset of the stream changes meaning.
             Assert.StartsWith("0000000000000000_", next.ToString(), StringComparison.Ordinal);
         }
@@ -134,6 +137,13 @@ public sealed class ClusterProcessTests(ITestOutputHelper output) : IAsyncDispos
         var server = await ServerProcess.StartAsync(directory.Path, arguments, environment);
         servers.Add(server);
         return server;
+    }
+
+    private static int FreeLoopbackPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static async Task WaitReadyAsync(ServerProcess server)
