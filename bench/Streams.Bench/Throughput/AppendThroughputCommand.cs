@@ -23,7 +23,7 @@ public static class AppendThroughputCommand
     private const int SmallBodyBytes = 100;
     private const int LargeBodyBytes = 1024 * 1024;
     private const string OctetStream = "application/octet-stream";
-    private const int WarmUpRequests = 200;
+    private const int WarmUpRequests = 2_000;
     private const string OneStreamScenario = "one";
     private const string FewStreamsScenario = "few";
     private const string ManyStreamsScenario = "many";
