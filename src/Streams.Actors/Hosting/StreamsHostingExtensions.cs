@@ -54,7 +54,8 @@ public static class StreamsHostingExtensions
             var store = new SegmentStore(
                 provider.GetRequiredService<SegmentFiles>(),
                 provider.GetRequiredService<IObjectStore>(),
-                settings.SegmentCacheBytes);
+                settings.SegmentCacheBytes,
+                settings.ReadCacheBytes);
             foreach (var (name, index, size) in provider.GetRequiredService<PipelineQueries>().UploadedSegments())
             {
                 store.MarkUploaded(name, index, size);

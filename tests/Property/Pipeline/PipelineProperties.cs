@@ -105,7 +105,7 @@ public sealed class PipelineProperties
             $"{where}: WAL holds positions [{string.Join(", ", wal.Select(record => record.Position))}], expected [{row.UploadedThrough}, {row.NextPosition})");
         foreach (var record in wal)
         {
-            Assert.True(record.Payload.AsSpan().SequenceEqual(model[(int)record.Position]), $"{where}: WAL payload at {record.Position} differs");
+            Assert.True(record.Payload.Span.SequenceEqual(model[(int)record.Position]), $"{where}: WAL payload at {record.Position} differs");
         }
 
         Assert.True(
