@@ -255,7 +255,7 @@ public sealed class PipelineProperties
             var position = start + i;
             Assert.True(position < model.Count, $"{what}: returned a record past the end");
             Assert.True(records[i].Position == position, $"{what}: record {i} has position {records[i].Position}");
-            Assert.True(records[i].Payload.AsSpan().SequenceEqual(model[(int)position]), $"{what}: payload at {position} differs from the model");
+            Assert.True(records[i].Payload.Span.SequenceEqual(model[(int)position]), $"{what}: payload at {position} differs from the model");
             bytes += records[i].Payload.Length;
         }
 
