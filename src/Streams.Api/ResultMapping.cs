@@ -33,6 +33,7 @@ internal static class ResultMapping
         ErrorCode.Backpressure => (StatusCodes.Status429TooManyRequests, "backpressure"),
         ErrorCode.Unavailable => (StatusCodes.Status503ServiceUnavailable, "unavailable"),
         ErrorCode.Timeout => (StatusCodes.Status503ServiceUnavailable, "timeout"),
+        ErrorCode.StreamMoving => (StatusCodes.Status503ServiceUnavailable, "stream_moving"),
         ErrorCode.MethodNotAllowed => (StatusCodes.Status405MethodNotAllowed, "method_not_allowed"),
         ErrorCode.NotImplemented => (StatusCodes.Status501NotImplemented, "not_implemented"),
         ErrorCode.InvalidStreamName => (StatusCodes.Status400BadRequest, "invalid_stream_name"),
@@ -40,11 +41,20 @@ internal static class ResultMapping
         ErrorCode.MalformedRequest => (StatusCodes.Status400BadRequest, "malformed_request"),
         ErrorCode.RequestTimeout => (StatusCodes.Status408RequestTimeout, "request_timeout"),
         ErrorCode.Internal => (StatusCodes.Status500InternalServerError, "internal_error"),
+        ErrorCode.Unauthorized => (StatusCodes.Status401Unauthorized, "unauthorized"),
+        ErrorCode.Forbidden => (StatusCodes.Status403Forbidden, "forbidden"),
+        ErrorCode.Overloaded => (StatusCodes.Status503ServiceUnavailable, "overloaded"),
         _ => (StatusCodes.Status500InternalServerError, "internal_error"),
     };
 
     public static Task WriteAsync(HttpContext context, StreamRejected rejection)
     {
+        if (rejection.Code == ErrorCode.StreamMoving)
+        {
+            // In a cluster the request goes to the stream's new owner instead, when it still can.
+            Cluster.OwnerRouting.OnMoving(context);
+        }
+
         var (status, code) = Map(rejection.Code);
         var response = context.Response;
         response.StatusCode = status;

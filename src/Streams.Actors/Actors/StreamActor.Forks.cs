@@ -41,7 +41,7 @@ public sealed partial class StreamActor
         var describe = new DescribeForkSource(create.SourceName, streamName, create.ContentType, create.ForkOffset, create.SubOffset);
         // The supervisor routes by name and starts the source's owner if needed. The answer arrives as
         // a message, so this actor never blocks, and the source's owner never waits for us.
-        Context.Parent.Ask<object>(describe, dependencies.Settings.AskTimeout)
+        Router.Ask<object>(describe, dependencies.Settings.AskTimeout)
             .PipeTo(
                 Self,
                 success: answer => new ForkSourceAnswered(create, replyTo, answer),
@@ -57,7 +57,7 @@ public sealed partial class StreamActor
     {
         Receive<ForkSourceAnswered>(HandleForkSourceAnswered);
         Receive<WaiterTimedOut>(_ => { });
-        ReceiveAny(_ => Stash.Stash());
+        ReceiveAny(StashOrReject);
     }
 
     private void HandleForkSourceAnswered(ForkSourceAnswered answered)
@@ -68,7 +68,7 @@ public sealed partial class StreamActor
             answered.ReplyTo.Tell(answered.Answer as StreamRejected
                 ?? new StreamRejected(ErrorCode.Unavailable, $"unexpected answer {answered.Answer.GetType().Name} from the fork source"));
             BecomeAbsent();
-            Stash.UnstashAll();
+            UnstashAllWaiting();
             return;
         }
 
@@ -77,7 +77,7 @@ public sealed partial class StreamActor
         {
             answered.ReplyTo.Tell(rejected);
             BecomeAbsent();
-            Stash.UnstashAll();
+            UnstashAllWaiting();
             return;
         }
 
@@ -257,22 +257,23 @@ public sealed partial class StreamActor
             $"stream '{streamName}' was deleted; only the forks made before can still read it")));
         Receive<IStreamCommand>(_ => Sender.Tell(new StreamRejected(ErrorCode.StreamGone, $"stream '{streamName}' was deleted")));
         Receive<WaiterTimedOut>(_ => { });
+        Receive<PlacementMessages.HandOff>(_ => StartHandOff());
         Receive<ReceiveTimeout>(_ =>
         {
-            if (inflightCommits == 0)
+            if (commits.InFlight == 0)
             {
                 RequestPassivation();
             }
         });
         Receive<StreamSupervisorActor.StopWhenIdle>(_ =>
         {
-            if (inflightCommits == 0 && !reloadAfterInflight)
+            if (commits.InFlight == 0 && !reloadAfterInflight)
             {
                 Context.Stop(Self);
             }
             else
             {
-                Context.Parent.Tell(new StreamSupervisorActor.PassivationDeclined(Self));
+                DeclineStop();
             }
         });
     }
@@ -280,9 +281,10 @@ public sealed partial class StreamActor
     private void HandleStreamSoftDeleted(StreamSoftDeleted softDeleted)
     {
         stream!.SoftDeleted = true;
+        SignalRemoved();
         softDeleted.ReplyTo?.Tell(new StreamDeleted(streamName));
         BecomeSoftDeleted();
-        Stash.UnstashAll();
+        UnstashAllWaiting();
     }
 
     /// <summary>This stream is gone for good: its parent may be a soft-deleted source waiting for that.</summary>
@@ -290,7 +292,7 @@ public sealed partial class StreamActor
     {
         if (stream?.ForkParentName is { } parent)
         {
-            Context.Parent.Tell(new ForkReleased(parent), ActorRefs.NoSender);
+            Router.Tell(new ForkReleased(parent), ActorRefs.NoSender);
         }
     }
 

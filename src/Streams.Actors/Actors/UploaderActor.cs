@@ -3,6 +3,7 @@ using Akka.Actor;
 using Akka.Event;
 using Streams.Actors.Config;
 using Streams.Actors.Storage;
+using Streams.Actors.Telemetry;
 using static Streams.Actors.Protocol.PipelineMessages;
 
 namespace Streams.Actors.Actors;
@@ -24,6 +25,7 @@ public sealed class UploaderActor : ReceiveActor, IWithTimers
     private readonly ILoggingAdapter log = Context.GetLogger();
     private readonly Dictionary<long, Backoff> backoffs = [];
     private readonly List<(IActorRef Requester, bool Draining)> waiting = [];
+    private readonly List<(IActorRef Requester, long StreamId)> streamRequests = [];
     private bool roundRequested;
 
     public UploaderActor(
@@ -60,6 +62,7 @@ public sealed class UploaderActor : ReceiveActor, IWithTimers
         Receive<Tick>(_ => StartRound(draining: false, requesters: []));
         Receive<SegmentsSealed>(_ => StartRound(draining: false, requesters: []));
         Receive<PublishAll>(publishAll => StartRound(publishAll.Draining, [Sender]));
+        Receive<PublishStream>(publish => StartStreamRound([(Sender, publish.StreamId)]));
     }
 
     private void Uploading()
@@ -67,6 +70,7 @@ public sealed class UploaderActor : ReceiveActor, IWithTimers
         Receive<Tick>(_ => { });
         Receive<SegmentsSealed>(_ => roundRequested = true);
         Receive<PublishAll>(publishAll => waiting.Add((Sender, publishAll.Draining)));
+        Receive<PublishStream>(publish => streamRequests.Add((Sender, publish.StreamId)));
         Receive<RoundFinished>(HandleRoundFinished);
     }
 
@@ -85,9 +89,30 @@ public sealed class UploaderActor : ReceiveActor, IWithTimers
             log.Warning("Upload of stream {0} failed ({1} in a row): {2}", streamId, failures, error);
         }
 
+        foreach (var (name, error) in finished.TombstoneFailures)
+        {
+            // Retried next round; the stream stays hidden locally meanwhile.
+            log.Warning("Publishing the tombstone of stream {0} failed: {1}", name, error);
+        }
+
+        if (finished.Error is { } roundError)
+        {
+            // Nothing of this round is known to be published: the drain must not take it for done.
+            log.Error("The upload round failed: {0}", roundError);
+        }
+
         foreach (var requester in finished.Requesters)
         {
-            requester.Tell(new AllPublished(finished.Published.Count, finished.Failures.Count, finished.TombstonesPublished));
+            requester.Tell(new AllPublished(finished.Published.Count, finished.Failures.Count, finished.TombstonesPublished) { Error = finished.Error });
+        }
+
+        if (streamRequests.Count > 0)
+        {
+            // Before the next full round: a stream being handed to another node holds its requests.
+            var requests = streamRequests.ToList();
+            streamRequests.Clear();
+            StartStreamRound(requests);
+            return;
         }
 
         if (waiting.Count > 0)
@@ -137,10 +162,29 @@ public sealed class UploaderActor : ReceiveActor, IWithTimers
             .PipeTo(
                 Self,
                 success: result => result with { Requesters = requesters },
-                failure: exception => new RoundFinished([], new Dictionary<long, string>(), 0, requesters) { Error = exception.Message });
+                failure: exception => new RoundFinished([], new Dictionary<long, string>(), 0, new Dictionary<string, string>(), requesters) { Error = exception.Message });
         Become(Uploading);
     }
 
+    /// <summary>A draining round over the named streams only, backoff or not.</summary>
+    private void StartStreamRound(IReadOnlyList<(IActorRef Requester, long StreamId)> requests)
+    {
+        var roundPublisher = publisher;
+        var roundQueries = queries;
+        var roundBacklog = backlog;
+        var roundWriter = walWriter;
+        var parallelism = settings.UploadParallelism;
+        var only = requests.Select(request => request.StreamId).ToHashSet();
+        IReadOnlyList<IActorRef> requesters = [.. requests.Select(request => request.Requester)];
+        Task.Run(() => RunRoundAsync(roundPublisher, roundQueries, roundBacklog, roundWriter, draining: true, skipped: [], parallelism, only))
+            .PipeTo(
+                Self,
+                success: result => result with { Requesters = requesters },
+                failure: exception => new RoundFinished([], new Dictionary<long, string>(), 0, new Dictionary<string, string>(), requesters) { Error = exception.Message });
+        Become(Uploading);
+    }
+
+    /// <param name="only">When set, publish just these streams (and no tombstones).</param>
     private static async Task<RoundFinished> RunRoundAsync(
         ManifestPublisher publisher,
         PipelineQueries queries,
@@ -148,10 +192,12 @@ public sealed class UploaderActor : ReceiveActor, IWithTimers
         WalWriter walWriter,
         bool draining,
         HashSet<long> skipped,
-        int parallelism)
+        int parallelism,
+        HashSet<long>? only = null)
     {
         var tombstones = 0;
-        foreach (var tombstone in queries.PendingTombstones())
+        var tombstoneFailures = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var tombstone in only is null ? queries.PendingTombstones() : [])
         {
             try
             {
@@ -160,13 +206,14 @@ public sealed class UploaderActor : ReceiveActor, IWithTimers
             }
             catch (Exception exception) when (exception is not OutOfMemoryException)
             {
-                // Retried next round; the stream stays hidden locally meanwhile.
+                tombstoneFailures[tombstone.Name] = exception.Message;
             }
         }
 
         var published = new ConcurrentBag<long>();
         var failures = new ConcurrentDictionary<long, string>();
-        var candidates = queries.FindStreamsToPublish(includeFullyPublished: draining).Where(id => !skipped.Contains(id));
+        var candidates = only?.AsEnumerable()
+            ?? queries.FindStreamsToPublish(includeFullyPublished: draining).Where(id => !skipped.Contains(id));
         await Parallel.ForEachAsync(
             candidates,
             new ParallelOptions { MaxDegreeOfParallelism = parallelism },
@@ -177,11 +224,13 @@ public sealed class UploaderActor : ReceiveActor, IWithTimers
                     if (await publisher.PublishAsync(streamId, draining, cancellationToken))
                     {
                         published.Add(streamId);
+                        StreamsMetrics.UploadSucceeded();
                     }
                 }
                 catch (Exception exception) when (exception is not OutOfMemoryException)
                 {
                     failures[streamId] = exception.Message;
+                    StreamsMetrics.UploadFailed(exception);
                     try
                     {
                         await walWriter.Submit(new UploadFailedOperation(streamId, exception.Message));
@@ -194,7 +243,7 @@ public sealed class UploaderActor : ReceiveActor, IWithTimers
             });
 
         backlog.Reset(queries.UnpublishedBytes());
-        return new RoundFinished([.. published], failures.ToDictionary(), tombstones, []);
+        return new RoundFinished([.. published], failures.ToDictionary(), tombstones, tombstoneFailures, []);
     }
 
     private sealed record Tick;
@@ -205,6 +254,7 @@ public sealed class UploaderActor : ReceiveActor, IWithTimers
         IReadOnlyList<long> Published,
         IReadOnlyDictionary<long, string> Failures,
         int TombstonesPublished,
+        IReadOnlyDictionary<string, string> TombstoneFailures,
         IReadOnlyList<IActorRef> Requesters)
     {
         public string? Error { get; init; }

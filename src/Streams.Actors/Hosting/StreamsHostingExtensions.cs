@@ -9,6 +9,7 @@ using Streams.Actors.ObjectStore;
 using Streams.Actors.Restore;
 using Streams.Actors.Storage;
 using Streams.Actors.Storage.Segments;
+using Streams.Actors.Subscriptions;
 
 namespace Streams.Actors.Hosting;
 
@@ -32,9 +33,13 @@ public static class StreamsHostingExtensions
             .ParseString("akka.coordinated-shutdown.run-by-clr-shutdown-hook = off")
             .WithFallback(hocon);
         var settings = StreamsSettings.From(hocon);
+        // A cluster node may be handed any stream at any time: it always restores lazily.
+        var restoreMode = options.Cluster is null ? options.RestoreMode : RestoreMode.Lazy;
+        var node = new StreamsNode(options.Cluster, options.Cluster is null ? Environment.MachineName : options.Cluster.PublicHost);
 
         services.AddSingleton(settings);
         services.AddSingleton(options);
+        services.AddSingleton(node);
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(_ => new StreamDatabase(options.DataDirectory));
         services.AddSingleton(provider => new WalWriter(
@@ -42,11 +47,13 @@ public static class StreamsHostingExtensions
             settings.WalMaxOperationsPerCommit));
         services.AddSingleton(provider => new PipelineQueries(provider.GetRequiredService<StreamDatabase>()));
         services.AddSingleton(provider => CreateObjectStore(options, provider));
-        services.AddSingleton(_ =>
+        services.AddSingleton(provider =>
         {
             var files = new SegmentFiles(options.DataDirectory);
             // Temp files are left only by a crash before a rename; the index never refers to them.
             files.RemoveLeftoverTempFiles();
+            // Nor to a file whose seal crashed before its commit: its name is never chosen again.
+            files.RemoveUnreferencedFiles(provider.GetRequiredService<PipelineQueries>().LocalSegments().Select(s => files.PathFor(s.Name, s.StoredName)));
             return files;
         });
         services.AddSingleton(provider =>
@@ -56,9 +63,9 @@ public static class StreamsHostingExtensions
                 provider.GetRequiredService<IObjectStore>(),
                 settings.SegmentCacheBytes,
                 settings.ReadCacheBytes);
-            foreach (var (name, index, size) in provider.GetRequiredService<PipelineQueries>().UploadedSegments())
+            foreach (var (name, storedName, size) in provider.GetRequiredService<PipelineQueries>().UploadedSegments())
             {
-                store.MarkUploaded(name, index, size);
+                store.MarkUploaded(name, storedName, size);
             }
 
             return store;
@@ -73,6 +80,7 @@ public static class StreamsHostingExtensions
             backlog.Reset(provider.GetRequiredService<PipelineQueries>().UnpublishedBytes());
             return backlog;
         });
+        services.AddStreamSubscriptions(options, hocon);
         services.AddSingleton<DrainState>();
         services.AddSingleton<RestoreStatus>();
         services.AddSingleton(provider => new StreamHydrator(
@@ -97,9 +105,10 @@ public static class StreamsHostingExtensions
             provider.GetRequiredService<StreamHydrator>(),
             provider.GetRequiredService<ManifestPublisher>(),
             provider.GetRequiredService<SegmentStore>(),
-            options.RestoreMode,
+            restoreMode,
             settings,
-            provider.GetRequiredService<TimeProvider>()));
+            provider.GetRequiredService<TimeProvider>(),
+            options.Cluster is null ? null : node));
         services.AddSingleton(provider => new SegmentSealer(
             provider.GetRequiredService<PipelineQueries>(),
             provider.GetRequiredService<WalWriter>(),
@@ -117,9 +126,15 @@ public static class StreamsHostingExtensions
         services.AddAkka(options.ActorSystemName, (builder, provider) =>
         {
             builder.AddHocon(hocon, HoconAddMode.Append);
+            if (options.Cluster is { } cluster)
+            {
+                builder.WithStreamsCluster(cluster, settings, node, provider.GetRequiredService<StreamDependencies>);
+            }
+
             builder.WithActors((system, registry, _) =>
             {
                 var clock = provider.GetRequiredService<TimeProvider>();
+                ObserveEngine(provider.GetRequiredService<UploadBacklog>(), provider.GetRequiredService<RestoreStatus>());
                 var uploader = system.ActorOf(
                     UploaderActor.Props(
                         provider.GetRequiredService<ManifestPublisher>(),
@@ -128,30 +143,57 @@ public static class StreamsHostingExtensions
                         provider.GetRequiredService<WalWriter>(),
                         settings,
                         clock),
-                    "uploader");
+                    StreamActor.UploaderName);
                 var segmenter = system.ActorOf(
                     SegmenterActor.Props(provider.GetRequiredService<SegmentSealer>(), uploader, settings, clock),
-                    "segmenter");
-                var supervisor = system.ActorOf(
-                    StreamSupervisorActor.Props(provider.GetRequiredService<StreamDependencies>()),
-                    "streams");
+                    StreamActor.SegmenterName);
                 registry.Register<UploaderActor>(uploader);
                 registry.Register<SegmenterActor>(segmenter);
-                registry.Register<StreamSupervisorActor>(supervisor);
+                if (options.Cluster is null)
+                {
+                    var supervisor = system.ActorOf(
+                        StreamSupervisorActor.Props(provider.GetRequiredService<StreamDependencies>()),
+                        "streams");
+                    registry.Register<StreamSupervisorActor>(supervisor);
+                }
             });
+            if (options.Cluster is null)
+            {
+                // Single node only for now: docs/subscriptions.md describes how they become sharded entities.
+                builder.WithSubscriptionActors(provider);
+            }
         });
-        services.AddSingleton<IStreamsGateway, ActorStreamsGateway>();
+        if (options.Cluster is null)
+        {
+            services.AddSingleton<IStreamsGateway, ActorStreamsGateway>();
+        }
+        else
+        {
+            services.AddSingleton<IStreamsGateway, ClusterStreamsGateway>();
+            services.AddSingleton(provider => new StreamOwnerDirectory(node, settings, provider.GetRequiredService<TimeProvider>()));
+        }
 
-        if (options.RestoreMode == RestoreMode.Eager)
+        if (restoreMode == RestoreMode.Eager)
         {
             services.AddHostedService<EagerRestoreService>();
         }
 
         // Registered after the actor system so it is stopped before it: the drain needs the actors.
-        services.AddHostedService<DrainCoordinator>();
+        if (options.Cluster is null)
+        {
+            services.AddHostedService<DrainCoordinator>();
+        }
+        else
+        {
+            StreamsClusterHosting.AddClusterStopSequence(services, () => services.AddHostedService<DrainCoordinator>());
+        }
+
         services.Configure<HostOptions>(host => host.ShutdownTimeout = settings.DrainTimeout + ShutdownMargin);
         return services;
     }
+
+    private static void ObserveEngine(UploadBacklog backlog, RestoreStatus restore) =>
+        Telemetry.StreamsMetrics.Observe(() => backlog.Bytes, () => (restore.Total, restore.Done, restore.Failed));
 
     private static readonly TimeSpan TempFileClockMargin = TimeSpan.FromSeconds(1);
 
@@ -220,6 +262,12 @@ public sealed record StreamsEngineOptions
     public string? FileSystemObjectStoreDirectory { get; init; }
 
     public RestoreMode RestoreMode { get; init; } = RestoreMode.None;
+
+    /// <summary>Webhooks may go to loopback and private addresses (<c>--allow-private-webhooks</c>).</summary>
+    public bool AllowPrivateWebhooks { get; init; }
+
+    /// <summary>Cluster mode when set; null: a single node with no remoting port.</summary>
+    public StreamsClusterOptions? Cluster { get; init; }
 
     /// <summary>Wraps the object store (latency injection in benchmarks, counting in tests).</summary>
     public Func<IObjectStore, IObjectStore>? ObjectStoreDecorator { get; init; }

@@ -78,14 +78,15 @@ public sealed class WalWriter : IAsyncDisposable
     /// </summary>
     private void CommitBatch(List<WalOperation> batch)
     {
-        if (!TryCommitWhole(batch))
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        if (!TryCommitWhole(batch, started))
         {
-            CommitIsolated(batch);
+            CommitIsolated(batch, started);
         }
     }
 
     /// <summary>False, with nothing written, when an operation failed and the group must be isolated.</summary>
-    private bool TryCommitWhole(List<WalOperation> batch)
+    private bool TryCommitWhole(List<WalOperation> batch, long started)
     {
         try
         {
@@ -107,6 +108,7 @@ public sealed class WalWriter : IAsyncDisposable
 
             transaction.Commit();
             Interlocked.Increment(ref commitCount);
+            Telemetry.StreamsMetrics.WalCommitted(batch.Count, started);
         }
         catch (Exception exception)
         {
@@ -122,7 +124,7 @@ public sealed class WalWriter : IAsyncDisposable
         return true;
     }
 
-    private void CommitIsolated(List<WalOperation> batch)
+    private void CommitIsolated(List<WalOperation> batch, long started)
     {
         var failed = new Exception?[batch.Count];
         try
@@ -149,6 +151,7 @@ public sealed class WalWriter : IAsyncDisposable
 
             transaction.Commit();
             Interlocked.Increment(ref commitCount);
+            Telemetry.StreamsMetrics.WalCommitted(batch.Count, started);
         }
         catch (Exception exception)
         {
