@@ -46,6 +46,9 @@ public sealed record StreamsSettings
 
     public required long SegmentCacheBytes { get; init; }
 
+    /// <summary>Memory for opened segments and their decoded blocks (<c>read-cache-bytes</c>).</summary>
+    public required long ReadCacheBytes { get; init; }
+
     public required TimeSpan DrainTimeout { get; init; }
 
     public required int RestoreParallelism { get; init; }
@@ -105,6 +108,7 @@ public sealed record StreamsSettings
             UploadRetryMaxBackoff = streams.GetTimeSpan("upload.retry-max-backoff"),
             MaxUnpublishedBytes = streams.GetLong("upload.max-unpublished-bytes"),
             SegmentCacheBytes = streams.GetLong("segment-cache-bytes"),
+            ReadCacheBytes = streams.GetLong("read-cache-bytes"),
             DrainTimeout = streams.GetTimeSpan("drain-timeout"),
             RestoreParallelism = streams.GetInt("restore.parallelism"),
             RestoreProgressInterval = streams.GetTimeSpan("restore.progress-interval"),
