@@ -817,6 +817,12 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
             return;
         }
 
+        if (deferredReplies.Count >= dependencies.Settings.MaxDeferredRepliesPerStream)
+        {
+            replyTo.Tell(Limits.Refusal("deferred-replies-per-stream"));
+            return;
+        }
+
         deferredReplies.Enqueue(new DeferredReply(issuedCommits, replyTo, reply));
     }
 
