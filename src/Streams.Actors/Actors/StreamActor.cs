@@ -521,14 +521,15 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
         var replyTo = Sender;
         var endPosition = live.AssignedPosition;
         var close = append.Close;
-        var appendedBytes = append.Records.Sum(record => (long)record.Length);
+        var records = append.Records;
+        var appendedBytes = records.Sum(record => (long)record.Length);
         var backlog = dependencies.Backlog;
         dependencies.WalWriter.Submit(operation).PipeTo(
             Self,
             success: _ =>
             {
                 backlog.Add(appendedBytes);
-                return new AppendCommitted(incarnation, commitNumber, endPosition, close, replyTo, reply);
+                return new AppendCommitted(incarnation, commitNumber, firstPosition, endPosition, records, close, replyTo, reply);
             },
             failure: exception => new AppendFailed(incarnation, commitNumber, exception, replyTo));
         UpdateReceiveTimeout();
@@ -582,7 +583,7 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
 
         if (live is not null)
         {
-            WakeWaiters(live);
+            WakeWaiters(live, committed);
         }
 
         // Accept disarmed the idle timer while this append was in flight.
@@ -669,7 +670,11 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
         SetReceiveTimeout(null);
     }
 
-    private void WakeWaiters(LiveStream live)
+    /// <param name="committed">
+    /// The commit that woke them, when there is one: readers waiting inside its records are answered
+    /// from them directly, with no read of the index.
+    /// </param>
+    private void WakeWaiters(LiveStream live, AppendCommitted? committed = null)
     {
         if (waiters.Count == 0)
         {
@@ -679,10 +684,55 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
         foreach (var waiter in waiters.TakeReadable(live.CommittedPosition, live.ClosedCommitted))
         {
             Timers.Cancel(waiter.TimerKey);
-            StartRead(live, waiter.ReplyTo, waiter.StartPosition, waiter.MaxBytes, timedOut: false);
+            if (committed is null || !TryAnswerFromCommit(live, waiter, committed))
+            {
+                StartRead(live, waiter.ReplyTo, waiter.StartPosition, waiter.MaxBytes, timedOut: false);
+            }
         }
 
         UpdateReceiveTimeout();
+    }
+
+    /// <summary>
+    /// Answers a woken reader with the records of the commit that woke it, when that commit is the
+    /// stream's committed end and the reader waits inside it (a reader at the tail always does). The
+    /// records are exactly what a read of the index would return: they are durable, in position order,
+    /// and nothing was committed after them. False when the reader must read the index instead.
+    /// </summary>
+    private static bool TryAnswerFromCommit(LiveStream live, Waiter waiter, AppendCommitted committed)
+    {
+        var end = live.CommittedPosition;
+        if (committed.EndPosition != end || waiter.StartPosition < committed.FirstPosition || waiter.StartPosition >= end)
+        {
+            return false;
+        }
+
+        var payloads = new List<ReadOnlyMemory<byte>>();
+        long bytes = 0;
+        for (var index = (int)(waiter.StartPosition - committed.FirstPosition); index < committed.Records.Count; index++)
+        {
+            var record = committed.Records[index];
+            // The same budget as a read of the index: the first record always, then while it fits.
+            if (payloads.Count > 0 && bytes + record.Length > waiter.MaxBytes)
+            {
+                break;
+            }
+
+            payloads.Add(record);
+            bytes += record.Length;
+        }
+
+        var next = waiter.StartPosition + payloads.Count;
+        var closed = live.ClosedCommitted;
+        waiter.ReplyTo.Tell(new ReadCompleted(
+            live.View(),
+            live.Epochs.OffsetAt(waiter.StartPosition),
+            live.Epochs.OffsetAt(next),
+            payloads,
+            UpToDate: next >= end,
+            Closed: closed && next >= end,
+            TimedOut: false));
+        return true;
     }
 
     private void HandleWaiterTimedOut(WaiterTimedOut timedOut)
@@ -827,6 +877,13 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
     /// </summary>
     private void ReplyAfterCommits(IActorRef replyTo, object reply)
     {
+        if (commits.InFlight > 0 && commits.DeferredReplies >= dependencies.Settings.MaxDeferredRepliesPerStream)
+        {
+            // Bounded: a stream whose commits stall must not collect replies without limit.
+            replyTo.Tell(Limits.Refusal("deferred-replies-per-stream"));
+            return;
+        }
+
         if (commits.ReplyNowOrDefer(replyTo, reply))
         {
             replyTo.Tell(reply);
@@ -859,7 +916,9 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
     private sealed record WriteFailed(Exception Exception, IActorRef? ReplyTo);
 
     /// <summary><paramref name="Incarnation"/>: the stream id the append was written to.</summary>
-    private sealed record AppendCommitted(long Incarnation, long CommitNumber, long EndPosition, bool Closed, IActorRef ReplyTo, object Reply);
+    /// <summary><paramref name="Records"/>: the appended records, from <paramref name="FirstPosition"/> to <paramref name="EndPosition"/>.</summary>
+    private sealed record AppendCommitted(
+        long Incarnation, long CommitNumber, long FirstPosition, long EndPosition, IReadOnlyList<byte[]> Records, bool Closed, IActorRef ReplyTo, object Reply);
 
     private sealed record AppendFailed(long Incarnation, long CommitNumber, Exception Exception, IActorRef ReplyTo);
 

@@ -46,6 +46,9 @@ public sealed record StreamsSettings
 
     public required long SegmentCacheBytes { get; init; }
 
+    /// <summary>Memory for opened segments and their decoded blocks (<c>read-cache-bytes</c>).</summary>
+    public required long ReadCacheBytes { get; init; }
+
     public required TimeSpan DrainTimeout { get; init; }
 
     public required int RestoreParallelism { get; init; }
@@ -60,6 +63,16 @@ public sealed record StreamsSettings
     public required int StashLimit { get; init; }
 
     public required bool EvictWhenIdle { get; init; }
+
+    public required int MaxConcurrentRequests { get; init; }
+
+    public required int MaxLiveReadersPerNode { get; init; }
+
+    public required int MaxLiveReadersPerStream { get; init; }
+
+    public required int MaxDeferredRepliesPerStream { get; init; }
+
+    public required int MaxSupervisorBufferPerStream { get; init; }
 
     public required int ClusterShardCount { get; init; }
 
@@ -105,6 +118,7 @@ public sealed record StreamsSettings
             UploadRetryMaxBackoff = streams.GetTimeSpan("upload.retry-max-backoff"),
             MaxUnpublishedBytes = streams.GetLong("upload.max-unpublished-bytes"),
             SegmentCacheBytes = streams.GetLong("segment-cache-bytes"),
+            ReadCacheBytes = streams.GetLong("read-cache-bytes"),
             DrainTimeout = streams.GetTimeSpan("drain-timeout"),
             RestoreParallelism = streams.GetInt("restore.parallelism"),
             RestoreProgressInterval = streams.GetTimeSpan("restore.progress-interval"),
@@ -112,6 +126,11 @@ public sealed record StreamsSettings
             HydrationStashLimit = streams.GetInt("restore.stash-limit"),
             StashLimit = streams.GetInt("stash-limit"),
             EvictWhenIdle = streams.GetBoolean("restore.evict-when-idle"),
+            MaxConcurrentRequests = streams.GetInt("limits.concurrent-requests"),
+            MaxLiveReadersPerNode = streams.GetInt("limits.live-readers-per-node"),
+            MaxLiveReadersPerStream = streams.GetInt("limits.live-readers-per-stream"),
+            MaxDeferredRepliesPerStream = streams.GetInt("limits.deferred-replies-per-stream"),
+            MaxSupervisorBufferPerStream = streams.GetInt("limits.supervisor-buffer-per-stream"),
             ClusterShardCount = streams.GetInt("cluster.shard-count"),
             HandOffTimeout = streams.GetTimeSpan("cluster.handoff-timeout"),
             OwnerCacheTtl = streams.GetTimeSpan("cluster.owner-cache-ttl"),

@@ -81,7 +81,7 @@ public sealed class ClusterSettingsTests
     [Fact]
     public void Should_advertise_the_public_host_and_http_port_when_clustered()
     {
-        var options = Bind(["--port", "4441", "--host", "0.0.0.0", "--cluster-host", "node-1.internal", "--cluster-port", "4053", "--cluster-seed-nodes", Seeds, "--cluster-role", "streams"]);
+        var options = Bind(["--port", "4441", "--host", "0.0.0.0", "--no-auth", "--cluster-host", "node-1.internal", "--cluster-port", "4053", "--cluster-seed-nodes", Seeds, "--cluster-role", "streams"]);
 
         var cluster = ClusterSetup.Build(options, sharedObjectStore: true, RestoreMode.Lazy, out var problem)!;
 

@@ -17,10 +17,10 @@ public sealed class ReadinessTests
     [InlineData(false, false, true, true, "Up", "ready")]
     [InlineData(false, false, true, true, "Leaving", "leaving")]
     [InlineData(true, false, true, true, "Up", "restoring")]
-    public void Should_be_ready_only_when_restored_not_draining_and_up_when_clustered(
-        bool restoring, bool draining, bool clustered, bool regionStarted, string? memberStatus, string expected)
+    public void Should_be_ready_only_when_restored_not_stopping_and_up_when_clustered(
+        bool restoring, bool stopping, bool clustered, bool regionStarted, string? memberStatus, string expected)
     {
-        Assert.Equal(expected, Readiness.Evaluate(restoring, draining, clustered, regionStarted, memberStatus));
+        Assert.Equal(expected, Readiness.Evaluate(restoring, stopping, clustered, regionStarted, memberStatus));
     }
 
     [Fact]

@@ -104,6 +104,6 @@ public sealed class TieredRecordReaderTests : IAsyncLifetime
     {
         Assert.Equal(
             Enumerable.Range((int)from, (int)(to - from)).Select(position => $"{position}:record-{position}"),
-            records.Select(record => $"{record.Position}:{Encoding.UTF8.GetString(record.Payload)}"));
+            records.Select(record => $"{record.Position}:{Encoding.UTF8.GetString(record.Payload.Span)}"));
     }
 }
