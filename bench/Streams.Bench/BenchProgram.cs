@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Streams.Bench.Cli;
+using Streams.Bench.Cluster;
 using Streams.Bench.Restore;
 using Streams.Bench.Serving;
 using Streams.Bench.Throughput;
@@ -43,6 +44,7 @@ public static class BenchProgram
             {
                 RestoreScalingCommand.Name => await RestoreScalingCommand.RunAsync(flags, cancellation.Token),
                 AppendThroughputCommand.Name => await AppendThroughputCommand.RunAsync(flags, cancellation.Token),
+                ClusterCommand.Name => await ClusterCommand.RunAsync(flags, cancellation.Token),
                 _ => Usage.Fail([$"unknown command '{args[0]}'"]),
             };
         }

@@ -14,9 +14,13 @@
 #   STREAMS_SERVER_CMD="..."      replaces "dotnet <Streams.Api.dll>", to compare with another
 #                                 server; it gets the same arguments and must answer GET /health
 #                                 with 200 (implies no build)
-#   STREAMS_HEALTH_PATH=/health   readiness path polled after start
+#   STREAMS_HEALTH_PATH=/health   readiness path polled after start (/ready for a cluster)
+#   STREAMS_CLUSTER_NODES=1       with N > 1, start N servers joined into one cluster (each with
+#                                 STREAMS_SERVER_ARGS, which must name a shared object store) and
+#                                 run the suite against node 1, after checking on probe streams
+#                                 that most streams are owned by the other nodes
 #   STREAMS_STARTUP_TIMEOUT_S=60  how long to wait for the readiness path
-#   STREAMS_STOP_TIMEOUT_S=20     how long SIGTERM may take before SIGKILL
+#   STREAMS_STOP_TIMEOUT_S=20     how long SIGTERM may take before SIGKILL (60 for a cluster)
 #   CONFORMANCE_SUITE_TIMEOUT_S=900  upper bound for the whole suite run
 #   CONFORMANCE_SUBSCRIPTIONS=1   also run the opt-in "Reserved subscription APIs" tests
 #   CONFORMANCE_ARTIFACTS_DIR=dir keep results.json and server.log there
@@ -32,9 +36,17 @@ readonly long_poll_timeout_ms=500
 readonly log_tail_lines=80
 
 startup_timeout_s="${STREAMS_STARTUP_TIMEOUT_S:-60}"
-stop_timeout_s="${STREAMS_STOP_TIMEOUT_S:-20}"
 suite_timeout_s="${CONFORMANCE_SUITE_TIMEOUT_S:-900}"
-health_path="${STREAMS_HEALTH_PATH:-/health}"
+cluster_nodes="${STREAMS_CLUSTER_NODES:-1}"
+[[ "${cluster_nodes}" =~ ^[1-9][0-9]*$ ]] || { printf 'conformance: ERROR: STREAMS_CLUSTER_NODES must be a whole number of at least 1\n' >&2; exit 2; }
+# A cluster member's drain hands its streams to the others, which takes longer than a single node's.
+if ((cluster_nodes > 1)); then
+    health_path="${STREAMS_HEALTH_PATH:-/ready}"
+    stop_timeout_s="${STREAMS_STOP_TIMEOUT_S:-60}"
+else
+    health_path="${STREAMS_HEALTH_PATH:-/health}"
+    stop_timeout_s="${STREAMS_STOP_TIMEOUT_S:-20}"
+fi
 expected_failures="${CONFORMANCE_EXPECTED_FAILURES:-${here}/expected-failures.txt}"
 server_dll="${repo_root}/src/Streams.Api/bin/Release/net10.0/Streams.Api.dll"
 
@@ -44,23 +56,45 @@ fail_setup() { printf 'conformance: ERROR: %s\n' "$*" >&2; exit 2; }
 work_dir=""
 server_pid=""
 suite_pid=""
+# The other members of a cluster run (node 2..N); the suite talks to node 1 only.
+peer_pids=()
+peer_urls=()
 
 print_server_log_tail() {
-    if [[ -n "${work_dir}" && -s "${work_dir}/server.log" ]]; then
-        printf -- '----- last %d lines of the server log -----\n' "${log_tail_lines}" >&2
-        tail -n "${log_tail_lines}" "${work_dir}/server.log" >&2
-        printf -- '----- end of server log -----\n' >&2
-    elif [[ -n "${work_dir}" ]]; then
-        printf 'conformance: the server log is empty\n' >&2
-    fi
+    local log
+    for log in "${work_dir}"/server.log "${work_dir}"/peer-*.log; do
+        [[ -n "${work_dir}" && -e "${log}" ]] || continue
+        if [[ -s "${log}" ]]; then
+            printf -- '----- last %d lines of %s -----\n' "${log_tail_lines}" "${log##*/}" >&2
+            tail -n "${log_tail_lines}" "${log}" >&2
+            printf -- '----- end of %s -----\n' "${log##*/}" >&2
+        else
+            printf 'conformance: %s is empty\n' "${log##*/}" >&2
+        fi
+    done
 }
 
 # Stops the server by its PID: SIGTERM for a graceful drain, SIGKILL after a bounded wait.
 # Returns 0 on a graceful exit, 1 when SIGKILL was needed.
 stop_server() {
     local pid="${server_pid}"
-    [[ -n "${pid}" ]] || return 0
     server_pid=""
+    stop_pid "${pid}"
+}
+
+# Stops the other cluster members, last started first; 1 when one of them needed SIGKILL.
+stop_peers() {
+    local index status=0
+    for ((index = ${#peer_pids[@]} - 1; index >= 0; index--)); do
+        stop_pid "${peer_pids[index]}" || status=1
+    done
+    peer_pids=()
+    return "${status}"
+}
+
+stop_pid() {
+    local pid="$1"
+    [[ -n "${pid}" ]] || return 0
     if ! kill -0 "${pid}" 2>/dev/null; then
         wait "${pid}" 2>/dev/null || true
         return 0
@@ -86,7 +120,7 @@ keep_artifacts() {
     [[ -n "${target}" && -n "${work_dir}" && -d "${work_dir}" ]] || return 0
     mkdir -p "${target}"
     local file
-    for file in results.json server.log; do
+    for file in results.json server.log peer-*.log; do
         if [[ -f "${work_dir}/${file}" ]]; then
             cp "${work_dir}/${file}" "${target}/${file}"
         fi
@@ -102,6 +136,7 @@ cleanup() {
         wait "${suite_pid}" 2>/dev/null || true
     fi
     stop_server || true
+    stop_peers || true
     keep_artifacts || true
     if [[ -n "${work_dir}" && -d "${work_dir}" ]]; then
         rm -rf -- "${work_dir}"
@@ -151,10 +186,14 @@ work_dir="$(mktemp -d "${TMPDIR:-/tmp}/streams-conformance.XXXXXX")"
 data_dir="${work_dir}/data"
 mkdir -p "${data_dir}"
 
-port="$(node -e '
+free_port() {
+    node -e '
 const server = require("net").createServer()
 server.listen(0, "127.0.0.1", () => { console.log(server.address().port); server.close() })
-')"
+'
+}
+
+port="$(free_port)"
 base_url="http://127.0.0.1:${port}"
 
 server_args=(--host 127.0.0.1 --port "${port}" --data-dir "${data_dir}" --long-poll-timeout-ms "${long_poll_timeout_ms}")
@@ -164,18 +203,6 @@ if [[ -n "${STREAMS_SERVER_ARGS:-}" ]]; then
     server_args+=("${extra_args[@]}")
 fi
 
-log "starting the server at ${base_url} (data dir ${data_dir})"
-log "server arguments: ${server_args[*]}"
-if [[ -n "${STREAMS_SERVER_CMD:-}" ]]; then
-    # exec keeps the PID: the PID recorded here is the server's own.
-    bash -c "exec ${STREAMS_SERVER_CMD} \"\$@\"" streams-server "${server_args[@]}" \
-        > "${work_dir}/server.log" 2>&1 < /dev/null &
-else
-    (cd "${work_dir}" && exec dotnet "${server_dll}" "${server_args[@]}") \
-        > "${work_dir}/server.log" 2>&1 < /dev/null &
-fi
-server_pid=$!
-
 # Polls one URL; true only for HTTP 200. Node is used because curl may not be installed.
 http_ok() {
     node -e '
@@ -183,6 +210,57 @@ fetch(process.argv[1], { signal: AbortSignal.timeout(2000) })
   .then((response) => process.exit(response.status === 200 ? 0 : 1), () => process.exit(1))
 ' "$1"
 }
+
+# Waits for every peer's readiness path; exits 2 when one dies or the time runs out.
+wait_for_peers() {
+    local index deadline=$((SECONDS + startup_timeout_s))
+    for index in "${!peer_pids[@]}"; do
+        while ! http_ok "${peer_urls[index]}${health_path}"; do
+            if ! kill -0 "${peer_pids[index]}" 2>/dev/null || ((SECONDS >= deadline)); then
+                printf 'conformance: ERROR: cluster node %d (%s) did not answer %s within %ss\n' \
+                    $((index + 2)) "${peer_urls[index]}" "${health_path}" "${startup_timeout_s}" >&2
+                print_server_log_tail
+                exit 2
+            fi
+            sleep 0.25
+        done
+    done
+}
+
+# Starts one server in the background with its output in the file $1; the rest are its arguments.
+# exec keeps the PID: $! is the server's own.
+launch_server() {
+    local output="$1"
+    shift
+    if [[ -n "${STREAMS_SERVER_CMD:-}" ]]; then
+        bash -c "exec ${STREAMS_SERVER_CMD} \"\$@\"" streams-server "$@" > "${output}" 2>&1 < /dev/null &
+    else
+        (cd "${work_dir}" && exec dotnet "${server_dll}" "$@") > "${output}" 2>&1 < /dev/null &
+    fi
+}
+
+# ---- 3a. A cluster: node 1 (the suite's server) is the seed; nodes 2..N join through it.
+if ((cluster_nodes > 1)); then
+    seed_port="$(free_port)"
+    seed="akka.tcp://streams@127.0.0.1:${seed_port}"
+    server_args+=(--cluster-host 127.0.0.1 --cluster-port "${seed_port}" --cluster-seed-nodes "${seed}")
+    for ((node_number = 2; node_number <= cluster_nodes; node_number++)); do
+        peer_port="$(free_port)"
+        peer_data="${work_dir}/data-${node_number}"
+        mkdir -p "${peer_data}"
+        peer_args=(--host 127.0.0.1 --port "${peer_port}" --data-dir "${peer_data}" --long-poll-timeout-ms "${long_poll_timeout_ms}"
+            "${extra_args[@]}" --cluster-host 127.0.0.1 --cluster-port "$(free_port)" --cluster-seed-nodes "${seed}")
+        log "starting cluster node ${node_number} at http://127.0.0.1:${peer_port}"
+        launch_server "${work_dir}/peer-${node_number}.log" "${peer_args[@]}"
+        peer_pids+=($!)
+        peer_urls+=("http://127.0.0.1:${peer_port}")
+    done
+fi
+
+log "starting the server at ${base_url} (data dir ${data_dir})"
+log "server arguments: ${server_args[*]}"
+launch_server "${work_dir}/server.log" "${server_args[@]}"
+server_pid=$!
 
 ready=0
 deadline=$((SECONDS + startup_timeout_s))
@@ -207,6 +285,14 @@ if ((ready == 0)); then
     exit 2
 fi
 log "server is ready (pid ${server_pid})"
+if ((cluster_nodes > 1)); then
+    wait_for_peers
+    log "all ${cluster_nodes} cluster nodes are ready (peers: pids ${peer_pids[*]})"
+    # The point of this run is a server that answers for streams it does not own: stream names
+    # like the suite's must mostly be placed on the other nodes, as _details (owner_node) says.
+    node "${here}/cluster-placement.mjs" "${base_url}" "${seed_port}" "${port}" \
+        || fail_setup "most streams must be owned by nodes other than node 1 (see above)"
+fi
 
 # ---- 4. Run the suite: console output for people, JSON for the summary below.
 # It runs in the background and is waited for, so that a signal reaches the cleanup trap at once.
@@ -241,6 +327,15 @@ if ! kill -0 "${server_pid}" 2>/dev/null; then
 fi
 if ! stop_server; then
     printf 'conformance: WARNING: the server did not stop within %ss of SIGTERM\n' "${stop_timeout_s}" >&2
+fi
+for index in "${!peer_pids[@]}"; do
+    if ! kill -0 "${peer_pids[index]}" 2>/dev/null; then
+        printf 'conformance: ERROR: cluster node %d exited while the suite was running\n' $((index + 2)) >&2
+        server_problem=1
+    fi
+done
+if ! stop_peers; then
+    printf 'conformance: WARNING: a cluster node did not stop within %ss of SIGTERM\n' "${stop_timeout_s}" >&2
 fi
 report_status=0
 report_output="$(node "${here}/report.mjs" "${results}" "${expected_failures}" "${suite_status}")" || report_status=$?

@@ -34,6 +34,17 @@ public sealed record S3TestServer(string Endpoint, string AccessKey, string Secr
         $"The S3 test server was not started ({RequireVariable}=1 but {EndpointVariable}, {AccessKeyVariable}, "
         + $"{SecretKeyVariable} and {RegionVariable} are not all set): {HowToStart}.");
 
+    /// <summary>The server flags that put a server process on <paramref name="bucket"/> (under <paramref name="keyPrefix"/>) of this S3 server.</summary>
+    public IReadOnlyList<string> ServerArguments(string bucket, string keyPrefix) =>
+        ["--object-store", "s3", "--s3-endpoint", Endpoint, "--s3-region", Region, "--s3-bucket", bucket, "--s3-prefix", keyPrefix];
+
+    /// <summary>The credentials, which a server reads only from its environment, as in production.</summary>
+    public IReadOnlyDictionary<string, string> ServerEnvironment() => new Dictionary<string, string>
+    {
+        ["STREAMS_S3_ACCESS_KEY"] = AccessKey,
+        ["STREAMS_S3_SECRET_KEY"] = SecretKey,
+    };
+
     public S3ObjectStoreOptions Options(string bucket, string? keyPrefix = null) => new()
     {
         Endpoint = Endpoint,

@@ -61,6 +61,9 @@ public sealed record ServerLaunch
 
     /// <summary>Called with every line the server prints, on the thread that reads its output.</summary>
     public Action<string>? OnLine { get; init; }
+
+    /// <summary>The path polled until it answers 200: <c>health</c>, or <c>ready</c> for a cluster member (Up).</summary>
+    public string ReadinessPath { get; init; } = "health";
 }
 
 /// <summary>When a started server first answered anything and when <c>/health</c> first said 200.</summary>
@@ -144,6 +147,24 @@ public sealed class ServerProcess : IAsyncDisposable
     public int ProcessId => process.Id;
 
     public bool HasExited => process.HasExited;
+
+    /// <summary>Processor time the server has used so far (zero once it has exited).</summary>
+    public TimeSpan ProcessorTime
+    {
+        get
+        {
+            try
+            {
+                process.Refresh();
+                return process.HasExited ? TimeSpan.Zero : process.TotalProcessorTime;
+            }
+            catch (InvalidOperationException)
+            {
+                // Exited between the check and the read.
+                return TimeSpan.Zero;
+            }
+        }
+    }
 
     public int ExitCode => process.ExitCode;
 
@@ -260,7 +281,7 @@ public sealed class ServerProcess : IAsyncDisposable
         Launch(new ServerLaunch { Label = label, Arguments = [.. arguments], Environment = environment, Output = log });
 
     /// <summary>
-    /// Polls <c>/health</c> from the moment the process started until it answers 200. Throws
+    /// Polls <c>/health</c> (<see cref="ServerLaunch.ReadinessPath"/>) from the moment the process started until it answers 200. Throws
     /// <see cref="InvalidOperationException"/> when the process exits first, <see cref="TimeoutException"/>
     /// when <paramref name="timeout"/> (counted from the start) runs out.
     /// </summary>
@@ -283,7 +304,7 @@ public sealed class ServerProcess : IAsyncDisposable
 
             try
             {
-                using var response = await probe.GetAsync("health", cancellationToken);
+                using var response = await probe.GetAsync(launch.ReadinessPath, cancellationToken);
                 var now = SinceStart.Elapsed;
                 firstResponse ??= now;
                 if (response.StatusCode == HttpStatusCode.OK)
@@ -429,8 +450,8 @@ public sealed class ServerProcess : IAsyncDisposable
         return share < MinHealthPollInterval ? MinHealthPollInterval : share > MaxHealthPollInterval ? MaxHealthPollInterval : share;
     }
 
-    /// <summary>A port the kernel just handed out, released at once so the server can bind it.</summary>
-    private static int FreeLoopbackPort()
+    /// <summary>A port the kernel just handed out, released at once so a server can bind it.</summary>
+    public static int FreeLoopbackPort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

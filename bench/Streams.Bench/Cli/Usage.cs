@@ -24,12 +24,27 @@ public static class Usage
         append-throughput  appends/s, MB/s and latency of concurrent writers; catch-up read MB/s; long-poll delivery
           --url http://127.0.0.1:PORT  a running server (default: start one on a scratch directory)
           --seconds 10                 per append phase
-          --writers 16 --streams 8     small-body phase (100 B)
+          --server-pid PID             with --url: the server's process, for its CPU per operation
+          --label TEXT                 with --url: names the server in the table heading
+          --writers 16 --streams 8     small-body phases (100 B): one stream, 8 streams,
+          --many-streams 1000            and round-robin over 1,000 streams
+          --only one,few,many,large,catch-up,long-poll   the scenarios to run (default: all)
           --large-writers 4 --large-streams 4   large-body phase (1 MiB)
           --max-requests 200000 --large-max-requests 2000
-          --catch-up-mb 64 --catch-up-rounds 3
+          --catch-up-mb 50 --catch-up-rounds 3
           --long-poll-samples 200
           --keep                       keep the scratch directory
+
+        cluster            a cluster on the S3 test server (STREAMS_TEST_S3_*): appends/s and catch-up MB/s through
+                           the owner and a non-owner, one stream's handoff pause, moving many streams, joining over N
+          --nodes 3                    at least 3: the last one leaves for the pause, the one before for the move
+          --seconds 10 --writers 16 --streams 8   append phases (100 B bodies), once per node asked
+          --catch-up-mb 32 --catch-up-rounds 2
+          --move-streams 1000          streams on the node that leaves for the move
+          --join-streams 1000,10000    published streams under the cluster a node joins
+          --cold-reads 50              never-touched streams read through the joining node
+          --s3-bucket NAME             default: streams-bench-<random>
+          --keep                       keep the scratch directory and the objects
         """;
 
     public static int Fail(IEnumerable<string> problems)

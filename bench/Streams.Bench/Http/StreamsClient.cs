@@ -70,6 +70,17 @@ public sealed class StreamsClient : IDisposable
         return new ReadResult(response.StatusCode, body, next, upToDate);
     }
 
+    /// <summary>The <c>owner_node</c> that the stream's <c>_details</c> names.</summary>
+    public async Task<string> OwnerNodeAsync(string name, CancellationToken cancellationToken)
+    {
+        using var response = await http.GetAsync(Path(name) + "/_details", cancellationToken);
+        response.EnsureSuccessStatusCode();
+        using var details = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsByteArrayAsync(cancellationToken));
+        return details.RootElement.TryGetProperty("owner_node", out var owner) && owner.GetString() is { Length: > 0 } value
+            ? value
+            : throw new InvalidOperationException($"_details of {name} names no owner_node");
+    }
+
     public async Task<HttpStatusCode> PingAsync(CancellationToken cancellationToken)
     {
         using var response = await http.GetAsync("health", cancellationToken);

@@ -31,6 +31,11 @@ public sealed class ServedNode : IAsyncDisposable
 
     public int ProcessId => process.ProcessId;
 
+    public bool HasExited => process.HasExited;
+
+    /// <summary>Processor time the server has used so far (zero once it has exited).</summary>
+    public TimeSpan ProcessorTime => process.ProcessorTime;
+
     /// <summary>Object-store calls by operation over the node's whole life, as it printed them on a clean exit.</summary>
     public IReadOnlyDictionary<string, int>? FinalCalls { get; private set; }
 
@@ -40,7 +45,8 @@ public sealed class ServedNode : IAsyncDisposable
         IReadOnlyList<string> serverFlags,
         TimeSpan injectedLatency,
         IReadOnlyDictionary<string, string> environment,
-        string logPath)
+        string logPath,
+        string readinessPath = "health")
     {
         var executable = Environment.ProcessPath ?? throw new InvalidOperationException("cannot tell which executable is running");
         var leading = new List<string>();
@@ -61,12 +67,13 @@ public sealed class ServedNode : IAsyncDisposable
             Environment = environment,
             LogPath = logPath,
             OnLine = line => node?.Read(line),
+            ReadinessPath = readinessPath,
         });
         node = new ServedNode(process, logPath);
         return node;
     }
 
-    /// <summary>Polls <c>/health</c> until it answers 200; throws when the process exits or time runs out.</summary>
+    /// <summary>Polls <c>/health</c> (or the readiness path it was started with) until it answers 200; throws when the process exits or time runs out.</summary>
     public Task<HealthTimings> WaitUntilHealthyAsync(TimeSpan timeout, CancellationToken cancellationToken) =>
         process.WaitUntilHealthyAsync(timeout, cancellationToken);
 

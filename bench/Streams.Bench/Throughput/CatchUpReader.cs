@@ -1,12 +1,16 @@
 using System.Diagnostics;
 using System.Net;
 using Streams.Bench.Http;
+using Streams.Bench.Reporting;
 
 namespace Streams.Bench.Throughput;
 
-public sealed record CatchUpResult(int Round, long Bytes, int Requests, TimeSpan Elapsed)
+public sealed record CatchUpResult(int Round, long Bytes, int Requests, TimeSpan Elapsed, TimeSpan? CpuBefore, TimeSpan? CpuAfter)
 {
     private const double BytesPerMegabyte = 1_000_000;
+
+    /// <summary>The 1-minute load average when the round ended.</summary>
+    public string Load { get; } = MachineInfo.LoadAverageOneMinute();
 
     public double MegabytesPerSecond => Bytes / BytesPerMegabyte / Elapsed.TotalSeconds;
 }
@@ -20,8 +24,9 @@ public static class CatchUpReader
     // A stream of a few hundred MiB needs a few hundred pages; anything far beyond means no progress.
     private const int MaxRequests = 100_000;
 
-    public static async Task<CatchUpResult> ReadAllAsync(StreamsClient client, string stream, int round, long expectedBytes, CancellationToken cancellationToken)
+    public static async Task<CatchUpResult> ReadAllAsync(StreamsClient client, string stream, int round, long expectedBytes, ServerCpu cpu, CancellationToken cancellationToken)
     {
+        var cpuBefore = cpu.Now();
         var offset = StreamsClient.OffsetBeginning;
         long bytes = 0;
         var requests = 0;
@@ -44,11 +49,12 @@ public static class CatchUpReader
         }
 
         var elapsed = stopwatch.Elapsed;
+        var cpuAfter = cpu.Now();
         if (bytes != expectedBytes)
         {
             throw new InvalidOperationException($"catch-up read of {stream} returned {bytes} bytes, expected {expectedBytes}");
         }
 
-        return new CatchUpResult(round, bytes, requests, elapsed);
+        return new CatchUpResult(round, bytes, requests, elapsed, cpuBefore, cpuAfter);
     }
 }

@@ -5,7 +5,11 @@ using Streams.Bench.Reporting;
 
 namespace Streams.Bench.Throughput;
 
-public sealed record LongPollResult(LatencySummary Delivery, LatencySummary Ping);
+public sealed record LongPollResult(LatencySummary Delivery, LatencySummary Ping)
+{
+    /// <summary>The 1-minute load average when the probe ended.</summary>
+    public string Load { get; } = MachineInfo.LoadAverageOneMinute();
+}
 
 /// <summary>
 /// Append-to-delivery latency: a reader waits in a long-poll at the tail, a writer appends 100 bytes, and

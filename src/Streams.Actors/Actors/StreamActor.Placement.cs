@@ -114,14 +114,13 @@ public sealed partial class StreamActor
         handingOff = true;
         dependencies.Cluster?.UnregisterOwner(streamName, Self);
         SetReceiveTimeout(null);
-        foreach (var waiter in waiters)
+        foreach (var waiter in waiters.TakeAll())
         {
             // The reader's node asks again and reaches the stream's next owner.
             Timers.Cancel(waiter.TimerKey);
             waiter.ReplyTo.Tell(Moving());
         }
 
-        waiters.Clear();
         Become(HandingOff);
         ContinueHandOff();
     }
@@ -154,7 +153,7 @@ public sealed partial class StreamActor
 
     private void ContinueHandOff()
     {
-        if (handOffStarted || inflightCommits > 0)
+        if (handOffStarted || commits.InFlight > 0)
         {
             return;
         }

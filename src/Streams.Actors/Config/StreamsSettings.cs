@@ -46,6 +46,9 @@ public sealed record StreamsSettings
 
     public required long SegmentCacheBytes { get; init; }
 
+    /// <summary>Memory for opened segments and their decoded blocks (<c>read-cache-bytes</c>).</summary>
+    public required long ReadCacheBytes { get; init; }
+
     public required TimeSpan DrainTimeout { get; init; }
 
     public required int RestoreParallelism { get; init; }
@@ -55,6 +58,9 @@ public sealed record StreamsSettings
     public required TimeSpan HydrationTimeout { get; init; }
 
     public required int HydrationStashLimit { get; init; }
+
+    /// <summary>Requests one stream owner holds in any waiting state other than hydration.</summary>
+    public required int StashLimit { get; init; }
 
     public required bool EvictWhenIdle { get; init; }
 
@@ -102,11 +108,13 @@ public sealed record StreamsSettings
             UploadRetryMaxBackoff = streams.GetTimeSpan("upload.retry-max-backoff"),
             MaxUnpublishedBytes = streams.GetLong("upload.max-unpublished-bytes"),
             SegmentCacheBytes = streams.GetLong("segment-cache-bytes"),
+            ReadCacheBytes = streams.GetLong("read-cache-bytes"),
             DrainTimeout = streams.GetTimeSpan("drain-timeout"),
             RestoreParallelism = streams.GetInt("restore.parallelism"),
             RestoreProgressInterval = streams.GetTimeSpan("restore.progress-interval"),
             HydrationTimeout = streams.GetTimeSpan("restore.hydration-timeout"),
             HydrationStashLimit = streams.GetInt("restore.stash-limit"),
+            StashLimit = streams.GetInt("stash-limit"),
             EvictWhenIdle = streams.GetBoolean("restore.evict-when-idle"),
             ClusterShardCount = streams.GetInt("cluster.shard-count"),
             HandOffTimeout = streams.GetTimeSpan("cluster.handoff-timeout"),

@@ -61,7 +61,8 @@ public static class StreamsHostingExtensions
             var store = new SegmentStore(
                 provider.GetRequiredService<SegmentFiles>(),
                 provider.GetRequiredService<IObjectStore>(),
-                settings.SegmentCacheBytes);
+                settings.SegmentCacheBytes,
+                settings.ReadCacheBytes);
             foreach (var (name, storedName, size) in provider.GetRequiredService<PipelineQueries>().UploadedSegments())
             {
                 store.MarkUploaded(name, storedName, size);

@@ -36,7 +36,7 @@ public static class ForkPrefix
             }
 
             var messages = await lineage.ReadAsync(reader, forkPosition, forkPosition + subOffset, long.MaxValue, cancellationToken);
-            return new Result([.. messages.Select(message => message.Payload)], null);
+            return new Result([.. messages.Select(message => message.Payload.ToArray())], null);
         }
 
         var records = await lineage.ReadAsync(reader, forkPosition, forkPosition + 1, long.MaxValue, cancellationToken);
@@ -46,7 +46,7 @@ public static class ForkPrefix
             return new Result(null, $"Stream-Fork-Sub-Offset {subOffset} is beyond the {payload.Length} bytes of the append at the fork offset");
         }
 
-        return new Result([payload[..(int)subOffset]], null);
+        return new Result([payload[..(int)subOffset].ToArray()], null);
     }
 
     /// <summary>

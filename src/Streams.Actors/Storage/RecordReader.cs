@@ -74,8 +74,7 @@ public sealed class TieredRecordReader(StreamDatabase database, PipelineQueries 
             var segment = queries.FindSegmentCovering(streamId, fromPosition);
             if (segment is not null)
             {
-                var bytes = await segments.GetAsync(streamName, segment, cancellationToken);
-                var reader = new SegmentReader(bytes, $"{streamName}#{segment.Index}");
+                var reader = await segments.OpenAsync(streamName, segment, cancellationToken);
                 var records = new List<StoredRecord>();
                 foreach (var record in reader.ReadFrom(fromPosition, maxBytes))
                 {
@@ -84,7 +83,8 @@ public sealed class TieredRecordReader(StreamDatabase database, PipelineQueries 
                         break;
                     }
 
-                    records.Add(new StoredRecord(record.Position, record.TimestampMs, record.Payload.ToArray()));
+                    // A slice of a decoded block that is never modified: no copy is needed.
+                    records.Add(new StoredRecord(record.Position, record.TimestampMs, record.Payload));
                 }
 
                 return records;

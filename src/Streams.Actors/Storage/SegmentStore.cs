@@ -15,23 +15,47 @@ public sealed class SegmentStore
     private readonly SegmentFiles files;
     private readonly IObjectStore objectStore;
     private readonly long cacheBudgetBytes;
+    private readonly OpenSegmentCache openSegments;
     private readonly ConcurrentDictionary<string, Lazy<Task<byte[]>>> downloads = new(StringComparer.Ordinal);
     private readonly Dictionary<string, CacheEntry> evictable = new(StringComparer.Ordinal);
     private readonly Lock cacheLock = new();
     private long evictableBytes;
     private long clock;
 
-    public SegmentStore(SegmentFiles files, IObjectStore objectStore, long cacheBudgetBytes)
+    /// <summary>Memory for opened segments when the caller does not say (<c>streams.read-cache-bytes</c>'s default).</summary>
+    public const long DefaultOpenSegmentBytes = 256L * 1024 * 1024;
+
+    public SegmentStore(SegmentFiles files, IObjectStore objectStore, long cacheBudgetBytes, long openSegmentBytes = DefaultOpenSegmentBytes)
     {
         this.files = files;
         this.objectStore = objectStore;
         this.cacheBudgetBytes = cacheBudgetBytes;
+        openSegments = new OpenSegmentCache(openSegmentBytes);
     }
 
     /// <summary>Downloads performed so far; tests use it to observe single flight.</summary>
     public long DownloadCount => Interlocked.Read(ref downloadCount);
 
     private long downloadCount;
+
+    /// <summary>
+    /// A reader over the segment: from memory when it was opened recently (its blocks already verified
+    /// and decoded), else over the file's bytes as <see cref="GetAsync"/> returns them.
+    /// </summary>
+    /// <exception cref="SegmentCorruptException">The file does not validate.</exception>
+    public async Task<SegmentReader> OpenAsync(string streamName, SegmentRow segment, CancellationToken cancellationToken)
+    {
+        var path = files.PathFor(streamName, segment);
+        if (openSegments.TryGet(path, segment) is { } cached)
+        {
+            Touch(path);
+            return cached;
+        }
+
+        var reader = new SegmentReader(await GetAsync(streamName, segment, cancellationToken), $"{streamName}#{segment.Index}");
+        openSegments.Add(path, segment, reader);
+        return reader;
+    }
 
     public async Task<byte[]> GetAsync(string streamName, SegmentRow segment, CancellationToken cancellationToken)
     {
@@ -68,6 +92,7 @@ public sealed class SegmentStore
     public void RemoveStreamFiles(string streamName)
     {
         var directory = files.StreamDirectory(streamName);
+        openSegments.RemoveUnder(directory);
         lock (cacheLock)
         {
             foreach (var path in evictable.Keys.Where(p => p.StartsWith(directory, StringComparison.Ordinal)).ToList())

@@ -62,4 +62,4 @@ public sealed record StreamRow
 }
 
 /// <summary>One stored record as read back from the WAL.</summary>
-public readonly record struct StoredRecord(long Position, long TimestampMs, byte[] Payload);
+public readonly record struct StoredRecord(long Position, long TimestampMs, ReadOnlyMemory<byte> Payload);

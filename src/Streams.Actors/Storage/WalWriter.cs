@@ -17,6 +17,10 @@ public sealed class WalWriter : IAsyncDisposable
     private readonly Thread loop;
     private readonly int maxOperationsPerCommit;
 
+    private const string SavepointSql = "SAVEPOINT operation";
+    private const string ReleaseSql = "RELEASE operation";
+    private const string RollbackToSql = "ROLLBACK TO operation";
+
     public WalWriter(StreamDatabase database, int maxOperationsPerCommit)
     {
         this.maxOperationsPerCommit = maxOperationsPerCommit;
@@ -66,27 +70,81 @@ public sealed class WalWriter : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Commits a group. Operations almost never fail, so the group first runs as plain statements in
+    /// one transaction; only when an operation throws is that transaction rolled back and the group
+    /// run again with a savepoint around each operation, so that the faulty one is undone alone and
+    /// the rest still commit (ADR 0002). Nothing is acknowledged before a commit in either path.
+    /// </summary>
     private void CommitBatch(List<WalOperation> batch)
     {
-        var failed = new Exception?[batch.Count];
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        if (!TryCommitWhole(batch, started))
+        {
+            CommitIsolated(batch, started);
+        }
+    }
+
+    /// <summary>False, with nothing written, when an operation failed and the group must be isolated.</summary>
+    private bool TryCommitWhole(List<WalOperation> batch, long started)
+    {
         try
         {
             using var transaction = connection.BeginTransaction();
+            var session = new WalSession(this, transaction);
+            foreach (var operation in batch)
+            {
+                try
+                {
+                    operation.Apply(session);
+                }
+                catch (Exception exception) when (IsOperationFault(exception))
+                {
+                    // Undo the whole group: every operation is applied again from the same state.
+                    transaction.Rollback();
+                    return false;
+                }
+            }
+
+            transaction.Commit();
+            Interlocked.Increment(ref commitCount);
+            Telemetry.StreamsMetrics.WalCommitted(batch.Count, started);
+        }
+        catch (Exception exception)
+        {
+            FailAll(batch, exception);
+            return true;
+        }
+
+        foreach (var operation in batch)
+        {
+            operation.Complete();
+        }
+
+        return true;
+    }
+
+    private void CommitIsolated(List<WalOperation> batch, long started)
+    {
+        var failed = new Exception?[batch.Count];
+        try
+        {
+            using var transaction = connection.BeginTransaction();
+            var session = new WalSession(this, transaction);
             for (var i = 0; i < batch.Count; i++)
             {
                 // A savepoint per operation: one faulty operation is undone alone and the rest of
                 // the group still commits.
-                StreamDatabase.Execute(connection, "SAVEPOINT operation");
+                Prepare(SavepointSql, transaction).ExecuteNonQuery();
                 try
                 {
-                    batch[i].Apply(new WalSession(this, transaction));
-                    StreamDatabase.Execute(connection, "RELEASE operation");
+                    batch[i].Apply(session);
+                    Prepare(ReleaseSql, transaction).ExecuteNonQuery();
                 }
-                catch (Exception exception) when (exception is SqliteException or InvalidOperationException or ArgumentException)
+                catch (Exception exception) when (IsOperationFault(exception))
                 {
-                    StreamDatabase.Execute(connection, "ROLLBACK TO operation");
-                    StreamDatabase.Execute(connection, "RELEASE operation");
+                    Prepare(RollbackToSql, transaction).ExecuteNonQuery();
+                    Prepare(ReleaseSql, transaction).ExecuteNonQuery();
                     failed[i] = exception;
                 }
             }
@@ -97,12 +155,7 @@ public sealed class WalWriter : IAsyncDisposable
         }
         catch (Exception exception)
         {
-            // The commit itself failed (I/O, disk full): nothing in this group is durable.
-            foreach (var operation in batch)
-            {
-                operation.Fail(exception);
-            }
-
+            FailAll(batch, exception);
             return;
         }
 
@@ -116,6 +169,19 @@ public sealed class WalWriter : IAsyncDisposable
             {
                 batch[i].Complete();
             }
+        }
+    }
+
+    /// <summary>An operation refused or could not apply its own change; the transaction is still usable.</summary>
+    private static bool IsOperationFault(Exception exception) =>
+        exception is SqliteException or InvalidOperationException or ArgumentException;
+
+    /// <summary>The commit itself failed (I/O, disk full): nothing in this group is durable.</summary>
+    private static void FailAll(List<WalOperation> batch, Exception exception)
+    {
+        foreach (var operation in batch)
+        {
+            operation.Fail(exception);
         }
     }
 

@@ -18,6 +18,7 @@ namespace Streams.Actors.Subscriptions;
 /// </summary>
 public sealed partial class SubscriptionActor : ReceiveActor, IWithStash, IWithTimers
 {
+    private static readonly TimeSpan ReloadRetryDelay = TimeSpan.FromSeconds(1);
     private readonly string subscriptionId;
     private readonly SubscriptionDependencies dependencies;
     private readonly ILoggingAdapter log = Context.GetLogger();
@@ -53,6 +54,48 @@ public sealed partial class SubscriptionActor : ReceiveActor, IWithStash, IWithT
         {
             RefreshTails(document.Links.Keys.ToList());
         }
+    }
+
+    /// <summary>
+    /// After a failure the document given at first start may be stale (acks and generations were
+    /// written since): the restarted owner reads the stored one before it serves anything.
+    /// </summary>
+    protected override void PostRestart(Exception reason)
+    {
+        log.Warning("Subscription {0} restarted after a failure ({1}); reloading its stored state", subscriptionId, reason.Message);
+        document = null;
+        StartReload();
+    }
+
+    private void StartReload()
+    {
+        var store = dependencies.Store;
+        var id = subscriptionId;
+        store.LoadAsync(id, CancellationToken.None)
+            .PipeTo(Self, success: stored => new Reloaded(stored), failure: exception => new ReloadFailed(exception));
+        Become(() =>
+        {
+            Receive<Reloaded>(reloaded =>
+            {
+                document = reloaded.Document;
+                Stash.UnstashAll();
+                if (document is null)
+                {
+                    Become(Absent);
+                    return;
+                }
+
+                Become(Active);
+                RefreshTails(document.Links.Keys.ToList());
+            });
+            Receive<ReloadFailed>(failed =>
+            {
+                log.Warning("Subscription {0}: could not read its stored state ({1}); retrying", subscriptionId, failed.Exception.Message);
+                Timers.StartSingleTimer("reload", new RetryReload(), ReloadRetryDelay);
+            });
+            Receive<RetryReload>(_ => StartReload());
+            ReceiveAny(_ => Stash.Stash());
+        });
     }
 
     // ---- Absent ----------------------------------------------------------------------------
@@ -355,7 +398,25 @@ public sealed partial class SubscriptionActor : ReceiveActor, IWithStash, IWithT
                 tails.TryGetValue(pair.Key, out var tail) && tail.CompareTo(pair.Value.AckedOffset) > 0 ? tail : pair.Value.AckedOffset))
             .ToList();
 
-    private bool HasPending() => Progress().Any(stream => stream.HasPending);
+    /// <summary>Runs on every signal of a linked stream, so it does not sort or allocate like <see cref="Progress"/>.</summary>
+    private bool HasPending()
+    {
+        foreach (var (path, link) in document!.Links)
+        {
+            if (tails.TryGetValue(path, out var tail) && tail.CompareTo(link.AckedOffset) > 0)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private sealed record Reloaded(SubscriptionDocument? Document);
+
+    private sealed record ReloadFailed(Exception Exception);
+
+    private sealed record RetryReload;
 
     private sealed record Backfilled(PutSubscription Put, List<string> Matched, Dictionary<string, Offset?> Tails, IActorRef ReplyTo);
 

@@ -14,6 +14,10 @@ public sealed class SubscriptionStore(IObjectStore objectStore)
     public Task SaveAsync(SubscriptionDocument document, CancellationToken cancellationToken) =>
         objectStore.PutAsync(SubscriptionDocument.KeyOf(document.Id), document.ToJson(), cancellationToken);
 
+    /// <summary>The stored document, or null when there is none.</summary>
+    public async Task<SubscriptionDocument?> LoadAsync(string id, CancellationToken cancellationToken) =>
+        await objectStore.GetAsync(SubscriptionDocument.KeyOf(id), cancellationToken) is { } bytes ? SubscriptionDocument.FromJson(bytes) : null;
+
     public Task DeleteAsync(string id, CancellationToken cancellationToken) =>
         objectStore.DeleteAsync(SubscriptionDocument.KeyOf(id), cancellationToken);
 

@@ -105,7 +105,7 @@ public sealed class PipelineProperties
             $"{where}: WAL holds positions [{string.Join(", ", wal.Select(record => record.Position))}], expected [{row.UploadedThrough}, {row.NextPosition})");
         foreach (var record in wal)
         {
-            Assert.True(record.Payload.AsSpan().SequenceEqual(model[(int)record.Position]), $"{where}: WAL payload at {record.Position} differs");
+            Assert.True(record.Payload.Span.SequenceEqual(model[(int)record.Position]), $"{where}: WAL payload at {record.Position} differs");
         }
 
         Assert.True(
@@ -256,7 +256,7 @@ public sealed class PipelineProperties
             var position = start + i;
             Assert.True(position < model.Count, $"{what}: returned a record past the end");
             Assert.True(records[i].Position == position, $"{what}: record {i} has position {records[i].Position}");
-            Assert.True(records[i].Payload.AsSpan().SequenceEqual(model[(int)position]), $"{what}: payload at {position} differs from the model");
+            Assert.True(records[i].Payload.Span.SequenceEqual(model[(int)position]), $"{what}: payload at {position} differs from the model");
             bytes += records[i].Payload.Length;
         }
 

@@ -56,6 +56,9 @@ public sealed class GracefulDrainEndToEndTests(ITestOutputHelper output) : IAsyn
         using var sse = await server.Client.GetAsync($"/v1/stream/{Name}?offset={tail}&live=sse", HttpCompletionOption.ResponseHeadersRead);
         var sseBody = sse.Content.ReadAsStringAsync();
         var longPoll = server.Client.GetAsync($"/v1/stream/{Name}?offset={tail}&live=long-poll");
+        // SIGTERM only once both readers are parked in the stream's owner: sent earlier, a reader
+        // still on its way would test nothing about letting waiting readers go.
+        await TestSupport.Poll.UntilAsync(async () => await LiveReadersAsync() == 2, StartTimeout, "both readers are parked");
         var stopping = Stopwatch.StartNew();
         var exitCode = await server.TerminateAsync(StopWithin);
         stopping.Stop();
@@ -69,6 +72,12 @@ public sealed class GracefulDrainEndToEndTests(ITestOutputHelper output) : IAsyn
         var manifest = StreamManifest.Parse(manifestBytes);
         Assert.True(manifest.DrainedClean);
         Assert.Equal(2, manifest.NextPosition);
+    }
+
+    private async Task<int> LiveReadersAsync()
+    {
+        using var details = System.Text.Json.JsonDocument.Parse(await server!.Client.GetStringAsync($"/v1/stream/{Name}/_details"));
+        return details.RootElement.GetProperty("live_readers").GetInt32();
     }
 
     private async Task<string> SendAsync(HttpMethod method, string path, HttpStatusCode expected, string body = "")

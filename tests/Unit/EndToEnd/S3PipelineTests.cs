@@ -22,7 +22,8 @@ public sealed class S3PipelineTests(S3TestBucket bucket, ITestOutputHelper outpu
     private static readonly TimeSpan PublishDeadline = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan DrainDeadline = TimeSpan.FromSeconds(120);
 
-    private const string FastPipeline = """
+    /// <summary>Seal and upload at once, so that what a drain or a kill leaves behind is the tail alone.</summary>
+    internal const string FastPipeline = """
         streams.segment.check-interval = 50ms
         streams.upload.check-interval = 50ms
         streams.upload.retry-min-backoff = 20ms
@@ -158,23 +159,8 @@ public sealed class S3PipelineTests(S3TestBucket bucket, ITestOutputHelper outpu
     {
         var s3 = S3TestServer.Require();
         await bucket.EnsureCreatedAsync();
-        string[] arguments =
-        [
-            "--object-store", "s3",
-            "--s3-endpoint", s3.Endpoint,
-            "--s3-region", s3.Region,
-            "--s3-bucket", bucket.Name,
-            "--s3-prefix", prefix,
-            "--hocon", FastPipeline,
-            .. sealing,
-        ];
-        // Credentials only ever through the environment, as in production.
-        var environment = new Dictionary<string, string>
-        {
-            ["STREAMS_S3_ACCESS_KEY"] = s3.AccessKey,
-            ["STREAMS_S3_SECRET_KEY"] = s3.SecretKey,
-        };
-        return await ServerProcess.StartAsync(directory.Combine("data-" + prefix.TrimEnd('/')), arguments, environment);
+        string[] arguments = [.. s3.ServerArguments(bucket.Name, prefix), "--hocon", FastPipeline, .. sealing];
+        return await ServerProcess.StartAsync(directory.Combine("data-" + prefix.TrimEnd('/')), arguments, s3.ServerEnvironment());
     }
 
     private static async Task<HashSet<string>> ListAllAsync(Streams.Actors.ObjectStore.IObjectStore store, string prefix)

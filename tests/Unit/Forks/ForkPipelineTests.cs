@@ -51,7 +51,7 @@ public sealed class ForkPipelineTests : IAsyncLifetime
         // Both streams' records now come from segments; the fork still reads across the boundary.
         var lineage = engine.Database.LoadStream("fork")!.Lineage!;
         var records = await lineage.ReadAsync(engine.Reader, 0, 4, long.MaxValue, CancellationToken.None);
-        Assert.Equal(["a", "b", "x", "y"], records.Select(record => Encoding.UTF8.GetString(record.Payload)));
+        Assert.Equal(["a", "b", "x", "y"], records.Select(record => Encoding.UTF8.GetString(record.Payload.Span)));
     }
 
     [Fact]

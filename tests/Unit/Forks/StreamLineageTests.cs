@@ -60,7 +60,7 @@ public sealed class StreamLineageTests
 
     private static (string, long) Describe((LineageEntry Entry, long End) serving) => (serving.Entry.Name, serving.End);
 
-    private static string Text(StoredRecord record) => System.Text.Encoding.UTF8.GetString(record.Payload);
+    private static string Text(StoredRecord record) => System.Text.Encoding.UTF8.GetString(record.Payload.Span);
 
     /// <summary>Each stream's records in memory, read with the same budget rule as the real reader.</summary>
     private sealed class ListReader : IRecordReader

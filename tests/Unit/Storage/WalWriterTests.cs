@@ -220,5 +220,5 @@ public sealed class WalWriterTests : IAsyncLifetime
     private static byte[][] Utf8(params string[] payloads) => [.. payloads.Select(Encoding.UTF8.GetBytes)];
 
     private string[] Payloads(long streamId) =>
-        [.. database.ReadWal(streamId, 0, long.MaxValue, long.MaxValue).Select(record => Encoding.UTF8.GetString(record.Payload))];
+        [.. database.ReadWal(streamId, 0, long.MaxValue, long.MaxValue).Select(record => Encoding.UTF8.GetString(record.Payload.Span))];
 }

@@ -4,6 +4,8 @@ using System.Text;
 using System.Text.Json;
 using Streams.Actors.Domain;
 using Streams.Tests.Support;
+using Streams.Tests.Unit.EndToEnd;
+using Streams.Tests.Unit.ObjectStore;
 using Streams.Tests.Unit.Support;
 using Xunit;
 
@@ -28,7 +30,7 @@ public sealed class SubscriptionEndToEndTests : IDisposable
     [Fact]
     public async Task Should_deliver_every_pending_wake_signed_when_a_receiver_comes_back_after_being_down()
     {
-        await using var server = await StartServerAsync("data");
+        await using var server = await StartServerAsync("data", store: null, []);
         await using var receiver = new WebhookReceiver(answerDone: true);
         using var http = new HttpClient { BaseAddress = server.BaseAddress };
         await PutWebhookAsync(http, "downtime", "jobs/*", receiver.Url);
@@ -67,12 +69,24 @@ public sealed class SubscriptionEndToEndTests : IDisposable
     [Fact]
     public async Task Should_keep_definitions_and_acked_offsets_across_a_drain_and_a_lazy_restore_on_an_empty_disk()
     {
-        var objects = directory.Combine("objects");
+        await using var store = new LocalDirectoryStore();
+        await DrainThenLazyRestoreAsync(store);
+    }
+
+    [S3Fact]
+    public async Task Should_keep_definitions_and_acked_offsets_across_a_drain_and_a_lazy_restore_on_an_empty_disk_with_an_s3_bucket()
+    {
+        await using var store = await S3BucketStore.CreateAsync();
+        await DrainThenLazyRestoreAsync(store);
+    }
+
+    private async Task DrainThenLazyRestoreAsync(EndToEndStore store)
+    {
         await using var receiver = new WebhookReceiver(answerDone: true);
         await receiver.StartAsync();
 
         Offset acked;
-        var first = await StartServerAsync("data-1", "--object-store-dir", objects);
+        var first = await StartServerAsync("data-1", store, [.. store.ServerArguments]);
         await using (first)
         {
             using var http = new HttpClient { BaseAddress = first.BaseAddress };
@@ -88,7 +102,7 @@ public sealed class SubscriptionEndToEndTests : IDisposable
         }
 
         var deliveriesBefore = receiver.Deliveries.Count;
-        await using var second = await StartServerAsync("data-2", "--object-store-dir", objects, "--lazy-restore");
+        await using var second = await StartServerAsync("data-2", store, [.. store.ServerArguments, "--lazy-restore"]);
         using var client = new HttpClient { BaseAddress = second.BaseAddress };
         var restored = await GetAsync(client, "durable");
         Assert.Equal(receiver.Url, restored.GetProperty("webhook").GetProperty("url").GetString());
@@ -111,10 +125,11 @@ public sealed class SubscriptionEndToEndTests : IDisposable
         await Eventually.AssertAsync(async () => Assert.Equal(elderNext.ToString(), AckedOffset(await GetAsync(client, "late"), "jobs/elder")), WakeTimeout);
     }
 
-    private async Task<ServerProcess> StartServerAsync(string dataDirectoryName, params string[] arguments) =>
+    private async Task<ServerProcess> StartServerAsync(string dataDirectoryName, EndToEndStore? store, string[] arguments) =>
         await ServerProcess.StartAsync(
             directory.Combine(dataDirectoryName),
-            ["--allow-private-webhooks", "--hocon", FastRetries, .. arguments]);
+            ["--allow-private-webhooks", "--hocon", FastRetries, .. arguments],
+            store?.ServerEnvironment);
 
     private static async Task PutWebhookAsync(HttpClient http, string id, string pattern, string url)
     {

@@ -28,11 +28,12 @@ internal sealed class StreamsHttpClient : IDisposable
 
     public static string StreamPath(string name) => "/v1/stream/" + Uri.EscapeDataString(name);
 
-    public async Task<bool> IsHealthyAsync()
+    /// <summary>True when GET <paramref name="path"/> answers 200; false on any other answer or none.</summary>
+    public async Task<bool> AnswersOkAsync(string path)
     {
         try
         {
-            using var response = await http.GetAsync("/health");
+            using var response = await http.GetAsync(path);
             return response.StatusCode == HttpStatusCode.OK;
         }
         catch (HttpRequestException)
@@ -74,6 +75,23 @@ internal sealed class StreamsHttpClient : IDisposable
 
     public async Task<Offset> AppendAsync(string name, byte[] record) =>
         await TryAppendAsync(name, record) ?? throw new InvalidOperationException($"POST {name} was refused");
+
+    /// <summary>
+    /// Appends one record as an idempotent producer (<c>Producer-Id</c>, <c>-Epoch</c>, <c>-Seq</c>);
+    /// the response whatever its status, for the caller to judge and dispose.
+    /// </summary>
+    public async Task<HttpResponseMessage> AppendAsProducerAsync(string name, byte[] record, string producerId, long epoch, long seq, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, StreamPath(name)) { Content = new ByteArrayContent(record) };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue(OctetStream);
+        request.Headers.Add("Producer-Id", producerId);
+        request.Headers.Add("Producer-Epoch", epoch.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        request.Headers.Add("Producer-Seq", seq.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        return await http.SendAsync(request, cancellationToken);
+    }
+
+    /// <summary>A catch-up GET at <paramref name="offset"/>, the response whatever its status (for 410 and its headers).</summary>
+    public Task<HttpResponseMessage> GetAtAsync(string name, Offset offset) => http.GetAsync(StreamPath(name) + "?offset=" + offset);
 
     /// <summary>One catch-up read: the bytes from <paramref name="offset"/> (or the start), the next offset, and whether that is the tail.</summary>
     public async Task<(byte[] Body, Offset Next, bool UpToDate)> ReadAsync(string name, Offset? offset)

@@ -10,7 +10,9 @@ namespace Streams.Actors.Storage.Segments;
 /// </summary>
 /// <remarks>
 /// Returned payloads are slices of per-block buffers the reader allocates; they never alias the
-/// segment bytes passed in and stay valid after the reader is gone.
+/// segment bytes passed in and stay valid after the reader is gone. A block is verified and decoded
+/// once per reader: later reads of it slice the same (never modified) buffer, so a reader kept in a
+/// cache serves repeated reads without decompressing or checksumming again.
 /// </remarks>
 public sealed class SegmentReader
 {
@@ -18,6 +20,9 @@ public sealed class SegmentReader
 
     private readonly ReadOnlyMemory<byte> _segment;
     private readonly SegmentBlockInfo[] _blocks;
+
+    /// <summary>Blocks already verified and decompressed, by block index; filled on first use.</summary>
+    private readonly byte[]?[] _decodedBlocks;
 
     /// <param name="segment">The whole file.</param>
     /// <param name="segmentName">A path or object key, used only in error messages.</param>
@@ -37,6 +42,7 @@ public sealed class SegmentReader
         ValidateFileHeader(bytes);
         var (footerOffset, footerLength, footerCrc, firstPosition, recordCount) = ReadTrailer(bytes);
         _blocks = ReadFooter(bytes, footerOffset, footerLength, footerCrc, firstPosition, recordCount);
+        _decodedBlocks = new byte[_blocks.Length][];
         FirstPosition = firstPosition;
         RecordCount = recordCount;
         FooterOffset = footerOffset;
@@ -56,6 +62,9 @@ public sealed class SegmentReader
     internal IReadOnlyList<SegmentBlockInfo> Blocks => _blocks;
 
     internal long FooterOffset { get; }
+
+    /// <summary>The file's length plus every block decompressed: what the reader holds at most once all its blocks were read.</summary>
+    public long MaxRetainedBytes => _segment.Length + _blocks.Sum(block => (long)block.UncompressedLength);
 
     /// <summary>
     /// Records from <paramref name="position"/> on, in order. Records are added while the payload
@@ -79,10 +88,18 @@ public sealed class SegmentReader
 
         var result = new List<SegmentRecord>();
         var budget = new ReadBudget(maxBytes);
-        using var decompressor = new Decompressor();
-        for (var blockIndex = FindBlock(position); blockIndex < _blocks.Length && !budget.IsSpent(result); blockIndex++)
+        Decompressor? decompressor = null;
+        try
         {
-            DecodeBlock(blockIndex, decompressor, position, result, ref budget);
+            for (var blockIndex = FindBlock(position); blockIndex < _blocks.Length && !budget.IsSpent(result); blockIndex++)
+            {
+                var uncompressed = _decodedBlocks[blockIndex] ?? Decode(blockIndex, decompressor ??= new Decompressor());
+                SliceRecords(blockIndex, uncompressed, position, result, ref budget);
+            }
+        }
+        finally
+        {
+            decompressor?.Dispose();
         }
 
         return result;
@@ -114,21 +131,18 @@ public sealed class SegmentReader
     }
 
     /// <summary>
-    /// Verifies block <paramref name="blockIndex"/> and appends its records at or after
-    /// <paramref name="fromPosition"/> while the budget lasts. The whole block is framed and checked
-    /// even when the budget runs out part-way, so a bad block never yields a partial answer.
+    /// Verifies block <paramref name="blockIndex"/> (CRC-32C, lengths, and the framing of every record
+    /// in it) and decompresses it, once; concurrent first reads may both decode, and either result is
+    /// kept (they are equal). The whole block is checked even when a read needs only part of it, so a
+    /// bad block never yields a partial answer.
     /// </summary>
-    private void DecodeBlock(
-        int blockIndex,
-        Decompressor decompressor,
-        long fromPosition,
-        List<SegmentRecord> result,
-        ref ReadBudget budget)
+    private byte[] Decode(int blockIndex, Decompressor decompressor)
     {
         var block = _blocks[blockIndex];
         var compressed = VerifyBlock(blockIndex, block);
 
-        var uncompressed = new byte[block.UncompressedLength];
+        // Every byte is overwritten by the decompressor (checked below), so no zeroing is needed.
+        var uncompressed = GC.AllocateUninitializedArray<byte>(block.UncompressedLength);
         int written;
         try
         {
@@ -153,28 +167,43 @@ public sealed class SegmentReader
                 throw Corrupt(blockIndex, $"record {i} of {block.RecordCount} is cut off at byte {offset}");
             }
 
-            var header = uncompressed.AsSpan(offset, SegmentFormat.RecordHeaderLength);
-            var timestampMs = BinaryPrimitives.ReadInt64LittleEndian(header[SegmentFormat.RecordTimestampOffset..]);
-            var payloadLength = BinaryPrimitives.ReadUInt32LittleEndian(header[SegmentFormat.RecordPayloadLengthOffset..]);
+            var payloadLength = BinaryPrimitives.ReadUInt32LittleEndian(uncompressed.AsSpan(offset + SegmentFormat.RecordPayloadLengthOffset));
             if (payloadLength > remaining - SegmentFormat.RecordHeaderLength)
             {
                 throw Corrupt(blockIndex, $"record {i} claims {payloadLength} payload bytes but only {remaining - SegmentFormat.RecordHeaderLength} remain");
             }
 
-            var position = block.FirstPosition + i;
-            var payloadOffset = offset + SegmentFormat.RecordHeaderLength;
-            if (position >= fromPosition && !budget.IsSpent(result))
-            {
-                result.Add(new SegmentRecord(position, timestampMs, new ReadOnlyMemory<byte>(uncompressed, payloadOffset, (int)payloadLength)));
-                budget.Spend(payloadLength);
-            }
-
-            offset = payloadOffset + (int)payloadLength;
+            offset += SegmentFormat.RecordHeaderLength + (int)payloadLength;
         }
 
         if (offset != uncompressed.Length)
         {
             throw Corrupt(blockIndex, $"{uncompressed.Length - offset} bytes follow the last record");
+        }
+
+        Volatile.Write(ref _decodedBlocks[blockIndex], uncompressed);
+        return uncompressed;
+    }
+
+    /// <summary>Appends the records of a verified block at or after <paramref name="fromPosition"/> while the budget lasts.</summary>
+    private void SliceRecords(int blockIndex, byte[] uncompressed, long fromPosition, List<SegmentRecord> result, ref ReadBudget budget)
+    {
+        var block = _blocks[blockIndex];
+        var offset = 0;
+        for (var i = 0; i < block.RecordCount && !budget.IsSpent(result); i++)
+        {
+            var header = uncompressed.AsSpan(offset, SegmentFormat.RecordHeaderLength);
+            var payloadLength = (int)BinaryPrimitives.ReadUInt32LittleEndian(header[SegmentFormat.RecordPayloadLengthOffset..]);
+            var payloadOffset = offset + SegmentFormat.RecordHeaderLength;
+            var position = block.FirstPosition + i;
+            if (position >= fromPosition)
+            {
+                var timestampMs = BinaryPrimitives.ReadInt64LittleEndian(header[SegmentFormat.RecordTimestampOffset..]);
+                result.Add(new SegmentRecord(position, timestampMs, new ReadOnlyMemory<byte>(uncompressed, payloadOffset, payloadLength)));
+                budget.Spend(payloadLength);
+            }
+
+            offset = payloadOffset + payloadLength;
         }
     }
 
