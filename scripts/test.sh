@@ -27,6 +27,8 @@ readonly solution="Streams.sln"
 readonly test_projects=(
     "unit:tests/Unit/Streams.Tests.Unit.csproj"
     "property:tests/Property/Streams.Tests.Property.csproj"
+    # Hostile HTTP (FsCheck-generated) against a real server process; ~1-2 minutes.
+    "fuzz:tests/Fuzz/Streams.Tests.Fuzz.csproj"
 )
 readonly s3_script="scripts/s3-test-server.sh"
 readonly s3_default_env_file="/tmp/streams-s3-test/s3.env"
@@ -313,6 +315,34 @@ run_conformance_stage() {
 for config in "${conformance_configs[@]}"; do
     run_conformance_stage "${config%%|*}" "${config#*|}"
 done
+
+# ---- 4b. the official TypeScript client with api-key auth ----------------------------------
+run_client_auth_stage() {
+    local name="client-auth" stage_log="${log_dir}/client-auth.log"
+    banner "${name} (@durable-streams/client with a key in a custom header)"
+    if ((build_ok == 0)); then
+        record_stage "${name}" "NOT RUN" "the build failed"
+        return
+    fi
+    local status=0
+    bash tests/Conformance/client-auth.sh < /dev/null 2>&1 | tee "${stage_log}" || status=$?
+    local counts_line passed failed
+    counts_line="$(strip_colours < "${stage_log}" | grep -E '^client-auth: [0-9]+ passed, [0-9]+ failed$' | tail -n 1 || true)"
+    if [[ -z "${counts_line}" ]]; then
+        record_stage "${name}" "FAIL" "no result line (client-auth.sh exit status ${status})"
+        return
+    fi
+    passed="$(sed -E 's/^client-auth: ([0-9]+) passed.*/\1/' <<< "${counts_line}")"
+    failed="$(sed -E 's/.* ([0-9]+) failed$/\1/' <<< "${counts_line}")"
+    total_passed=$((total_passed + passed))
+    total_failed=$((total_failed + failed))
+    if ((status == 0 && failed == 0)); then
+        record_stage "${name}" "PASS" "${passed} passed, 0 failed"
+    else
+        record_stage "${name}" "FAIL" "${passed} passed, ${failed} failed (exit status ${status})" "${failed}"
+    fi
+}
+run_client_auth_stage
 
 # ---- 5. summary ---------------------------------------------------------------------------
 # Stopped here rather than only in the exit trap, so that the closing line is the last line.

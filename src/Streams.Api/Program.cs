@@ -65,6 +65,7 @@ builder.Services.AddStreams(new StreamsEngineOptions
     RestoreMode = restoreMode,
     AllowPrivateWebhooks = options.AllowPrivateWebhooks,
     Cluster = cluster,
+    ActorLogsThroughHost = options.LogFormat == LogSetup.JsonFormat,
 });
 if (cluster is not null)
 {
@@ -75,11 +76,15 @@ if (cluster is not null)
 }
 
 builder.Services.AddStreamsTelemetry();
+builder.Logging.UseFormat(options.LogFormat);
 
 var app = builder.Build();
+app.UseMiddleware<RequestLogScope>();
 app.UseMiddleware<UnhandledErrors>();
 app.UseMiddleware<BrowserHeaders>();
 app.UseMiddleware<ApiKeyAuthentication>();
+app.UseMiddleware<ConcurrencyLimit>();
+app.UseMiddleware<LiveReaderLimit>();
 app.UseMiddleware<RestoreGate>();
 if (cluster is not null)
 {
@@ -162,6 +167,19 @@ static string HoconOverrides(ServerOptions options)
     if (options.RestoreParallelism is { } parallelism)
     {
         lines.Add(string.Create(CultureInfo.InvariantCulture, $"streams.restore.parallelism = {parallelism}"));
+    }
+
+    foreach (var (key, limit) in new[]
+    {
+        ("concurrent-requests", options.MaxConcurrentRequests),
+        ("live-readers-per-node", options.MaxLiveReaders),
+        ("live-readers-per-stream", options.MaxLiveReadersPerStream),
+    })
+    {
+        if (limit is { } value)
+        {
+            lines.Add(string.Create(CultureInfo.InvariantCulture, $"streams.limits.{key} = {value}"));
+        }
     }
 
     if (options.Hocon is { Length: > 0 } hocon)

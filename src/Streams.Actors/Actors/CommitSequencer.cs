@@ -22,6 +22,9 @@ internal sealed class CommitSequencer
     /// <summary>Appends submitted and not yet settled (committed or failed).</summary>
     public int InFlight { get; private set; }
 
+    /// <summary>Replies held until the commits issued before them settle.</summary>
+    public int DeferredReplies => deferredReplies.Count;
+
     /// <summary>Numbers the next append to submit.</summary>
     public long Issue()
     {

@@ -877,6 +877,13 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
     /// </summary>
     private void ReplyAfterCommits(IActorRef replyTo, object reply)
     {
+        if (commits.InFlight > 0 && commits.DeferredReplies >= dependencies.Settings.MaxDeferredRepliesPerStream)
+        {
+            // Bounded: a stream whose commits stall must not collect replies without limit.
+            replyTo.Tell(Limits.Refusal("deferred-replies-per-stream"));
+            return;
+        }
+
         if (commits.ReplyNowOrDefer(replyTo, reply))
         {
             replyTo.Tell(reply);

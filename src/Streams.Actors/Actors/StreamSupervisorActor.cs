@@ -52,6 +52,12 @@ public sealed class StreamSupervisorActor : ReceiveActor
         var name = extractor.EntityId(command)!;
         if (stopping.TryGetValue(name, out var buffer))
         {
+            if (buffer.Count >= dependencies.Settings.MaxSupervisorBufferPerStream)
+            {
+                Sender.Tell(Limits.Refusal("supervisor-buffer-per-stream"));
+                return;
+            }
+
             buffer.Add((command, Sender));
             return;
         }

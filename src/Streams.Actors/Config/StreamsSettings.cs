@@ -64,6 +64,16 @@ public sealed record StreamsSettings
 
     public required bool EvictWhenIdle { get; init; }
 
+    public required int MaxConcurrentRequests { get; init; }
+
+    public required int MaxLiveReadersPerNode { get; init; }
+
+    public required int MaxLiveReadersPerStream { get; init; }
+
+    public required int MaxDeferredRepliesPerStream { get; init; }
+
+    public required int MaxSupervisorBufferPerStream { get; init; }
+
     public required int ClusterShardCount { get; init; }
 
     public required TimeSpan HandOffTimeout { get; init; }
@@ -116,6 +126,11 @@ public sealed record StreamsSettings
             HydrationStashLimit = streams.GetInt("restore.stash-limit"),
             StashLimit = streams.GetInt("stash-limit"),
             EvictWhenIdle = streams.GetBoolean("restore.evict-when-idle"),
+            MaxConcurrentRequests = streams.GetInt("limits.concurrent-requests"),
+            MaxLiveReadersPerNode = streams.GetInt("limits.live-readers-per-node"),
+            MaxLiveReadersPerStream = streams.GetInt("limits.live-readers-per-stream"),
+            MaxDeferredRepliesPerStream = streams.GetInt("limits.deferred-replies-per-stream"),
+            MaxSupervisorBufferPerStream = streams.GetInt("limits.supervisor-buffer-per-stream"),
             ClusterShardCount = streams.GetInt("cluster.shard-count"),
             HandOffTimeout = streams.GetTimeSpan("cluster.handoff-timeout"),
             OwnerCacheTtl = streams.GetTimeSpan("cluster.owner-cache-ttl"),

@@ -126,6 +126,14 @@ public static class StreamsHostingExtensions
         services.AddAkka(options.ActorSystemName, (builder, provider) =>
         {
             builder.AddHocon(hocon, HoconAddMode.Append);
+            if (options.ActorLogsThroughHost)
+            {
+                builder.ConfigureLoggers(loggers =>
+                {
+                    loggers.ClearLoggers();
+                    loggers.AddLoggerFactory();
+                });
+            }
             if (options.Cluster is { } cluster)
             {
                 builder.WithStreamsCluster(cluster, settings, node, provider.GetRequiredService<StreamDependencies>);
@@ -271,4 +279,7 @@ public sealed record StreamsEngineOptions
 
     /// <summary>Wraps the object store (latency injection in benchmarks, counting in tests).</summary>
     public Func<IObjectStore, IObjectStore>? ObjectStoreDecorator { get; init; }
+
+    /// <summary>The actor system logs through the host's logging (so JSON logs hold its lines too) instead of its own console writer.</summary>
+    public bool ActorLogsThroughHost { get; init; }
 }
