@@ -19,6 +19,9 @@ namespace Streams.Bench.Cluster;
 /// </summary>
 public static class ClusterCommand
 {
+    /// <summary>The cluster's processor time is measured over all its nodes (RunningProcessorTime), not per call.</summary>
+    private static readonly ServerCpu NotMeasured = new(processId: null);
+
     public const string Name = "cluster";
 
     private const string OctetStream = "application/octet-stream";
@@ -81,7 +84,7 @@ public static class ClusterCommand
                 var owner = cluster.Nodes[0];
                 var other = cluster.Nodes[1];
                 var owned = await CreateOwnedByAsync(cluster, owner, owner, $"bench/{run}/owned-", streamCount, withRecord: false, cancellationToken);
-                await AppendLoad.RunAsync(owner.Client, new AppendPhase("warm-up", owned, writers, SmallBodyBytes, TimeSpan.FromSeconds(seconds), WarmUpRequests), cancellationToken);
+                await AppendLoad.RunAsync(owner.Client, new AppendPhase("warm-up", owned, writers, SmallBodyBytes, TimeSpan.FromSeconds(seconds), WarmUpRequests), NotMeasured, cancellationToken);
                 await CompareAppendsAsync(cluster, owner, other, owned, writers, TimeSpan.FromSeconds(seconds), cancellationToken);
                 await CompareCatchUpAsync(cluster, owner, other, $"bench/{run}/catch-up", catchUpMegabytes, catchUpRounds, cancellationToken);
 
@@ -167,7 +170,7 @@ public static class ClusterCommand
         foreach (var (label, node) in (ValueTuple<string, BenchNode>[])[("owner (node 1)", owner), ("non-owner (node 2)", other)])
         {
             var cpuBefore = cluster.RunningProcessorTime();
-            var result = await AppendLoad.RunAsync(node.Client, new AppendPhase(label, streams, writers, SmallBodyBytes, duration, int.MaxValue), cancellationToken);
+            var result = await AppendLoad.RunAsync(node.Client, new AppendPhase(label, streams, writers, SmallBodyBytes, duration, int.MaxValue), NotMeasured, cancellationToken);
             var cpu = cluster.RunningProcessorTime() - cpuBefore;
             table.Add(label, result.Succeeded, result.AppendsPerSecond.ToString("N0", CultureInfo.InvariantCulture), result.Latency.P50, result.Latency.P99, result.Latency.Max,
                 result.Failed + result.Throttled, PerOperation(cpu, result.Succeeded));
@@ -194,7 +197,7 @@ public static class ClusterCommand
             for (var round = 1; round <= rounds; round++)
             {
                 var cpuBefore = cluster.RunningProcessorTime();
-                var result = await CatchUpReader.ReadAllAsync(node.Client, stream, round, (long)megabytes * LargeBodyBytes, cancellationToken);
+                var result = await CatchUpReader.ReadAllAsync(node.Client, stream, round, (long)megabytes * LargeBodyBytes, NotMeasured, cancellationToken);
                 var cpu = cluster.RunningProcessorTime() - cpuBefore;
                 table.Add(label, round, result.Requests, result.Elapsed, result.MegabytesPerSecond.ToString("N0", CultureInfo.InvariantCulture), PerOperation(cpu, megabytes));
             }

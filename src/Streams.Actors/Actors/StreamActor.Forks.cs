@@ -175,6 +175,11 @@ public sealed partial class StreamActor
     /// <summary>Checks a fork request against this stream and describes it; no reference is taken here.</summary>
     private void DescribeAsForkSource(LiveStream live, DescribeForkSource describe)
     {
+        if (RefuseForkOnAnotherNode())
+        {
+            return;
+        }
+
         if (describe.ContentType is { } contentType && !ContentTypes.SameMediaType(contentType, live.ContentType))
         {
             Sender.Tell(new StreamRejected(

@@ -81,6 +81,24 @@ public sealed partial class StreamActor
         StartHandOff();
     }
 
+    /// <summary>
+    /// A fork reads its source's records through its own node's index, so a source owned by
+    /// another node cannot be forked (yet): say so at once rather than let the fork wait for an
+    /// answer it could not use.
+    /// </summary>
+    private bool RefuseForkOnAnotherNode()
+    {
+        if (dependencies.Cluster is null || !Sender.Path.Address.HasGlobalScope)
+        {
+            return false;
+        }
+
+        Sender.Tell(new StreamRejected(
+            ErrorCode.NotImplemented,
+            $"stream '{streamName}' is owned by another cluster node; forking across nodes is not supported yet"));
+        return true;
+    }
+
     private StreamRejected Moving() =>
         new(ErrorCode.StreamMoving, $"stream '{streamName}' is moving to another node; retry");
 
