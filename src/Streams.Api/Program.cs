@@ -5,6 +5,8 @@ using Streams.Api;
 using Streams.Api.Cluster;
 using Streams.Api.Endpoints;
 using Streams.Api.Http;
+using Streams.Api.Security;
+using Streams.Api.Telemetry;
 
 var flags = CommandLine.Parse(args, out var problems);
 if (problems.Count > 0)
@@ -17,7 +19,7 @@ if (problems.Count > 0)
 var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
 builder.Configuration.AddInMemoryCollection(flags);
 var options = ServerOptions.Bind(builder.Configuration.GetSection(ServerOptions.Section), problems);
-if (options is null)
+if (options is null || !builder.Services.TryAddSecurity(options, problems))
 {
     return Refuse(problems);
 }
@@ -72,9 +74,12 @@ if (cluster is not null)
         .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false, UseCookies = false });
 }
 
+builder.Services.AddStreamsTelemetry();
+
 var app = builder.Build();
 app.UseMiddleware<UnhandledErrors>();
 app.UseMiddleware<BrowserHeaders>();
+app.UseMiddleware<ApiKeyAuthentication>();
 app.UseMiddleware<RestoreGate>();
 if (cluster is not null)
 {
@@ -98,6 +103,7 @@ app.MapReadiness();
 app.MapSubscriptionEndpoints();
 app.MapStreamEndpoints();
 app.MapAdminEndpoints();
+app.MapMetrics();
 app.MapFallback((HttpContext context) =>
     ResultMapping.WriteAsync(context, Streams.Actors.Domain.ErrorCode.RouteNotFound, "no such endpoint"));
 await app.RunAsync();

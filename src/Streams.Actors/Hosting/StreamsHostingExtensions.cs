@@ -47,11 +47,13 @@ public static class StreamsHostingExtensions
             settings.WalMaxOperationsPerCommit));
         services.AddSingleton(provider => new PipelineQueries(provider.GetRequiredService<StreamDatabase>()));
         services.AddSingleton(provider => CreateObjectStore(options, provider));
-        services.AddSingleton(_ =>
+        services.AddSingleton(provider =>
         {
             var files = new SegmentFiles(options.DataDirectory);
             // Temp files are left only by a crash before a rename; the index never refers to them.
             files.RemoveLeftoverTempFiles();
+            // Nor to a file whose seal crashed before its commit: its name is never chosen again.
+            files.RemoveUnreferencedFiles(provider.GetRequiredService<PipelineQueries>().LocalSegments().Select(s => files.PathFor(s.Name, s.StoredName)));
             return files;
         });
         services.AddSingleton(provider =>
@@ -60,9 +62,9 @@ public static class StreamsHostingExtensions
                 provider.GetRequiredService<SegmentFiles>(),
                 provider.GetRequiredService<IObjectStore>(),
                 settings.SegmentCacheBytes);
-            foreach (var (name, index, size) in provider.GetRequiredService<PipelineQueries>().UploadedSegments())
+            foreach (var (name, storedName, size) in provider.GetRequiredService<PipelineQueries>().UploadedSegments())
             {
-                store.MarkUploaded(name, index, size);
+                store.MarkUploaded(name, storedName, size);
             }
 
             return store;
@@ -131,6 +133,7 @@ public static class StreamsHostingExtensions
             builder.WithActors((system, registry, _) =>
             {
                 var clock = provider.GetRequiredService<TimeProvider>();
+                ObserveEngine(provider.GetRequiredService<UploadBacklog>(), provider.GetRequiredService<RestoreStatus>());
                 var uploader = system.ActorOf(
                     UploaderActor.Props(
                         provider.GetRequiredService<ManifestPublisher>(),
@@ -187,6 +190,9 @@ public static class StreamsHostingExtensions
         services.Configure<HostOptions>(host => host.ShutdownTimeout = settings.DrainTimeout + ShutdownMargin);
         return services;
     }
+
+    private static void ObserveEngine(UploadBacklog backlog, RestoreStatus restore) =>
+        Telemetry.StreamsMetrics.Observe(() => backlog.Bytes, () => (restore.Total, restore.Done, restore.Failed));
 
     private static readonly TimeSpan TempFileClockMargin = TimeSpan.FromSeconds(1);
 

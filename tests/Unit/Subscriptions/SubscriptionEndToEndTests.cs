@@ -3,6 +3,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using Streams.Actors.Domain;
+using Streams.Tests.Support;
 using Streams.Tests.Unit.EndToEnd;
 using Streams.Tests.Unit.ObjectStore;
 using Streams.Tests.Unit.Support;
@@ -35,15 +36,15 @@ public sealed class SubscriptionEndToEndTests : IDisposable
         await PutWebhookAsync(http, "downtime", "jobs/*", receiver.Url);
 
         // Appends go on while nothing listens at the receiver's address.
-        await server.Client.CreateAsync("jobs/a");
-        await server.Client.CreateAsync("jobs/b");
-        await server.Client.AppendAsync("jobs/a", [1]);
-        await server.Client.AppendAsync("jobs/b", [2]);
-        var tailA = await server.Client.AppendAsync("jobs/a", [3]);
+        await server.Protocol().CreateAsync("jobs/a");
+        await server.Protocol().CreateAsync("jobs/b");
+        await server.Protocol().AppendAsync("jobs/a", [1]);
+        await server.Protocol().AppendAsync("jobs/b", [2]);
+        var tailA = await server.Protocol().AppendAsync("jobs/a", [3]);
         await Eventually.AssertAsync(
             async () => Assert.Equal("failed", (await GetAsync(http, "downtime")).GetProperty("status").GetString()),
             WakeTimeout);
-        var tailB = await server.Client.AppendAsync("jobs/b", [4]);
+        var tailB = await server.Protocol().AppendAsync("jobs/b", [4]);
 
         await receiver.StartAsync();
         await Eventually.AssertAsync(
@@ -89,15 +90,15 @@ public sealed class SubscriptionEndToEndTests : IDisposable
         await using (first)
         {
             using var http = new HttpClient { BaseAddress = first.BaseAddress };
-            await first.Client.CreateAsync("jobs/old");
-            await first.Client.AppendAsync("jobs/old", [1]);
+            await first.Protocol().CreateAsync("jobs/old");
+            await first.Protocol().AppendAsync("jobs/old", [1]);
             await PutWebhookAsync(http, "durable", "jobs/*", receiver.Url);
-            acked = await first.Client.AppendAsync("jobs/old", [2]);
+            acked = await first.Protocol().AppendAsync("jobs/old", [2]);
             await Eventually.AssertAsync(async () => Assert.Equal(acked.ToString(), AckedOffset(await GetAsync(http, "durable"), "jobs/old")), WakeTimeout);
             // Only in the bucket after the drain: a pattern subscription made after the restore must pick it up.
-            await first.Client.CreateAsync("jobs/elder");
-            await first.Client.AppendAsync("jobs/elder", [9]);
-            Assert.True(await first.TerminateAsync(DrainTimeout), "the first server did not drain in time");
+            await first.Protocol().CreateAsync("jobs/elder");
+            await first.Protocol().AppendAsync("jobs/elder", [9]);
+            Assert.True(await first.TryTerminateAsync(DrainTimeout), "the first server did not drain in time");
         }
 
         var deliveriesBefore = receiver.Deliveries.Count;
@@ -109,7 +110,7 @@ public sealed class SubscriptionEndToEndTests : IDisposable
         Assert.Equal(acked.ToString(), AckedOffset(restored, "jobs/old"));
 
         // The next append wakes the receiver from the acked offset, not from the beginning.
-        var tail = await second.Client.AppendAsync("jobs/old", [3]);
+        var tail = await second.Protocol().AppendAsync("jobs/old", [3]);
         await Eventually.AssertAsync(async () => Assert.Equal(tail.ToString(), AckedOffset(await GetAsync(client, "durable"), "jobs/old")), WakeTimeout);
         var wake = receiver.Deliveries.Skip(deliveriesBefore).Select(delivery => delivery.Json)
             .SelectMany(json => json.GetProperty("streams").EnumerateArray())
@@ -118,14 +119,14 @@ public sealed class SubscriptionEndToEndTests : IDisposable
 
         // A subscription made now cannot see jobs/elder (not hydrated); touching the stream links it at its tail.
         await PutWebhookAsync(client, "late", "jobs/*", receiver.Url);
-        var (_, elderTail) = await second.Client.ReadToTailAsync("jobs/elder");
+        var (_, elderTail) = await second.Protocol().ReadToTailAsync("jobs/elder");
         await Eventually.AssertAsync(async () => Assert.Equal(elderTail.ToString(), AckedOffset(await GetAsync(client, "late"), "jobs/elder")), WakeTimeout);
-        var elderNext = await second.Client.AppendAsync("jobs/elder", [10]);
+        var elderNext = await second.Protocol().AppendAsync("jobs/elder", [10]);
         await Eventually.AssertAsync(async () => Assert.Equal(elderNext.ToString(), AckedOffset(await GetAsync(client, "late"), "jobs/elder")), WakeTimeout);
     }
 
-    private async Task<StreamsServerProcess> StartServerAsync(string dataDirectoryName, EndToEndStore? store, string[] arguments) =>
-        await StreamsServerProcess.StartAsync(
+    private async Task<ServerProcess> StartServerAsync(string dataDirectoryName, EndToEndStore? store, string[] arguments) =>
+        await ServerProcess.StartAsync(
             directory.Combine(dataDirectoryName),
             ["--allow-private-webhooks", "--hocon", FastRetries, .. arguments],
             store?.ServerEnvironment);
