@@ -279,7 +279,8 @@ run_conformance_stage() {
         return
     fi
     local status=0
-    STREAMS_SKIP_BUILD=1 STREAMS_SERVER_ARGS="${server_args}" \
+    # Every stage runs the opt-in subscription tests too; their webhook receiver is on loopback.
+    CONFORMANCE_SUBSCRIPTIONS=1 STREAMS_SKIP_BUILD=1 STREAMS_SERVER_ARGS="--allow-private-webhooks${server_args:+ ${server_args}}" \
         bash tests/Conformance/run.sh < /dev/null 2>&1 | tee "${stage_log}" || status=$?
 
     local counts_line

@@ -51,6 +51,7 @@ internal static class CommandLine
         ["--bootstrap-from-r2"] = ("Streams:Restore", "eager"),
         ["--no-auth"] = ("Streams:AuthStrategy", "none"),
         ["--health-requires-auth"] = ("Streams:HealthRequiresAuth", "true"),
+        ["--allow-private-webhooks"] = ("Streams:AllowPrivateWebhooks", "true"),
     };
 
     /// <summary>Environment variables (ours and the original's), mapped to our keys. Secrets are read elsewhere.</summary>
@@ -99,6 +100,12 @@ internal static class CommandLine
         if (lazyRequested)
         {
             values["Streams:Restore"] = "lazy";
+        }
+
+        // DS_ALLOW_PRIVATE_WEBHOOKS=1 is the environment's --allow-private-webhooks.
+        if (environment("DS_ALLOW_PRIVATE_WEBHOOKS") is "1" or "true")
+        {
+            values["Streams:AllowPrivateWebhooks"] = "true";
         }
 
         for (var i = 0; i < args.Length; i++)

@@ -63,6 +63,7 @@ builder.Services.AddStreams(new StreamsEngineOptions
     S3 = s3,
     FileSystemObjectStoreDirectory = options.ObjectStoreDir is { } dir ? Path.GetFullPath(dir) : null,
     RestoreMode = restoreMode,
+    AllowPrivateWebhooks = options.AllowPrivateWebhooks,
     Cluster = cluster,
     ActorLogsThroughHost = options.LogFormat == LogSetup.JsonFormat,
 });
@@ -104,6 +105,7 @@ app.MapMethods("/health", [HttpMethods.Get, HttpMethods.Head], (RestoreStatus re
     ? Results.Json(new HealthStatus("restoring", restore.Done + restore.Failed, restore.Total, restore.Failed), HealthJsonContext.Default.HealthStatus, statusCode: StatusCodes.Status503ServiceUnavailable)
     : Results.Json(new HealthStatus("ok", null, null, restore.Failed), HealthJsonContext.Default.HealthStatus));
 app.MapReadiness();
+app.MapSubscriptionEndpoints();
 app.MapStreamEndpoints();
 app.MapAdminEndpoints();
 app.MapMetrics();

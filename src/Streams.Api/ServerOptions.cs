@@ -54,6 +54,9 @@ public sealed class ServerOptions
     /// <summary><c>none</c> (serve what the local disk has), <c>eager</c> or <c>lazy</c>.</summary>
     public string Restore { get; set; } = "none";
 
+    /// <summary>Webhooks may go to loopback and private addresses (tests, private networks); never link-local or metadata.</summary>
+    public bool AllowPrivateWebhooks { get; set; }
+
     /// <summary>Streams restored at once by the eager bootstrap.</summary>
     public int? RestoreParallelism { get; set; }
 

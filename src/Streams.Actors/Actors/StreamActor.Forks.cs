@@ -57,7 +57,7 @@ public sealed partial class StreamActor
     {
         Receive<ForkSourceAnswered>(HandleForkSourceAnswered);
         Receive<WaiterTimedOut>(_ => { });
-        ReceiveAny(_ => Stash.Stash());
+        ReceiveAny(StashOrReject);
     }
 
     private void HandleForkSourceAnswered(ForkSourceAnswered answered)
@@ -68,7 +68,7 @@ public sealed partial class StreamActor
             answered.ReplyTo.Tell(answered.Answer as StreamRejected
                 ?? new StreamRejected(ErrorCode.Unavailable, $"unexpected answer {answered.Answer.GetType().Name} from the fork source"));
             BecomeAbsent();
-            Stash.UnstashAll();
+            UnstashAllWaiting();
             return;
         }
 
@@ -77,7 +77,7 @@ public sealed partial class StreamActor
         {
             answered.ReplyTo.Tell(rejected);
             BecomeAbsent();
-            Stash.UnstashAll();
+            UnstashAllWaiting();
             return;
         }
 
@@ -260,14 +260,14 @@ public sealed partial class StreamActor
         Receive<PlacementMessages.HandOff>(_ => StartHandOff());
         Receive<ReceiveTimeout>(_ =>
         {
-            if (inflightCommits == 0)
+            if (commits.InFlight == 0)
             {
                 RequestPassivation();
             }
         });
         Receive<StreamSupervisorActor.StopWhenIdle>(_ =>
         {
-            if (inflightCommits == 0 && !reloadAfterInflight)
+            if (commits.InFlight == 0 && !reloadAfterInflight)
             {
                 Context.Stop(Self);
             }
@@ -281,9 +281,10 @@ public sealed partial class StreamActor
     private void HandleStreamSoftDeleted(StreamSoftDeleted softDeleted)
     {
         stream!.SoftDeleted = true;
+        SignalRemoved();
         softDeleted.ReplyTo?.Tell(new StreamDeleted(streamName));
         BecomeSoftDeleted();
-        Stash.UnstashAll();
+        UnstashAllWaiting();
     }
 
     /// <summary>This stream is gone for good: its parent may be a soft-deleted source waiting for that.</summary>

@@ -96,14 +96,13 @@ public sealed partial class StreamActor
         handingOff = true;
         dependencies.Cluster?.UnregisterOwner(streamName, Self);
         SetReceiveTimeout(null);
-        foreach (var waiter in waiters)
+        foreach (var waiter in waiters.TakeAll())
         {
             // The reader's node asks again and reaches the stream's next owner.
             Timers.Cancel(waiter.TimerKey);
             waiter.ReplyTo.Tell(Moving());
         }
 
-        waiters.Clear();
         Become(HandingOff);
         ContinueHandOff();
     }
@@ -136,7 +135,7 @@ public sealed partial class StreamActor
 
     private void ContinueHandOff()
     {
-        if (handOffStarted || inflightCommits > 0)
+        if (handOffStarted || commits.InFlight > 0)
         {
             return;
         }
@@ -179,13 +178,13 @@ public sealed partial class StreamActor
             // Every acknowledged append is committed (nothing is in flight), so sealing now covers them all.
             var sealedStream = await segmenter.Ask<AllSealed>(new SealStream(streamId), Remaining(deadline));
             var published = await uploader.Ask<AllPublished>(new PublishStream(streamId), Remaining(deadline));
-            if (sealedStream.Error is null && published.Failed == 0)
+            if (sealedStream.Error is null && published.Failed == 0 && published.Error is null)
             {
                 problem = null;
                 break;
             }
 
-            problem = sealedStream.Error ?? "the object store refused the upload";
+            problem = sealedStream.Error ?? published.Error ?? "the object store refused the upload";
             await Task.Delay(HandOffRetryPause);
         }
 

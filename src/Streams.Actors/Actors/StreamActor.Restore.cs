@@ -18,7 +18,6 @@ namespace Streams.Actors.Actors;
 public sealed partial class StreamActor
 {
     private const string HydrationTimer = "hydration";
-    private int stashedWhileHydrating;
     private long tombstoneGeneration;
 
     /// <summary>True once the object store has been asked about this name (and had no live stream).</summary>
@@ -29,7 +28,6 @@ public sealed partial class StreamActor
         var hydrator = dependencies.Hydrator;
         var name = streamName;
         var timeout = dependencies.Settings.HydrationTimeout;
-        stashedWhileHydrating = 0;
         Task.Run(async () =>
             {
                 // Gives up on the object store when the waiting requests do: a request that never
@@ -55,6 +53,7 @@ public sealed partial class StreamActor
             if (hydrated.Outcome.Row is { } row)
             {
                 stream = new LiveStream(row);
+                SignalTail(stream, activity: false);
                 BecomeReady();
             }
             else
@@ -64,20 +63,14 @@ public sealed partial class StreamActor
                 BecomeAbsent();
             }
 
-            Stash.UnstashAll();
+            UnstashAllWaiting();
         });
         Receive<HydrationFailed>(failed => FailHydration($"the stream could not be restored from the object store: {failed.Error}"));
         Receive<HydrationTimedOut>(_ => FailHydration("restoring the stream from the object store took too long"));
-        ReceiveAny(message =>
-        {
-            if (message is IStreamCommand && ++stashedWhileHydrating > dependencies.Settings.HydrationStashLimit)
-            {
-                Sender.Tell(new StreamRejected(ErrorCode.Unavailable, "the stream is being restored and too many requests are waiting; retry"));
-                return;
-            }
-
-            Stash.Stash();
-        });
+        ReceiveAny(message => StashOrReject(
+            message,
+            dependencies.Settings.HydrationStashLimit,
+            "the stream is being restored and too many requests are waiting; retry"));
     }
 
     /// <summary>Every waiting request gets a typed error; the owner then stops so the next request retries.</summary>
@@ -129,24 +122,26 @@ public sealed partial class StreamActor
             })
             .PipeTo(Self, success: _ => new OwnershipClaimed(), failure: exception => new OwnershipClaimFailed(exception.Message));
         SetReceiveTimeout(null);
-        Become(() =>
+        Become(Claiming);
+    }
+
+    private void Claiming()
+    {
+        Receive<OwnershipClaimed>(_ =>
         {
-            Receive<OwnershipClaimed>(_ =>
-            {
-                live.OwnershipClaimed = true;
-                BecomeReady();
-                Stash.UnstashAll();
-            });
-            Receive<OwnershipClaimFailed>(failed =>
-            {
-                log.Warning("Publishing a manifest before the first append to {0} failed: {1}", streamName, failed.Error);
-                // Ready first: a stop request handed back by RejectStashed is then answered there.
-                BecomeReady();
-                RejectStashed("the object store is unavailable; retry");
-            });
-            Receive<WaiterTimedOut>(HandleWaiterTimedOut);
-            ReceiveAny(_ => Stash.Stash());
+            stream!.OwnershipClaimed = true;
+            BecomeReady();
+            UnstashAllWaiting();
         });
+        Receive<OwnershipClaimFailed>(failed =>
+        {
+            log.Warning("Publishing a manifest before the first append to {0} failed: {1}", streamName, failed.Error);
+            // Ready first: a stop request handed back by RejectStashed is then answered there.
+            BecomeReady();
+            RejectStashed("the object store is unavailable; retry");
+        });
+        Receive<WaiterTimedOut>(HandleWaiterTimedOut);
+        ReceiveAny(StashOrReject);
     }
 
     // ---- Evicting: bounded local disk under lazy restore ---------------------------------------
@@ -173,28 +168,30 @@ public sealed partial class StreamActor
             })
             .PipeTo(Self, success: evicted => new EvictionFinished(evicted), failure: _ => new EvictionFinished(false));
         SetReceiveTimeout(null);
-        Become(() =>
-        {
-            Receive<EvictionFinished>(finished =>
-            {
-                if (finished.Evicted)
-                {
-                    // Nothing local is left to serve from. Loading again now would hydrate the rows
-                    // straight back; wait for the stop instead, unless a request comes first.
-                    stream = null;
-                    remoteChecked = false;
-                    Become(Evicted);
-                }
-                else
-                {
-                    BecomeReady();
-                }
+        Become(Evicting);
+    }
 
-                RequestPassivation();
-                Stash.UnstashAll();
-            });
-            ReceiveAny(_ => Stash.Stash());
+    private void Evicting()
+    {
+        Receive<EvictionFinished>(finished =>
+        {
+            if (finished.Evicted)
+            {
+                // Nothing local is left to serve from. Loading again now would hydrate the rows
+                // straight back; wait for the stop instead, unless a request comes first.
+                stream = null;
+                remoteChecked = false;
+                Become(Evicted);
+            }
+            else
+            {
+                BecomeReady();
+            }
+
+            RequestPassivation();
+            UnstashAllWaiting();
         });
+        ReceiveAny(StashOrReject);
     }
 
     /// <summary>Rows dropped, stop requested: the stop ends it, a request restores the stream first.</summary>

@@ -23,19 +23,14 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
     private readonly string streamName;
     private readonly StreamDependencies dependencies;
     private readonly ILoggingAdapter log = Context.GetLogger();
-    private readonly List<Waiter> waiters = [];
-    private readonly Queue<DeferredReply> deferredReplies = new();
+    private readonly WaiterRegistry waiters = new();
+    private readonly CommitSequencer commits = new();
 
     private LiveStream? stream;
-    private long issuedCommits;
-    private long completedCommits;
-
-    /// <summary>Commit results that arrived before an earlier commit's result, keyed by commit number.</summary>
-    private readonly SortedDictionary<long, object> earlyCommitResults = [];
-    private long handledCommitResults;
-    private int inflightCommits;
     private bool reloadAfterInflight;
-    private long nextWaiterId;
+
+    /// <summary>Requests in the stash, counted against the stash limits.</summary>
+    private int stashedRequests;
 
     public StreamActor(string streamName, StreamDependencies dependencies)
     {
@@ -76,7 +71,7 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
             if (loaded.Row is null && dependencies.RestoreMode == RestoreMode.Lazy)
             {
                 StartHydration();
-                Stash.UnstashAll();
+                UnstashAllWaiting();
                 return;
             }
 
@@ -88,10 +83,11 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
             else
             {
                 stream = new LiveStream(loaded.Row);
+                SignalTail(stream, activity: false);
                 BecomeReady();
             }
 
-            Stash.UnstashAll();
+            UnstashAllWaiting();
         });
         Receive<LoadFailed>(failed =>
         {
@@ -99,12 +95,13 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
             RejectStashed("the stream could not be loaded; retry");
             Become(Failed);
         });
-        ReceiveAny(_ => Stash.Stash());
+        ReceiveAny(StashOrReject);
     }
 
     /// <summary>Every waiting request gets a typed error (the caller retries; the next owner starts afresh).</summary>
     private void RejectStashed(string reason)
     {
+        stashedRequests = 0;
         foreach (var envelope in Stash.ClearStash())
         {
             if (envelope.Message is IStreamCommand)
@@ -118,6 +115,37 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
                 Self.Tell(envelope.Message, envelope.Sender);
             }
         }
+    }
+
+    /// <summary>Every waiting state stashes through here, within <c>streams.stash-limit</c>.</summary>
+    private void StashOrReject(object message) =>
+        StashOrReject(message, dependencies.Settings.StashLimit, "the stream is busy and too many requests are waiting; retry");
+
+    /// <summary>
+    /// Keeps a message for the state that follows. A request beyond <paramref name="limit"/> is
+    /// answered at once instead: a stream stuck waiting must not hold requests without bound.
+    /// Anything else (the supervisor's stop above all) is always kept: it is sent only once.
+    /// </summary>
+    private void StashOrReject(object message, int limit, string reason)
+    {
+        if (message is IStreamCommand)
+        {
+            if (stashedRequests >= limit)
+            {
+                Sender.Tell(new StreamRejected(ErrorCode.Unavailable, reason));
+                return;
+            }
+
+            stashedRequests++;
+        }
+
+        Stash.Stash();
+    }
+
+    private void UnstashAllWaiting()
+    {
+        stashedRequests = 0;
+        Stash.UnstashAll();
     }
 
     /// <summary>
@@ -153,7 +181,7 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
         Receive<AppendFailed>(failed => HandleCommitResult(failed.CommitNumber, failed, serving: false));
         Receive<ReceiveTimeout>(_ =>
         {
-            if (inflightCommits == 0)
+            if (commits.InFlight == 0)
             {
                 RequestPassivation();
             }
@@ -161,7 +189,7 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
         Receive<StreamSupervisorActor.StopWhenIdle>(_ =>
         {
             // Appends of a deleted incarnation may still be committing; their senders get an answer first.
-            if (inflightCommits == 0)
+            if (commits.InFlight == 0)
             {
                 Context.Stop(Self);
             }
@@ -207,45 +235,49 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
     private void BecomeWaitingForWrite()
     {
         SetReceiveTimeout(null);
-        Become(() =>
+        Become(WaitingForWrite);
+    }
+
+    private void WaitingForWrite()
+    {
+        Receive<StreamStored>(stored =>
         {
-            Receive<StreamStored>(stored =>
-            {
-                stream = new LiveStream(stored.Row);
-                stored.ReplyTo.Tell(new StreamCreated(stream.View(), Created: true));
-                BecomeReady();
-                Stash.UnstashAll();
-            });
-            Receive<StreamSoftDeleted>(HandleStreamSoftDeleted);
-            Receive<StreamRemoved>(removed =>
-            {
-                ReleaseForkParent();
-                stream = null;
-                // This node just published (or queued) the tombstone; nothing remote to ask about.
-                remoteChecked = true;
-                // A re-creation from this owner must outrank the tombstone even after the uploader
-                // has published it and dropped its local row.
-                tombstoneGeneration = Math.Max(tombstoneGeneration, removed.TombstoneGeneration);
-                removed.ReplyTo?.Tell(new StreamDeleted(streamName));
-                BecomeAbsent();
-                Stash.UnstashAll();
-            });
-            Receive<WriteFailed>(failed =>
-            {
-                log.Error(failed.Exception, "Writing stream {0} failed", streamName);
-                failed.ReplyTo?.Tell(new StreamRejected(ErrorCode.Unavailable, "the write could not be committed; retry"));
-                stream = null;
-                Stash.UnstashAll();
-                StartLoading();
-                Become(Loading);
-            });
-            // Appends issued before a delete (or expiry) are answered as they settle, not stashed:
-            // the state they would be unstashed into may no longer know them.
-            Receive<AppendCommitted>(committed => HandleCommitResult(committed.CommitNumber, committed, serving: false));
-            Receive<AppendFailed>(failed => HandleCommitResult(failed.CommitNumber, failed, serving: false));
-            Receive<WaiterTimedOut>(_ => { });
-            ReceiveAny(_ => Stash.Stash());
+            stream = new LiveStream(stored.Row);
+            SignalTail(stream, activity: true);
+            stored.ReplyTo.Tell(new StreamCreated(stream.View(), Created: true));
+            BecomeReady();
+            UnstashAllWaiting();
         });
+        Receive<StreamSoftDeleted>(HandleStreamSoftDeleted);
+        Receive<StreamRemoved>(removed =>
+        {
+            ReleaseForkParent();
+            stream = null;
+            // This node just published (or queued) the tombstone; nothing remote to ask about.
+            remoteChecked = true;
+            // A re-creation from this owner must outrank the tombstone even after the uploader
+            // has published it and dropped its local row.
+            tombstoneGeneration = Math.Max(tombstoneGeneration, removed.TombstoneGeneration);
+            SignalRemoved();
+            removed.ReplyTo?.Tell(new StreamDeleted(streamName));
+            BecomeAbsent();
+            UnstashAllWaiting();
+        });
+        Receive<WriteFailed>(failed =>
+        {
+            log.Error(failed.Exception, "Writing stream {0} failed", streamName);
+            failed.ReplyTo?.Tell(new StreamRejected(ErrorCode.Unavailable, "the write could not be committed; retry"));
+            stream = null;
+            UnstashAllWaiting();
+            StartLoading();
+            Become(Loading);
+        });
+        // Appends issued before a delete (or expiry) are answered as they settle, not stashed:
+        // the state they would be unstashed into may no longer know them.
+        Receive<AppendCommitted>(committed => HandleCommitResult(committed.CommitNumber, committed, serving: false));
+        Receive<AppendFailed>(failed => HandleCommitResult(failed.CommitNumber, failed, serving: false));
+        Receive<WaiterTimedOut>(_ => { });
+        ReceiveAny(StashOrReject);
     }
 
     // ---- Ready ---------------------------------------------------------------------------
@@ -272,7 +304,7 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
         Receive<PlacementMessages.HandOff>(_ => StartHandOff());
         Receive<ReceiveTimeout>(_ =>
         {
-            if (waiters.Count == 0 && inflightCommits == 0)
+            if (waiters.Count == 0 && commits.InFlight == 0)
             {
                 if (ShouldEvictWhenIdle())
                 {
@@ -285,7 +317,7 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
         });
         Receive<StreamSupervisorActor.StopWhenIdle>(_ =>
         {
-            if (waiters.Count == 0 && inflightCommits == 0 && !reloadAfterInflight)
+            if (waiters.Count == 0 && commits.InFlight == 0 && !reloadAfterInflight)
             {
                 Context.Stop(Self);
             }
@@ -298,7 +330,7 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
         {
             if (reloadAfterInflight)
             {
-                Stash.Stash();
+                StashOrReject(command);
                 return;
             }
 
@@ -474,9 +506,8 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
             live.ClosedBy = closedBy;
         }
 
-        var commitNumber = ++issuedCommits;
+        var commitNumber = commits.Issue();
         var incarnation = live.StreamId;
-        inflightCommits++;
         var operation = new AppendOperation(
             live.StreamId,
             firstPosition,
@@ -515,10 +546,8 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
     /// </param>
     private void HandleCommitResult(long commitNumber, object result, bool serving)
     {
-        earlyCommitResults[commitNumber] = result;
-        while (earlyCommitResults.Remove(handledCommitResults + 1, out var next))
+        foreach (var next in commits.Arrive(commitNumber, result))
         {
-            handledCommitResults++;
             if (next is AppendCommitted committed)
             {
                 ApplyAppendCommitted(committed, serving);
@@ -532,9 +561,7 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
 
     private void ApplyAppendCommitted(AppendCommitted committed, bool serving)
     {
-        inflightCommits--;
-        // The writer commits in submission order, so this commit proves every earlier one durable.
-        completedCommits = Math.Max(completedCommits, committed.CommitNumber);
+        var dueReplies = commits.Settle(committed.CommitNumber);
         // An incarnation deleted (or expired) since the append was issued: the sender still gets its
         // answer — the append was durable when acknowledged — but its positions mean nothing to the
         // stream now living under this name.
@@ -543,10 +570,11 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
         {
             live.CommittedPosition = Math.Max(live.CommittedPosition, committed.EndPosition);
             live.ClosedCommitted |= committed.Closed;
+            SignalTail(live, activity: true);
         }
 
         committed.ReplyTo.Tell(committed.Reply);
-        FlushDeferredReplies();
+        SendDueReplies(dueReplies);
         if (!serving)
         {
             return;
@@ -564,7 +592,7 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
 
     private void ApplyAppendFailed(AppendFailed failed, bool serving)
     {
-        inflightCommits--;
+        var dueReplies = commits.Settle(failed.CommitNumber);
         log.Error(failed.Exception, "Append to stream {0} failed to commit", streamName);
         failed.ReplyTo.Tell(new StreamRejected(ErrorCode.Unavailable, "the append could not be committed; retry"));
         // Positions assigned after the failed one no longer match the index; later appends in flight
@@ -574,8 +602,7 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
             reloadAfterInflight = true;
         }
 
-        completedCommits = Math.Max(completedCommits, failed.CommitNumber);
-        FlushDeferredReplies();
+        SendDueReplies(dueReplies);
         if (serving)
         {
             UpdateReceiveTimeout();
@@ -585,19 +612,18 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
 
     private void ReloadIfRequested()
     {
-        if (!reloadAfterInflight || inflightCommits > 0)
+        if (!reloadAfterInflight || commits.InFlight > 0)
         {
             return;
         }
 
         reloadAfterInflight = false;
-        foreach (var waiter in waiters)
+        foreach (var waiter in waiters.TakeAll())
         {
             waiter.ReplyTo.Tell(new StreamRejected(ErrorCode.Unavailable, "the stream is recovering from a write failure; retry"));
             Timers.Cancel(waiter.TimerKey);
         }
 
-        waiters.Clear();
         stream = null;
         StartLoading();
         Become(Loading);
@@ -638,10 +664,8 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
             return;
         }
 
-        var id = ++nextWaiterId;
-        var waiter = new Waiter(id, Sender, start, read.MaxBytes);
-        waiters.Add(waiter);
-        Timers.StartSingleTimer(waiter.TimerKey, new WaiterTimedOut(id), read.WaitFor.Value);
+        var waiter = waiters.Park(Sender, start, read.MaxBytes);
+        Timers.StartSingleTimer(waiter.TimerKey, new WaiterTimedOut(waiter.Id), read.WaitFor.Value);
         SetReceiveTimeout(null);
     }
 
@@ -652,15 +676,10 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
             return;
         }
 
-        for (var i = waiters.Count - 1; i >= 0; i--)
+        foreach (var waiter in waiters.TakeReadable(live.CommittedPosition, live.ClosedCommitted))
         {
-            var waiter = waiters[i];
-            if (waiter.StartPosition < live.CommittedPosition || live.ClosedCommitted)
-            {
-                waiters.RemoveAt(i);
-                Timers.Cancel(waiter.TimerKey);
-                StartRead(live, waiter.ReplyTo, waiter.StartPosition, waiter.MaxBytes, timedOut: false);
-            }
+            Timers.Cancel(waiter.TimerKey);
+            StartRead(live, waiter.ReplyTo, waiter.StartPosition, waiter.MaxBytes, timedOut: false);
         }
 
         UpdateReceiveTimeout();
@@ -668,14 +687,11 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
 
     private void HandleWaiterTimedOut(WaiterTimedOut timedOut)
     {
-        var index = waiters.FindIndex(waiter => waiter.Id == timedOut.WaiterId);
-        if (index < 0)
+        if (waiters.TakeTimedOut(timedOut.WaiterId) is not { } waiter)
         {
             return;
         }
 
-        var waiter = waiters[index];
-        waiters.RemoveAt(index);
         StartRead(stream!, waiter.ReplyTo, waiter.StartPosition, waiter.MaxBytes, timedOut: true);
         UpdateReceiveTimeout();
     }
@@ -749,13 +765,12 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
 
     private void StartDelete(LiveStream live, IActorRef? replyTo)
     {
-        foreach (var waiter in waiters)
+        foreach (var waiter in waiters.TakeAll())
         {
             Timers.Cancel(waiter.TimerKey);
             waiter.ReplyTo.Tell(NotFound());
         }
 
-        waiters.Clear();
         // A stream that forks still read through is only soft-deleted; the writer decides, so that a
         // fork being created at the same moment cannot lose its source.
         var removal = new RemoveUnlessForkedOperation(live.StreamId);
@@ -775,6 +790,7 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
         var view = live.View();
         var epochs = live.Epochs;
         var streamId = live.StreamId;
+        var liveReaders = waiters.Count;
         Task.Run(() =>
             {
                 var details = queries.LoadDetails(streamId);
@@ -791,7 +807,7 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
                         details.ManifestGeneration,
                         details.LastUploadAtMs is { } ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : null,
                         details.LastUploadError,
-                        details.Restored);
+                        details.Restored) { LiveReaders = liveReaders };
             })
             .PipeTo(replyTo, failure: exception => new StreamRejected(ErrorCode.Unavailable, exception.Message));
     }
@@ -803,7 +819,7 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
     }
 
     private void UpdateReceiveTimeout() =>
-        SetReceiveTimeout(waiters.Count == 0 && inflightCommits == 0 ? dependencies.Settings.PassivateAfter : null);
+        SetReceiveTimeout(waiters.Count == 0 && commits.InFlight == 0 ? dependencies.Settings.PassivateAfter : null);
 
     /// <summary>
     /// Replies that describe state other appends may still be committing (duplicates, HEAD, an
@@ -811,27 +827,23 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
     /// </summary>
     private void ReplyAfterCommits(IActorRef replyTo, object reply)
     {
-        if (completedCommits >= issuedCommits)
-        {
-            replyTo.Tell(reply);
-            return;
-        }
-
-        if (deferredReplies.Count >= dependencies.Settings.MaxDeferredRepliesPerStream)
+        if (commits.DeferredCount >= dependencies.Settings.MaxDeferredRepliesPerStream)
         {
             replyTo.Tell(Limits.Refusal("deferred-replies-per-stream"));
             return;
         }
 
-        deferredReplies.Enqueue(new DeferredReply(issuedCommits, replyTo, reply));
+        if (commits.ReplyNowOrDefer(replyTo, reply))
+        {
+            replyTo.Tell(reply);
+        }
     }
 
-    private void FlushDeferredReplies()
+    private static void SendDueReplies(List<(IActorRef ReplyTo, object Reply)> dueReplies)
     {
-        while (deferredReplies.TryPeek(out var deferred) && deferred.AfterCommit <= completedCommits)
+        foreach (var (replyTo, reply) in dueReplies)
         {
-            deferredReplies.Dequeue();
-            deferred.ReplyTo.Tell(deferred.Reply);
+            replyTo.Tell(reply);
         }
     }
 
@@ -858,11 +870,4 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
     private sealed record AppendFailed(long Incarnation, long CommitNumber, Exception Exception, IActorRef ReplyTo);
 
     private sealed record WaiterTimedOut(long WaiterId);
-
-    private sealed record Waiter(long Id, IActorRef ReplyTo, long StartPosition, long MaxBytes)
-    {
-        public string TimerKey => $"waiter-{Id}";
-    }
-
-    private sealed record DeferredReply(long AfterCommit, IActorRef ReplyTo, object Reply);
 }

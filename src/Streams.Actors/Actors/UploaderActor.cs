@@ -89,9 +89,21 @@ public sealed class UploaderActor : ReceiveActor, IWithTimers
             log.Warning("Upload of stream {0} failed ({1} in a row): {2}", streamId, failures, error);
         }
 
+        foreach (var (name, error) in finished.TombstoneFailures)
+        {
+            // Retried next round; the stream stays hidden locally meanwhile.
+            log.Warning("Publishing the tombstone of stream {0} failed: {1}", name, error);
+        }
+
+        if (finished.Error is { } roundError)
+        {
+            // Nothing of this round is known to be published: the drain must not take it for done.
+            log.Error("The upload round failed: {0}", roundError);
+        }
+
         foreach (var requester in finished.Requesters)
         {
-            requester.Tell(new AllPublished(finished.Published.Count, finished.Failures.Count, finished.TombstonesPublished));
+            requester.Tell(new AllPublished(finished.Published.Count, finished.Failures.Count, finished.TombstonesPublished) { Error = finished.Error });
         }
 
         if (streamRequests.Count > 0)
@@ -150,7 +162,7 @@ public sealed class UploaderActor : ReceiveActor, IWithTimers
             .PipeTo(
                 Self,
                 success: result => result with { Requesters = requesters },
-                failure: exception => new RoundFinished([], new Dictionary<long, string>(), 0, requesters) { Error = exception.Message });
+                failure: exception => new RoundFinished([], new Dictionary<long, string>(), 0, new Dictionary<string, string>(), requesters) { Error = exception.Message });
         Become(Uploading);
     }
 
@@ -168,7 +180,7 @@ public sealed class UploaderActor : ReceiveActor, IWithTimers
             .PipeTo(
                 Self,
                 success: result => result with { Requesters = requesters },
-                failure: exception => new RoundFinished([], new Dictionary<long, string>(), 0, requesters) { Error = exception.Message });
+                failure: exception => new RoundFinished([], new Dictionary<long, string>(), 0, new Dictionary<string, string>(), requesters) { Error = exception.Message });
         Become(Uploading);
     }
 
@@ -184,6 +196,7 @@ public sealed class UploaderActor : ReceiveActor, IWithTimers
         HashSet<long>? only = null)
     {
         var tombstones = 0;
+        var tombstoneFailures = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var tombstone in only is null ? queries.PendingTombstones() : [])
         {
             try
@@ -193,7 +206,7 @@ public sealed class UploaderActor : ReceiveActor, IWithTimers
             }
             catch (Exception exception) when (exception is not OutOfMemoryException)
             {
-                // Retried next round; the stream stays hidden locally meanwhile.
+                tombstoneFailures[tombstone.Name] = exception.Message;
             }
         }
 
@@ -230,7 +243,7 @@ public sealed class UploaderActor : ReceiveActor, IWithTimers
             });
 
         backlog.Reset(queries.UnpublishedBytes());
-        return new RoundFinished([.. published], failures.ToDictionary(), tombstones, []);
+        return new RoundFinished([.. published], failures.ToDictionary(), tombstones, tombstoneFailures, []);
     }
 
     private sealed record Tick;
@@ -241,6 +254,7 @@ public sealed class UploaderActor : ReceiveActor, IWithTimers
         IReadOnlyList<long> Published,
         IReadOnlyDictionary<long, string> Failures,
         int TombstonesPublished,
+        IReadOnlyDictionary<string, string> TombstoneFailures,
         IReadOnlyList<IActorRef> Requesters)
     {
         public string? Error { get; init; }

@@ -56,6 +56,9 @@ public sealed record StreamsSettings
 
     public required int HydrationStashLimit { get; init; }
 
+    /// <summary>Requests one stream owner holds in any waiting state other than hydration.</summary>
+    public required int StashLimit { get; init; }
+
     public required bool EvictWhenIdle { get; init; }
 
     public required int MaxConcurrentRequests { get; init; }
@@ -117,6 +120,7 @@ public sealed record StreamsSettings
             RestoreProgressInterval = streams.GetTimeSpan("restore.progress-interval"),
             HydrationTimeout = streams.GetTimeSpan("restore.hydration-timeout"),
             HydrationStashLimit = streams.GetInt("restore.stash-limit"),
+            StashLimit = streams.GetInt("stash-limit"),
             EvictWhenIdle = streams.GetBoolean("restore.evict-when-idle"),
             MaxConcurrentRequests = streams.GetInt("limits.concurrent-requests"),
             MaxLiveReadersPerNode = streams.GetInt("limits.live-readers-per-node"),

@@ -11,20 +11,41 @@ namespace Streams.Actors.Hosting;
 /// <summary>
 /// First step of a cluster node's graceful stop (SIGTERM): hand every shard this node hosts to the
 /// other nodes. Each stream owner drains (seal, publish clean, drop local rows) and stops; requests
-/// for those streams wait in the shard regions and are answered by the new owners. Stopped before
-/// the <see cref="DrainCoordinator"/>, which then publishes whatever is left in the local WAL.
+/// for those streams wait in the shard regions and are answered by the new owners. It starts the
+/// moment the host begins to stop, while the listener finishes the requests in flight — those
+/// that were for this node's streams are sent on to the new owners, which only works once the
+/// hand-off is under way. Stopped before the <see cref="DrainCoordinator"/>, which then publishes
+/// whatever is left in the local WAL.
 /// </summary>
 internal sealed class ShardHandOffService(
     IRequiredActor<StreamActor> region,
+    IHostApplicationLifetime lifetime,
     StreamsSettings settings,
     ILogger<ShardHandOffService> logger) : IHostedService
 {
-    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    private readonly object gate = new();
+    private Task? handOff;
 
-    public async Task StopAsync(CancellationToken cancellationToken)
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        lifetime.ApplicationStopping.Register(() => HandOff());
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => HandOff();
+
+    private Task HandOff()
+    {
+        lock (gate)
+        {
+            return handOff ??= Task.Run(HandOffAsync);
+        }
+    }
+
+    private async Task HandOffAsync()
     {
         var started = DateTimeOffset.UtcNow;
-        var regionRef = await region.GetAsync(cancellationToken);
+        var regionRef = await region.GetAsync();
         logger.LogInformation("Leaving the cluster: handing this node's shards to the other nodes");
         try
         {

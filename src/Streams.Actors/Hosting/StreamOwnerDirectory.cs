@@ -18,6 +18,12 @@ public sealed class StreamOwnerDirectory(StreamsNode node, StreamsSettings setti
     /// <summary>Past this many remembered owners the cache starts over rather than grow without bound.</summary>
     private const int MaxRemembered = 100_000;
 
+    /// <summary>
+    /// A where-is question is small and answered at once (even while the stream hydrates); no answer
+    /// this soon means the region is busy moving shards or gone, and the caller asks again.
+    /// </summary>
+    private static readonly TimeSpan LocateTimeout = TimeSpan.FromSeconds(5);
+
     private readonly ConcurrentDictionary<string, (StreamOwner Owner, DateTimeOffset Until)> remembered = new(StringComparer.Ordinal);
 
     /// <summary>The owner, or null while the stream is moving (ask again after a pause).</summary>
@@ -42,7 +48,7 @@ public sealed class StreamOwnerDirectory(StreamsNode node, StreamsSettings setti
         object reply;
         try
         {
-            reply = await region.Ask<object>(new PlacementMessages.LocateOwner(streamName), settings.AskTimeout, cancellationToken);
+            reply = await region.Ask<object>(new PlacementMessages.LocateOwner(streamName), LocateTimeout, cancellationToken);
         }
         catch (AskTimeoutException)
         {

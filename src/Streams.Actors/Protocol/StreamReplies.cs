@@ -53,7 +53,11 @@ public static class StreamReplies
         long ManifestGeneration,
         DateTimeOffset? LastUploadAt,
         string? LastUploadError,
-        bool Restored);
+        bool Restored)
+    {
+        /// <summary>Long-poll and SSE readers parked in the stream's owner, waiting for records or closure.</summary>
+        public int LiveReaders { get; init; }
+    }
 
     /// <summary>
     /// A business failure. Optional fields carry what the protocol sends with some of them: the tail

@@ -14,9 +14,11 @@ internal static class Readiness
     public static IEndpointRouteBuilder MapReadiness(this IEndpointRouteBuilder routes)
     {
         // HEAD too: load balancers often probe without a body.
-        routes.MapMethods("/ready", [HttpMethods.Get, HttpMethods.Head], (RestoreStatus restore, DrainState drain, StreamsNode node) =>
+        routes.MapMethods("/ready", [HttpMethods.Get, HttpMethods.Head], (RestoreStatus restore, DrainState drain, StreamsNode node, IHostApplicationLifetime lifetime) =>
         {
-            var state = Evaluate(restore.IsRestoring, drain.IsDraining, node.Clustered, node.Region is not null, node.MemberStatus);
+            // From the moment the host begins to stop (a cluster node then hands its shards off), not only once the drain runs.
+            var stopping = drain.IsDraining || lifetime.ApplicationStopping.IsCancellationRequested;
+            var state = Evaluate(restore.IsRestoring, stopping, node.Clustered, node.Region is not null, node.MemberStatus);
             return Results.Json(
                 new ReadyStatus(state, node.Clustered ? node.Name : null, node.MemberStatus),
                 ReadyJsonContext.Default.ReadyStatus,
@@ -28,9 +30,9 @@ internal static class Readiness
     public const string Ready = "ready";
 
     /// <summary>The node's readiness as one word: ready, restoring, draining, starting or the member status.</summary>
-    public static string Evaluate(bool restoring, bool draining, bool clustered, bool regionStarted, string? memberStatus)
+    public static string Evaluate(bool restoring, bool stopping, bool clustered, bool regionStarted, string? memberStatus)
     {
-        if (draining)
+        if (stopping)
         {
             return "draining";
         }

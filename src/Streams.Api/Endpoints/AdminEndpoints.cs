@@ -60,6 +60,7 @@ internal static class AdminEndpoints
         // Answered by the owner itself (a cluster forwards _details like any stream request).
         var node = context.RequestServices.GetRequiredService<StreamsNode>();
         json.WriteString("owner_node", node.Name);
+        json.WriteNumber("live_readers", details.LiveReaders);
         json.WriteEndObject();
     }
 

@@ -104,7 +104,9 @@ internal static partial class StreamEndpoints
         catch (OperationCanceledException) when (!context.RequestAborted.IsCancellationRequested)
         {
             // The server is stopping: answer now rather than hold the drain back for the rest of the wait.
-            await ResultMapping.WriteAsync(context, ErrorCode.Unavailable, "the server is shutting down; retry");
+            // A cluster node's streams move to the other nodes, where the read is asked again.
+            var clustered = context.RequestServices.GetRequiredService<StreamsNode>().Clustered;
+            await ResultMapping.WriteAsync(context, clustered ? ErrorCode.StreamMoving : ErrorCode.Unavailable, "the server is shutting down; retry");
             return;
         }
 

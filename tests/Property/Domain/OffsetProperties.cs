@@ -1,3 +1,5 @@
+using FsCheck;
+using FsCheck.Fluent;
 using FsCheck.Xunit;
 using Streams.Actors.Domain;
 using Xunit;
@@ -34,18 +36,24 @@ public sealed class OffsetProperties
         Assert.Equal(byValue, byText);
     }
 
+    /// <summary>
+    /// A replacement that leaves the text as it was (a digit, or '_' for '_') is no counterexample:
+    /// such cases are discarded through FsCheck's filter, so they are counted and reported as
+    /// discarded, and too many of them fail the property rather than pass it unseen.
+    /// </summary>
     [Property]
-    public void Offset_text_with_any_character_replaced_by_a_non_digit_does_not_parse(Offset offset, byte index, char replacement)
+    public FsCheck.Property Offset_text_with_any_character_replaced_by_a_non_digit_does_not_parse(Offset offset, byte index, char replacement)
     {
         var text = offset.ToString().ToCharArray();
         var at = index % text.Length;
-        if (char.IsAsciiDigit(replacement) || (text[at] == '_' && replacement == '_'))
-        {
-            return;
-        }
+        var changesTheShape = !char.IsAsciiDigit(replacement) && !(text[at] == '_' && replacement == '_');
 
-        text[at] = replacement;
-
-        Assert.False(Offset.TryParse(new string(text), out _));
+        return Prop.When(
+            () =>
+            {
+                text[at] = replacement;
+                Assert.False(Offset.TryParse(new string(text), out _));
+            },
+            changesTheShape);
     }
 }

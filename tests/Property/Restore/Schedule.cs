@@ -15,7 +15,16 @@ public sealed record Schedule(RestoreMode FirstMode, IReadOnlyList<ScheduleOp> O
 {
     public const int StreamCount = 3;
 
-    public static string StreamName(int stream) => $"equiv/s{stream}";
+    /// <summary>
+    /// Two of the names hold characters outside the Basic Multilingual Plane (surrogate pairs in
+    /// UTF-16), which every path a name travels — hashing, keys, manifests, restore — must keep whole.
+    /// </summary>
+    public static string StreamName(int stream) => stream switch
+    {
+        1 => $"equiv/\U0001F600/s{stream}",
+        2 => $"equiv/\U00020000s{stream}\U0001F600",
+        _ => $"equiv/s{stream}",
+    };
 
     /// <summary>One numbered operation per line, so a shrunk counterexample reads as a script.</summary>
     public override string ToString()

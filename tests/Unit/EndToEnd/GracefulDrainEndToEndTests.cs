@@ -48,7 +48,7 @@ public sealed class GracefulDrainEndToEndTests(ITestOutputHelper output) : IAsyn
             ],
             new Dictionary<string, string>(),
             output);
-        await WaitUntilHealthyAsync(server);
+        await server.WaitUntilHealthyAsync(StartTimeout);
         await SendAsync(HttpMethod.Put, $"/v1/stream/{Name}", HttpStatusCode.Created);
         await SendAsync(HttpMethod.Post, $"/v1/stream/{Name}", HttpStatusCode.NoContent, "{\"n\":1}");
         var tail = await SendAsync(HttpMethod.Post, $"/v1/stream/{Name}", HttpStatusCode.NoContent, "{\"n\":2}");
@@ -56,6 +56,9 @@ public sealed class GracefulDrainEndToEndTests(ITestOutputHelper output) : IAsyn
         using var sse = await server.Client.GetAsync($"/v1/stream/{Name}?offset={tail}&live=sse", HttpCompletionOption.ResponseHeadersRead);
         var sseBody = sse.Content.ReadAsStringAsync();
         var longPoll = server.Client.GetAsync($"/v1/stream/{Name}?offset={tail}&live=long-poll");
+        // SIGTERM only once both readers are parked in the stream's owner: sent earlier, a reader
+        // still on its way would test nothing about letting waiting readers go.
+        await TestSupport.Poll.UntilAsync(async () => await LiveReadersAsync() == 2, StartTimeout, "both readers are parked");
         var stopping = Stopwatch.StartNew();
         var exitCode = await server.TerminateAsync(StopWithin);
         stopping.Stop();
@@ -71,6 +74,12 @@ public sealed class GracefulDrainEndToEndTests(ITestOutputHelper output) : IAsyn
         Assert.Equal(2, manifest.NextPosition);
     }
 
+    private async Task<int> LiveReadersAsync()
+    {
+        using var details = System.Text.Json.JsonDocument.Parse(await server!.Client.GetStringAsync($"/v1/stream/{Name}/_details"));
+        return details.RootElement.GetProperty("live_readers").GetInt32();
+    }
+
     private async Task<string> SendAsync(HttpMethod method, string path, HttpStatusCode expected, string body = "")
     {
         using var request = new HttpRequestMessage(method, path) { Content = new StringContent(body) };
@@ -78,24 +87,5 @@ public sealed class GracefulDrainEndToEndTests(ITestOutputHelper output) : IAsyn
         using var response = await server!.Client.SendAsync(request);
         Assert.Equal(expected, response.StatusCode);
         return response.Headers.TryGetValues("Stream-Next-Offset", out var values) ? values.Single() : string.Empty;
-    }
-
-    private static async Task WaitUntilHealthyAsync(ServerProcess server)
-    {
-        await TestSupport.Poll.UntilAsync(
-            async () =>
-            {
-                try
-                {
-                    using var response = await server.Client.GetAsync("/health");
-                    return response.StatusCode == HttpStatusCode.OK;
-                }
-                catch (HttpRequestException)
-                {
-                    return false;
-                }
-            },
-            StartTimeout,
-            "the server answers /health with 200");
     }
 }
