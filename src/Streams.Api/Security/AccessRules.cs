@@ -11,6 +11,27 @@ namespace Streams.Api.Security;
 /// </summary>
 internal static class AccessRules
 {
+    private static readonly PathString ReservedPrefix = new(SubscriptionEndpoints.ReservedPrefix.TrimEnd('/'));
+
+    /// <summary>
+    /// Subscription routes that carry their own credentials and so take no API key: the webhook
+    /// signing keys are public, and callback, ack and release are authorized by the wake's bearer
+    /// token (in the same Authorization header), which the subscription checks itself.
+    /// </summary>
+    public static bool IsOpenSubscriptionRoute(HttpRequest request)
+    {
+        if (!request.Path.StartsWithSegments(ReservedPrefix, out var rest) || !rest.HasValue)
+        {
+            return false;
+        }
+
+        var segments = rest.Value.Trim('/').Split('/');
+        return segments is ["jwks.json"] ||
+            (HttpMethods.IsPost(request.Method) && segments is ["subscriptions", _, "callback" or "ack" or "release"]);
+    }
+
+    private static bool IsSubscriptionControlPlane(PathString path) => path.StartsWithSegments(ReservedPrefix);
+
     /// <summary>Null when <paramref name="key"/> may make this request; otherwise why not.</summary>
     public static string? Refusal(HttpContext context, ApiKey key)
     {
@@ -25,6 +46,12 @@ internal static class AccessRules
         if (!key.Allows(needed))
         {
             return "this key is read-only";
+        }
+
+        // The subscription control plane: a subscription spans streams by pattern, so it is node-wide.
+        if (IsSubscriptionControlPlane(request.Path))
+        {
+            return key.CoversNode ? null : "this key is limited to a stream prefix and cannot manage subscriptions";
         }
 
         // A name the endpoint will refuse anyway (bad escapes, empty) touches no stream: let it answer 400.

@@ -20,7 +20,9 @@ internal sealed class ApiKeyAuthentication(RequestDelegate next, AuthSettings se
 
     public Task InvokeAsync(HttpContext context)
     {
-        if (!settings.Enabled || (!settings.HealthRequiresAuth && IsHealthCheck(context.Request.Path)))
+        if (!settings.Enabled ||
+            (!settings.HealthRequiresAuth && IsHealthCheck(context.Request.Path)) ||
+            AccessRules.IsOpenSubscriptionRoute(context.Request))
         {
             return next(context);
         }

@@ -21,6 +21,9 @@ internal static class AuthRoutes
         new("fork", Writes: true, NodeWide: false, name => Fork(name)),
         new("delete", Writes: true, NodeWide: false, name => new HttpRequestMessage(HttpMethod.Delete, $"/v1/stream/{name}")),
         new("list", Writes: false, NodeWide: true, _ => new HttpRequestMessage(HttpMethod.Get, "/v1/streams")),
+        new("subscription get", Writes: false, NodeWide: true, _ => new HttpRequestMessage(HttpMethod.Get, "/v1/stream/__ds/subscriptions/sub-1")),
+        new("subscription put", Writes: true, NodeWide: true, _ => WithBody(HttpMethod.Put, "/v1/stream/__ds/subscriptions/sub-1", "{}")),
+        new("subscription claim", Writes: true, NodeWide: true, _ => WithBody(HttpMethod.Post, "/v1/stream/__ds/subscriptions/sub-1/claim", "{}")),
         new("metrics", Writes: false, NodeWide: true, _ => new HttpRequestMessage(HttpMethod.Get, "/metrics")),
         new("unknown route", Writes: false, NodeWide: true, _ => new HttpRequestMessage(HttpMethod.Get, "/no/such/route")),
     ];
