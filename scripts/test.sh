@@ -252,7 +252,7 @@ for entry in "${test_projects[@]}"; do
 done
 
 # ---- 4. conformance -----------------------------------------------------------------------
-# One stage per server configuration: "<stage name>|<extra server arguments>".
+# One stage per server configuration: "<stage name>|<extra server arguments>[|<cluster nodes>]".
 conformance_configs=(
     "conformance|"
 )
@@ -268,19 +268,38 @@ elif ((s3_waived == 1)); then
 else
     record_stage "${conformance_s3_stage}" "FAIL" "the S3 test server is not available"
 fi
+# The suite against node 1 of a three-node cluster on S3, where most streams are owned by the
+# other two nodes, so that nearly every request is answered through another node.
+readonly conformance_cluster_stage="conformance-cluster"
+if ((s3_ok == 1)); then
+    conformance_configs+=("${conformance_cluster_stage}|--object-store s3 --s3-endpoint ${STREAMS_TEST_S3_ENDPOINT} --s3-region ${STREAMS_TEST_S3_REGION} --s3-bucket conformance-cluster-$(date +%s)-$$|3")
+elif ((s3_waived == 1)); then
+    record_stage "${conformance_cluster_stage}" "SKIPPED" "STREAMS_TEST_NO_S3=1: a cluster needs the S3 test server"
+else
+    record_stage "${conformance_cluster_stage}" "FAIL" "the S3 test server is not available"
+fi
 readonly conformance_configs
 
 run_conformance_stage() {
-    local name="$1" server_args="$2"
+    local name="$1" server_args="$2" cluster_nodes="${3:-1}"
     local stage_log="${log_dir}/${name}.log"
-    banner "${name} (official suite${server_args:+, server args: ${server_args}})"
+    banner "${name} (official suite${server_args:+, server args: ${server_args}}$( ((cluster_nodes > 1)) && echo ", ${cluster_nodes}-node cluster"))"
     if ((build_ok == 0)); then
         record_stage "${name}" "NOT RUN" "the build failed"
         return
     fi
     local status=0
-    # Every stage runs the opt-in subscription tests too; their webhook receiver is on loopback.
-    CONFORMANCE_SUBSCRIPTIONS=1 STREAMS_SKIP_BUILD=1 STREAMS_SERVER_ARGS="--allow-private-webhooks${server_args:+ ${server_args}}" \
+    # Every single-node stage runs the opt-in subscription tests too (their webhook receiver is on
+    # loopback). A cluster member does not serve subscriptions yet (docs/subscriptions.md), and
+    # forks across nodes are not served yet (docs/cluster.md): the cluster stage leaves the former
+    # out and allow-lists the latter in expected-failures-cluster.txt.
+    local subscriptions=1 expected_failures="tests/Conformance/expected-failures.txt"
+    if ((cluster_nodes > 1)); then
+        subscriptions=0
+        expected_failures="tests/Conformance/expected-failures-cluster.txt"
+    fi
+    CONFORMANCE_SUBSCRIPTIONS="${subscriptions}" CONFORMANCE_EXPECTED_FAILURES="${repo_root}/${expected_failures}" \
+        STREAMS_SKIP_BUILD=1 STREAMS_SERVER_ARGS="--allow-private-webhooks${server_args:+ ${server_args}}" STREAMS_CLUSTER_NODES="${cluster_nodes}" \
         bash tests/Conformance/run.sh < /dev/null 2>&1 | tee "${stage_log}" || status=$?
 
     local counts_line
@@ -313,7 +332,8 @@ run_conformance_stage() {
 }
 
 for config in "${conformance_configs[@]}"; do
-    run_conformance_stage "${config%%|*}" "${config#*|}"
+    IFS='|' read -r config_name config_args config_nodes <<< "${config}"
+    run_conformance_stage "${config_name}" "${config_args}" "${config_nodes:-1}"
 done
 
 # ---- 4b. the official TypeScript client with api-key auth ----------------------------------
@@ -349,7 +369,7 @@ run_client_auth_stage
 stop_s3
 banner "summary"
 for i in "${!stage_names[@]}"; do
-    printf '%-14s %-9s %s\n' "${stage_names[$i]}" "${stage_results[$i]}" "${stage_details[$i]}"
+    printf '%-19s %-9s %s\n' "${stage_names[$i]}" "${stage_results[$i]}" "${stage_details[$i]}"
 done
 if ((any_stage_failed == 1)); then
     echo "test.sh: FAILED (at least one stage failed)"
