@@ -5,7 +5,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using FsCheck;
 using FsCheck.Fluent;
-using Streams.Tests.Unit.Durability;
+using Streams.Tests.Support;
 using Xunit;
 using Xunit.Abstractions;
 
