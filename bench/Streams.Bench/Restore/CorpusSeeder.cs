@@ -93,7 +93,7 @@ public sealed class CorpusSeeder(BenchStore store, string scratch, TextWriter pr
             var segments = new List<byte[]>();
             for (var index = 0; index < manifest.Segments.Count; index++)
             {
-                segments.Add(await objects.GetAsync(ObjectStoreKeys.SegmentKey(name, index), cancellationToken)
+                segments.Add(await objects.GetAsync(ObjectStoreKeys.SegmentKey(name, manifest.Segments.ObjectNameAt(index)), cancellationToken)
                     ?? throw new InvalidOperationException($"segment {index} of {name} is missing"));
             }
 

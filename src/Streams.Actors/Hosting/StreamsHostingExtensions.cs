@@ -42,11 +42,13 @@ public static class StreamsHostingExtensions
             settings.WalMaxOperationsPerCommit));
         services.AddSingleton(provider => new PipelineQueries(provider.GetRequiredService<StreamDatabase>()));
         services.AddSingleton(provider => CreateObjectStore(options, provider));
-        services.AddSingleton(_ =>
+        services.AddSingleton(provider =>
         {
             var files = new SegmentFiles(options.DataDirectory);
             // Temp files are left only by a crash before a rename; the index never refers to them.
             files.RemoveLeftoverTempFiles();
+            // Nor to a file whose seal crashed before its commit: its name is never chosen again.
+            files.RemoveUnreferencedFiles(provider.GetRequiredService<PipelineQueries>().LocalSegments().Select(s => files.PathFor(s.Name, s.StoredName)));
             return files;
         });
         services.AddSingleton(provider =>
@@ -55,9 +57,9 @@ public static class StreamsHostingExtensions
                 provider.GetRequiredService<SegmentFiles>(),
                 provider.GetRequiredService<IObjectStore>(),
                 settings.SegmentCacheBytes);
-            foreach (var (name, index, size) in provider.GetRequiredService<PipelineQueries>().UploadedSegments())
+            foreach (var (name, storedName, size) in provider.GetRequiredService<PipelineQueries>().UploadedSegments())
             {
-                store.MarkUploaded(name, index, size);
+                store.MarkUploaded(name, storedName, size);
             }
 
             return store;

@@ -57,14 +57,14 @@ public sealed class PipelineCrashTests(ITestOutputHelper output) : IDisposable
         var store = new FileSystemObjectStore(Objects);
         foreach (var name in Names)
         {
-            Assert.Empty(await PublishedStream.StoredSegmentIndexesAsync(store, name, CancellationToken.None));
+            Assert.Empty(await PublishedStream.StoredSegmentNamesAsync(store, name, CancellationToken.None));
         }
 
         await RestartAndAssertRecoveredAsync(RecordsBeforeCrash);
     }
 
     [Fact]
-    public async Task Should_replace_the_orphan_segment_and_remove_temp_files_when_killed_between_writing_a_segment_and_committing_it()
+    public async Task Should_remove_the_orphan_segment_and_temp_files_when_killed_between_writing_a_segment_and_committing_it()
     {
         await AppendThenKillAsync(NotSealing, from: 0, count: RecordsBeforeCrash, waitForPublish: false);
 
@@ -77,9 +77,10 @@ public sealed class PipelineCrashTests(ITestOutputHelper output) : IDisposable
             await offline.SealAllAsync(targetRows: 7);
             foreach (var name in Names)
             {
-                var orphan = new SegmentFiles(Data).PathFor(name, 0);
+                var sealedFile = Directory.GetFiles(offline.Files.StreamDirectory(name), "*.seg").Order(StringComparer.Ordinal).First();
+                var orphan = new SegmentFiles(Data).PathFor(name, Path.GetFileName(sealedFile));
                 Directory.CreateDirectory(Path.GetDirectoryName(orphan)!);
-                File.Copy(offline.Files.PathFor(name, 0), orphan);
+                File.Copy(sealedFile, orphan);
                 await File.WriteAllBytesAsync(Path.Combine(Path.GetDirectoryName(orphan)!, $".0000000000000001.seg.{Guid.NewGuid():N}.tmp"), [1, 2, 3]);
                 var storeSegments = Path.Combine(Objects, ObjectStoreKeys.SegmentsPrefix(name));
                 Directory.CreateDirectory(storeSegments);
@@ -116,7 +117,7 @@ public sealed class PipelineCrashTests(ITestOutputHelper output) : IDisposable
         foreach (var name in Names)
         {
             var published = await PublishedStream.ReadAsync(store, name, CancellationToken.None);
-            var stored = await PublishedStream.StoredSegmentIndexesAsync(store, name, CancellationToken.None);
+            var stored = await PublishedStream.StoredSegmentNamesAsync(store, name, CancellationToken.None);
             Assert.Equal(PublishedBeforeCrash, published!.Manifest.NextPosition);
             Assert.True(stored.Count > published.Manifest.Segments.Count, $"{name}: no segment was uploaded ahead of the manifest");
         }

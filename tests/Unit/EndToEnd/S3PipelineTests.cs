@@ -76,7 +76,8 @@ public sealed class S3PipelineTests(S3TestBucket bucket, ITestOutputHelper outpu
         }
 
         // Every key in the bucket follows docs/storage-format.md: <prefix>streams/<h>/manifest.json and
-        // <prefix>streams/<h>/segments/<16-digit index>.seg, h from SHA-256 of the name computed here.
+        // <prefix>streams/<h>/segments/<16-digit first position>-<16 hex>.seg, h from SHA-256 of the name
+        // computed here, each segment's name as its manifest records it.
         using var whole = bucket.OpenStore();
         var keys = await ListAllAsync(whole, prefix);
         var expected = new HashSet<string>(StringComparer.Ordinal);
@@ -85,9 +86,13 @@ public sealed class S3PipelineTests(S3TestBucket bucket, ITestOutputHelper outpu
             var published = await PublishedStream.ReadAsync(store, names[stream], CancellationToken.None);
             var directoryKey = $"{prefix}streams/{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(names[stream]))[..16])}/";
             expected.Add(directoryKey + "manifest.json");
+            long first = 0;
             for (var index = 0; index < published!.Manifest.Segments.Count; index++)
             {
-                expected.Add(directoryKey + "segments/" + index.ToString("D16", CultureInfo.InvariantCulture) + ".seg");
+                var objectName = published.Manifest.Segments.ObjectNames![index]!;
+                Assert.Matches($"^{first.ToString("D16", CultureInfo.InvariantCulture)}-[0-9a-f]{{16}}\\.seg$", objectName);
+                expected.Add(directoryKey + "segments/" + objectName);
+                first += published.Manifest.Segments.RecordCounts[index];
             }
         }
 
