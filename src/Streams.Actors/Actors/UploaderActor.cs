@@ -24,6 +24,7 @@ public sealed class UploaderActor : ReceiveActor, IWithTimers
     private readonly ILoggingAdapter log = Context.GetLogger();
     private readonly Dictionary<long, Backoff> backoffs = [];
     private readonly List<(IActorRef Requester, bool Draining)> waiting = [];
+    private readonly List<(IActorRef Requester, long StreamId)> streamRequests = [];
     private bool roundRequested;
 
     public UploaderActor(
@@ -60,6 +61,7 @@ public sealed class UploaderActor : ReceiveActor, IWithTimers
         Receive<Tick>(_ => StartRound(draining: false, requesters: []));
         Receive<SegmentsSealed>(_ => StartRound(draining: false, requesters: []));
         Receive<PublishAll>(publishAll => StartRound(publishAll.Draining, [Sender]));
+        Receive<PublishStream>(publish => StartStreamRound([(Sender, publish.StreamId)]));
     }
 
     private void Uploading()
@@ -67,6 +69,7 @@ public sealed class UploaderActor : ReceiveActor, IWithTimers
         Receive<Tick>(_ => { });
         Receive<SegmentsSealed>(_ => roundRequested = true);
         Receive<PublishAll>(publishAll => waiting.Add((Sender, publishAll.Draining)));
+        Receive<PublishStream>(publish => streamRequests.Add((Sender, publish.StreamId)));
         Receive<RoundFinished>(HandleRoundFinished);
     }
 
@@ -88,6 +91,15 @@ public sealed class UploaderActor : ReceiveActor, IWithTimers
         foreach (var requester in finished.Requesters)
         {
             requester.Tell(new AllPublished(finished.Published.Count, finished.Failures.Count, finished.TombstonesPublished));
+        }
+
+        if (streamRequests.Count > 0)
+        {
+            // Before the next full round: a stream being handed to another node holds its requests.
+            var requests = streamRequests.ToList();
+            streamRequests.Clear();
+            StartStreamRound(requests);
+            return;
         }
 
         if (waiting.Count > 0)
@@ -141,6 +153,25 @@ public sealed class UploaderActor : ReceiveActor, IWithTimers
         Become(Uploading);
     }
 
+    /// <summary>A draining round over the named streams only, backoff or not.</summary>
+    private void StartStreamRound(IReadOnlyList<(IActorRef Requester, long StreamId)> requests)
+    {
+        var roundPublisher = publisher;
+        var roundQueries = queries;
+        var roundBacklog = backlog;
+        var roundWriter = walWriter;
+        var parallelism = settings.UploadParallelism;
+        var only = requests.Select(request => request.StreamId).ToHashSet();
+        IReadOnlyList<IActorRef> requesters = [.. requests.Select(request => request.Requester)];
+        Task.Run(() => RunRoundAsync(roundPublisher, roundQueries, roundBacklog, roundWriter, draining: true, skipped: [], parallelism, only))
+            .PipeTo(
+                Self,
+                success: result => result with { Requesters = requesters },
+                failure: exception => new RoundFinished([], new Dictionary<long, string>(), 0, requesters) { Error = exception.Message });
+        Become(Uploading);
+    }
+
+    /// <param name="only">When set, publish just these streams (and no tombstones).</param>
     private static async Task<RoundFinished> RunRoundAsync(
         ManifestPublisher publisher,
         PipelineQueries queries,
@@ -148,10 +179,11 @@ public sealed class UploaderActor : ReceiveActor, IWithTimers
         WalWriter walWriter,
         bool draining,
         HashSet<long> skipped,
-        int parallelism)
+        int parallelism,
+        HashSet<long>? only = null)
     {
         var tombstones = 0;
-        foreach (var tombstone in queries.PendingTombstones())
+        foreach (var tombstone in only is null ? queries.PendingTombstones() : [])
         {
             try
             {
@@ -166,7 +198,8 @@ public sealed class UploaderActor : ReceiveActor, IWithTimers
 
         var published = new ConcurrentBag<long>();
         var failures = new ConcurrentDictionary<long, string>();
-        var candidates = queries.FindStreamsToPublish(includeFullyPublished: draining).Where(id => !skipped.Contains(id));
+        var candidates = only?.AsEnumerable()
+            ?? queries.FindStreamsToPublish(includeFullyPublished: draining).Where(id => !skipped.Contains(id));
         await Parallel.ForEachAsync(
             candidates,
             new ParallelOptions { MaxDegreeOfParallelism = parallelism },
