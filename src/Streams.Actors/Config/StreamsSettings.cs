@@ -56,6 +56,11 @@ public sealed record StreamsSettings
 
     public required int HydrationStashLimit { get; init; }
 
+    /// <summary>Least time between two manifests of one stream while seals follow each other quickly.</summary>
+    public TimeSpan UploadManifestMinInterval { get; init; }
+
+    public CompactionSettings Compaction { get; init; } = null!;
+
     public required bool EvictWhenIdle { get; init; }
 
     public required int ClusterShardCount { get; init; }
@@ -112,6 +117,8 @@ public sealed record StreamsSettings
             HandOffTimeout = streams.GetTimeSpan("cluster.handoff-timeout"),
             OwnerCacheTtl = streams.GetTimeSpan("cluster.owner-cache-ttl"),
             MoveRetryPause = streams.GetTimeSpan("cluster.move-retry-pause"),
+            UploadManifestMinInterval = streams.GetTimeSpan("upload.manifest-min-interval"),
+            Compaction = CompactionSettings.From(streams),
         };
     }
 

@@ -74,7 +74,7 @@ public sealed class TieredRecordReader(StreamDatabase database, PipelineQueries 
             var segment = queries.FindSegmentCovering(streamId, fromPosition);
             if (segment is not null)
             {
-                var bytes = await segments.GetAsync(streamName, segment, cancellationToken);
+                var bytes = await segments.GetCoveringAsync(streamName, segment, fromPosition, cancellationToken);
                 var reader = new SegmentReader(bytes, $"{streamName}#{segment.Index}");
                 var records = new List<StoredRecord>();
                 foreach (var record in reader.ReadFrom(fromPosition, maxBytes))
