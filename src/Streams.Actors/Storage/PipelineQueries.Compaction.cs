@@ -7,8 +7,9 @@ public sealed record CompactionCandidate(long StreamId, string Name, long Sealed
 public sealed partial class PipelineQueries
 {
     /// <summary>
-    /// Streams holding at least two uploaded segments below half of a target (rows and bytes): the
-    /// only ones a compaction could shorten.
+    /// Streams this node writes (ownership claimed) holding at least two uploaded segments below half
+    /// of a target (rows and bytes): the only ones a compaction could shorten. A stream merely restored
+    /// here for reading is never compacted: only its writer may publish its manifest.
     /// </summary>
     public List<CompactionCandidate> FindCompactionCandidates(int targetRows, long targetBytes)
     {
@@ -16,7 +17,7 @@ public sealed partial class PipelineQueries
         using var command = connection.CreateCommand();
         command.CommandText = """
             SELECT s.stream_id, s.name, s.sealed_through FROM streams s
-            WHERE (SELECT COUNT(*) FROM segments g
+            WHERE s.ownership_claimed = 1 AND (SELECT COUNT(*) FROM segments g
                    WHERE g.stream_id = s.stream_id AND g.uploaded = 1
                      AND g.record_count * 2 < $rows AND g.byte_size * 2 < $bytes) >= 2
             ORDER BY s.stream_id
