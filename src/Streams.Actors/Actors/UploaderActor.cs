@@ -24,6 +24,7 @@ public sealed class UploaderActor : ReceiveActor, IWithTimers
     private readonly TimeProvider clock;
     private readonly ILoggingAdapter log = Context.GetLogger();
     private readonly Dictionary<long, Backoff> backoffs = [];
+    private readonly Dictionary<long, DateTimeOffset> lastPublished = [];
     private readonly List<(IActorRef Requester, bool Draining)> waiting = [];
     private readonly List<(IActorRef Requester, long StreamId)> streamRequests = [];
     private bool roundRequested;
@@ -80,6 +81,7 @@ public sealed class UploaderActor : ReceiveActor, IWithTimers
         foreach (var streamId in finished.Published)
         {
             backoffs.Remove(streamId);
+            lastPublished[streamId] = now;
         }
 
         foreach (var (streamId, error) in finished.Failures)
@@ -153,6 +155,20 @@ public sealed class UploaderActor : ReceiveActor, IWithTimers
         var skipped = draining
             ? []
             : backoffs.Where(pair => pair.Value.NextAttempt > now).Select(pair => pair.Key).ToHashSet();
+        // A stream published less than the minimum interval ago waits for a later round (the periodic
+        // tick), so a quick succession of seals goes out as one batch under one manifest. Its records
+        // stay in the WAL meanwhile; nothing is acknowledged later or lost.
+        foreach (var (streamId, publishedAt) in lastPublished.ToList())
+        {
+            if (now - publishedAt >= settings.UploadManifestMinInterval)
+            {
+                lastPublished.Remove(streamId);
+            }
+            else if (!draining)
+            {
+                skipped.Add(streamId);
+            }
+        }
         var roundPublisher = publisher;
         var roundQueries = queries;
         var roundBacklog = backlog;

@@ -62,6 +62,11 @@ public sealed record StreamsSettings
     /// <summary>Requests one stream owner holds in any waiting state other than hydration.</summary>
     public required int StashLimit { get; init; }
 
+    /// <summary>Least time between two manifests of one stream while seals follow each other quickly.</summary>
+    public TimeSpan UploadManifestMinInterval { get; init; }
+
+    public CompactionSettings Compaction { get; init; } = null!;
+
     public required bool EvictWhenIdle { get; init; }
 
     public required int MaxConcurrentRequests { get; init; }
@@ -135,6 +140,8 @@ public sealed record StreamsSettings
             HandOffTimeout = streams.GetTimeSpan("cluster.handoff-timeout"),
             OwnerCacheTtl = streams.GetTimeSpan("cluster.owner-cache-ttl"),
             MoveRetryPause = streams.GetTimeSpan("cluster.move-retry-pause"),
+            UploadManifestMinInterval = streams.GetTimeSpan("upload.manifest-min-interval"),
+            Compaction = CompactionSettings.From(streams),
         };
     }
 

@@ -123,6 +123,16 @@ public static class StreamsHostingExtensions
             provider.GetRequiredService<IObjectStore>(),
             provider.GetRequiredService<TimeProvider>()));
 
+        services.AddSingleton(provider => new SegmentCompactor(
+            provider.GetRequiredService<PipelineQueries>(),
+            provider.GetRequiredService<WalWriter>(),
+            provider.GetRequiredService<SegmentFiles>(),
+            provider.GetRequiredService<SegmentStore>(),
+            provider.GetRequiredService<IObjectStore>(),
+            new SegmentWriter(new SegmentWriterOptions { TargetBlockBytes = settings.SegmentBlockBytes }),
+            new CompactionPolicy(settings.SegmentTargetRows, settings.SegmentTargetBytes, settings.Compaction.FanIn),
+            provider.GetRequiredService<TimeProvider>()));
+
         services.AddAkka(options.ActorSystemName, (builder, provider) =>
         {
             builder.AddHocon(hocon, HoconAddMode.Append);
@@ -163,6 +173,19 @@ public static class StreamsHostingExtensions
                         StreamSupervisorActor.Props(provider.GetRequiredService<StreamDependencies>()),
                         "streams");
                     registry.Register<StreamSupervisorActor>(supervisor);
+                }
+
+                if (settings.Compaction.Enabled)
+                {
+                    registry.Register<CompactorActor>(system.ActorOf(
+                        CompactorActor.Props(
+                            provider.GetRequiredService<SegmentCompactor>(),
+                            provider.GetRequiredService<PipelineQueries>(),
+                            provider.GetRequiredService<UploadBacklog>(),
+                            uploader,
+                            settings.Compaction,
+                            clock),
+                        "compactor"));
                 }
             });
             if (options.Cluster is null)

@@ -61,6 +61,11 @@ public sealed class ManifestPublisher(
 
         var manifest = BuildManifest(snapshot, draining);
         await objectStore.PutAsync(ObjectStoreKeys.ManifestKey(stream.Name), manifest.ToJson(), cancellationToken);
+        var newLayout = snapshot.LayoutVersion > snapshot.PublishedLayoutVersion;
+        if (newLayout)
+        {
+            CrashPoints.Reach(CrashPoints.LayoutManifestPut);
+        }
 
         await walWriter.Submit(new ManifestPublishedOperation(
             streamId,
@@ -70,7 +75,15 @@ public sealed class ManifestPublisher(
             manifest.StreamSeq,
             manifest.Closed,
             manifest.DrainedClean,
-            manifest.UpdatedAtMs));
+            manifest.UpdatedAtMs)
+        {
+            LayoutVersion = snapshot.LayoutVersion,
+        });
+        if (newLayout)
+        {
+            CrashPoints.Reach(CrashPoints.LayoutPublished);
+        }
+
         foreach (var segment in newlyUploaded)
         {
             // Marked uploaded in the index now, so never put again: the entry has done its job.

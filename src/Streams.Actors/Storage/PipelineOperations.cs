@@ -56,6 +56,9 @@ public sealed class ManifestPublishedOperation(
     bool publishedClean,
     long publishedAtMs) : WalOperation<long>
 {
+    /// <summary>The compaction layout the manifest lists (see <see cref="CompactSegmentsOperation"/>).</summary>
+    public long LayoutVersion { get; init; }
+
     protected override long Execute(WalSession session)
     {
         var updated = session.Execute(
@@ -85,6 +88,7 @@ public sealed class ManifestPublishedOperation(
             throw new InvalidOperationException($"stream {streamId} is not at manifest generation {generation - 1}");
         }
 
+        LayoutPublished.Record(session, streamId, LayoutVersion, publishedAtMs);
         session.Execute(
             "UPDATE segments SET uploaded = 1 WHERE stream_id = $id AND first_position < $uploaded",
             ("$id", streamId),
@@ -147,6 +151,7 @@ public sealed class EvictStreamOperation(long streamId, long lastAccessMs) : Wal
             """
             SELECT 1 FROM streams WHERE stream_id = $id AND uploaded_through = next_position
                AND closed = published_closed AND last_upload_at_ms IS NOT NULL
+               AND layout_version = published_layout_version
                AND (ttl_seconds IS NULL OR $access <= last_upload_at_ms)
                AND NOT EXISTS (SELECT 1 FROM wal WHERE wal.stream_id = $id)
                AND NOT EXISTS (SELECT 1 FROM streams fork WHERE fork.fork_parent_id = $id)

@@ -5,7 +5,7 @@ using Streams.Actors.ObjectStore;
 namespace Streams.Actors.Storage;
 
 /// <summary>Read-side queries of the seal → upload → publish pipeline.</summary>
-public sealed class PipelineQueries(StreamDatabase database)
+public sealed partial class PipelineQueries(StreamDatabase database)
 {
     /// <summary>Every stream with unsealed records, with the size and age of what is waiting.</summary>
     public List<SealCandidate> FindSealCandidates()
@@ -180,6 +180,7 @@ public sealed class PipelineQueries(StreamDatabase database)
             WHERE (last_upload_at_ms IS NULL AND restored = 0)
                OR uploaded_through < sealed_through
                OR (closed = 1 AND published_closed = 0 AND sealed_through = next_position)
+               OR layout_version > published_layout_version
                OR ({(includeFullyPublished ? "1" : "0")} AND
                    (published_clean = 0 OR (ttl_seconds IS NOT NULL AND last_access_ms > last_upload_at_ms)))
             ORDER BY COALESCE(last_upload_at_ms, 0), stream_id
@@ -218,7 +219,7 @@ public sealed class PipelineQueries(StreamDatabase database)
         }
 
         using var published = connection.CreateCommand();
-        published.CommandText = "SELECT published_producers, published_stream_seq, published_closed FROM streams WHERE stream_id = $id";
+        published.CommandText = "SELECT published_producers, published_stream_seq, published_closed, layout_version, published_layout_version FROM streams WHERE stream_id = $id";
         published.Parameters.AddWithValue("$id", streamId);
         using var publishedReader = published.ExecuteReader();
         publishedReader.Read();
@@ -227,7 +228,11 @@ public sealed class PipelineQueries(StreamDatabase database)
             segments,
             ProducerJson.Deserialize(publishedReader.IsDBNull(0) ? null : publishedReader.GetString(0)),
             publishedReader.IsDBNull(1) ? null : publishedReader.GetString(1),
-            publishedReader.GetInt64(2) != 0);
+            publishedReader.GetInt64(2) != 0)
+        {
+            LayoutVersion = publishedReader.GetInt64(3),
+            PublishedLayoutVersion = publishedReader.GetInt64(4),
+        };
     }
 
     public List<PendingTombstone> PendingTombstones()
@@ -257,13 +262,13 @@ public sealed class PipelineQueries(StreamDatabase database)
         return (long)command.ExecuteScalar()!;
     }
 
-    private const string SegmentColumns = """
+    internal const string SegmentColumns = """
         SELECT stream_id, segment_index, first_position, record_count, byte_size, checksum, uploaded,
                producer_updates, last_stream_seq, object_name
         FROM segments
         """;
 
-    private static SegmentRow ReadSegment(SqliteDataReader reader) =>
+    internal static SegmentRow ReadSegment(SqliteDataReader reader) =>
         new(
             reader.GetInt64(0),
             reader.GetInt64(1),

@@ -54,7 +54,14 @@ public sealed record PublishSnapshot(
     IReadOnlyList<SegmentRow> Segments,
     IReadOnlyList<ProducerState> PublishedProducers,
     string? PublishedStreamSeq,
-    bool PublishedClosed);
+    bool PublishedClosed)
+{
+    /// <summary>The compaction layout of <see cref="Segments"/>: the manifest built from them lists this one.</summary>
+    public long LayoutVersion { get; init; }
+
+    /// <summary>The layout the last committed publish listed.</summary>
+    public long PublishedLayoutVersion { get; init; }
+}
 
 /// <summary>A deleted stream whose tombstone manifest is waiting to be published.</summary>
 public sealed record PendingTombstone(string Name, long Generation);

@@ -74,7 +74,7 @@ public sealed class TieredRecordReader(StreamDatabase database, PipelineQueries 
             var segment = queries.FindSegmentCovering(streamId, fromPosition);
             if (segment is not null)
             {
-                var reader = await segments.OpenAsync(streamName, segment, cancellationToken);
+                var reader = await segments.OpenCoveringAsync(streamName, segment, fromPosition, cancellationToken);
                 var records = new List<StoredRecord>();
                 foreach (var record in reader.ReadFrom(fromPosition, maxBytes))
                 {

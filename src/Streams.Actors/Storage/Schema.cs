@@ -6,8 +6,11 @@ namespace Streams.Actors.Storage;
 /// </summary>
 internal static class Schema
 {
-    /// <summary>2 added <c>segments.object_name</c>; <see cref="Migrations"/> brings an older file up to date.</summary>
-    public const int Version = 2;
+    /// <summary>
+    /// 2 added <c>segments.object_name</c>; 3 added the layout versions of compaction and
+    /// <c>object_deletions</c>. <see cref="Migrations"/> brings an older file up to date.
+    /// </summary>
+    public const int Version = 3;
 
     public const string Create = """
         CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
@@ -59,8 +62,28 @@ internal static class Schema
             -- 0 for a stream taken over from a manifest, or whose last manifest from this node was
             -- marked cleanly drained, until this node has published a manifest of its own (marked not
             -- cleanly drained) — which it does before acknowledging any append.
-            ownership_claimed        INTEGER NOT NULL DEFAULT 1
+            ownership_claimed        INTEGER NOT NULL DEFAULT 1,
+            -- Bumped by every committed compaction (a change of the segment list that adds no record);
+            -- the last manifest published lists the layout of published_layout_version.
+            layout_version           INTEGER NOT NULL DEFAULT 0,
+            published_layout_version INTEGER NOT NULL DEFAULT 0
         );
+
+        -- Segment objects (and their local files) to delete once no reader can need them:
+        --  * replaced by a compaction (layout_version set): released when a manifest of that layout
+        --    version or later is published (released_at_ms), then kept for the deletion grace;
+        --  * written by a compaction not yet committed (layout_version NULL, released_at_ms = when
+        --    the compaction began): the commit removes the row; after a crash or an abort the objects
+        --    are never listed by any manifest and go after the grace.
+        -- Keyed by name, not stream id: the rows outlive an evicted stream's local rows.
+        CREATE TABLE IF NOT EXISTS object_deletions (
+            stream_name    TEXT    NOT NULL,
+            object_name    TEXT    NOT NULL,
+            stream_id      INTEGER NOT NULL,
+            layout_version INTEGER,
+            released_at_ms INTEGER,
+            PRIMARY KEY (stream_name, object_name)
+        ) WITHOUT ROWID;
 
         -- A deleted stream whose tombstone manifest is not yet published.
         CREATE TABLE IF NOT EXISTS tombstones (
@@ -135,5 +158,9 @@ internal static class Schema
     public static readonly IReadOnlyList<(int Version, string Sql)> Migrations =
     [
         (2, "ALTER TABLE segments ADD COLUMN object_name TEXT;"),
+        (3, """
+            ALTER TABLE streams ADD COLUMN layout_version INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE streams ADD COLUMN published_layout_version INTEGER NOT NULL DEFAULT 0;
+            """),
     ];
 }

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Streams.Actors.Domain;
 using Streams.Actors.ObjectStore;
 using Streams.Actors.Storage.Segments;
 
@@ -88,6 +89,108 @@ public sealed class SegmentStore
         EvictOverBudget();
     }
 
+    /// <summary>
+    /// The bytes of a segment holding <paramref name="position"/>: <paramref name="segment"/>'s, or —
+    /// when its object is gone because a compaction elsewhere replaced it and the grace has passed
+    /// (a node that restored an older manifest) — those of the segment the stream's current manifest
+    /// lists for that position. Records never change, so either holds the same bytes for every position.
+    /// </summary>
+    public async Task<byte[]> GetCoveringAsync(string streamName, SegmentRow segment, long position, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await GetAsync(streamName, segment, cancellationToken);
+        }
+        catch (SegmentMissingException)
+        {
+            var replacement = await FindInCurrentManifestAsync(streamName, position, cancellationToken);
+            if (replacement is null)
+            {
+                throw;
+            }
+
+            return await GetAsync(streamName, replacement, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// As <see cref="OpenAsync"/>, for the segment holding <paramref name="position"/>: falls back to the
+    /// segment the current manifest lists there when <paramref name="segment"/>'s object was replaced by
+    /// a compaction and deleted (see <see cref="GetCoveringAsync"/>).
+    /// </summary>
+    public async Task<SegmentReader> OpenCoveringAsync(string streamName, SegmentRow segment, long position, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await OpenAsync(streamName, segment, cancellationToken);
+        }
+        catch (SegmentMissingException)
+        {
+            var replacement = await FindInCurrentManifestAsync(streamName, position, cancellationToken);
+            if (replacement is null)
+            {
+                throw;
+            }
+
+            return await OpenAsync(streamName, replacement, cancellationToken);
+        }
+    }
+
+    /// <summary>Forgets and removes the local file of a segment whose object was deleted.</summary>
+    public void Forget(string streamName, string storedName)
+    {
+        var path = files.PathFor(streamName, storedName);
+        lock (cacheLock)
+        {
+            if (evictable.Remove(path, out var entry))
+            {
+                evictableBytes -= entry.SizeBytes;
+            }
+        }
+
+        // A reader that already holds the bytes is unaffected.
+        File.Delete(path);
+    }
+
+    private async Task<SegmentRow?> FindInCurrentManifestAsync(string streamName, long position, CancellationToken cancellationToken)
+    {
+        var bytes = await objectStore.GetAsync(ObjectStoreKeys.ManifestKey(streamName), cancellationToken);
+        if (bytes is null)
+        {
+            return null;
+        }
+
+        var manifest = StreamManifest.Parse(bytes);
+        if (manifest.Deleted || manifest.Name != streamName)
+        {
+            return null;
+        }
+
+        var first = manifest.FirstSegmentPosition;
+        for (var index = 0; index < manifest.Segments.Count; index++)
+        {
+            var count = manifest.Segments.RecordCounts[index];
+            if (position >= first && position < first + count)
+            {
+                return new SegmentRow(
+                    0,
+                    index,
+                    first,
+                    count,
+                    manifest.Segments.ByteSizes[index],
+                    manifest.Segments.Checksums[index],
+                    Uploaded: true,
+                    [],
+                    null,
+                    manifest.Segments.ObjectNames?[index]);
+            }
+
+            first += count;
+        }
+
+        return null;
+    }
+
     /// <summary>Removes every local file of a stream (eviction of a fully uploaded, idle stream).</summary>
     public void RemoveStreamFiles(string streamName)
     {
@@ -138,7 +241,7 @@ public sealed class SegmentStore
         // The recorded key: a segment sealed since format 2 has a name of its own, an older one its index's.
         var key = ObjectStoreKeys.SegmentKey(streamName, segment.StoredName);
         var bytes = await objectStore.GetAsync(key, CancellationToken.None)
-            ?? throw new SegmentCorruptException(key, blockIndex: null, "the segment is missing from the object store");
+            ?? throw new SegmentMissingException(key);
         if (bytes.LongLength != segment.ByteSize || SegmentChecksum.Compute(bytes) != segment.Checksum)
         {
             throw new SegmentCorruptException(key, blockIndex: null, "the downloaded segment does not match its size or checksum");

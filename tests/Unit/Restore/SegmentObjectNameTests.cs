@@ -183,7 +183,7 @@ public sealed class SegmentObjectNameTests : Akka.TestKit.Xunit2.TestKit, IAsync
     }
 
     [Fact]
-    public async Task Should_add_the_object_name_column_and_keep_the_rows_when_the_local_index_was_written_by_schema_1()
+    public async Task Should_add_the_new_columns_and_keep_the_rows_when_the_local_index_was_written_by_schema_1()
     {
         using var directory = new TempDirectory();
         var database = new StreamDatabase(directory.Path);
@@ -192,6 +192,9 @@ public sealed class SegmentObjectNameTests : Akka.TestKit.Xunit2.TestKit, IAsync
             connection.Open();
             StreamDatabaseExecute(connection, """
                 ALTER TABLE segments DROP COLUMN object_name;
+                ALTER TABLE streams DROP COLUMN layout_version;
+                ALTER TABLE streams DROP COLUMN published_layout_version;
+                DROP TABLE object_deletions;
                 UPDATE schema_version SET version = 1;
                 INSERT INTO segments (stream_id, segment_index, first_position, record_count, byte_size, checksum, uploaded)
                 VALUES (7, 0, 0, 3, 100, 'c0', 1);
@@ -203,12 +206,17 @@ public sealed class SegmentObjectNameTests : Akka.TestKit.Xunit2.TestKit, IAsync
         using var check = new SqliteConnection(upgraded.WriteConnectionString);
         check.Open();
         using var command = check.CreateCommand();
-        command.CommandText = "SELECT (SELECT version FROM schema_version), segment_index, object_name FROM segments WHERE stream_id = 7";
+        command.CommandText = """
+            SELECT (SELECT version FROM schema_version), segment_index, object_name,
+                   (SELECT COUNT(*) FROM pragma_table_info('streams') WHERE name IN ('layout_version', 'published_layout_version'))
+            FROM segments WHERE stream_id = 7
+            """;
         using var reader = await command.ExecuteReaderAsync();
         Assert.True(reader.Read());
-        Assert.Equal(2, reader.GetInt64(0));
+        Assert.Equal(Streams.Actors.Storage.Schema.Version, reader.GetInt64(0));
         Assert.Equal(0, reader.GetInt64(1));
         Assert.True(reader.IsDBNull(2));
+        Assert.Equal(2, reader.GetInt64(3));
         SqliteConnection.ClearAllPools();
     }
 

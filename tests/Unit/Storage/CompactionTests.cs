@@ -1,0 +1,207 @@
+using System.Text;
+using Akka.Actor;
+using Streams.Actors.Actors;
+using Streams.Actors.Domain;
+using Streams.Actors.ObjectStore;
+using Streams.Actors.Restore;
+using Streams.Actors.Storage;
+using Streams.Actors.Storage.Segments;
+using Streams.Tests.Unit.TestSupport;
+using Xunit;
+using Xunit.Abstractions;
+using static Streams.Actors.Protocol.StreamCommands;
+using static Streams.Actors.Protocol.StreamReplies;
+
+namespace Streams.Tests.Unit.Storage;
+
+/// <summary>
+/// Compaction on a real engine (SQLite, segment files, a directory object store): merged segments
+/// replace small ones, the new layout is published, replaced objects go only after a manifest no
+/// longer lists them and the grace has passed, and readers — the writer itself, a node that restored
+/// the old manifest, a fresh lazy node — read byte-identical records throughout.
+/// </summary>
+public sealed class CompactionTests : Akka.TestKit.Xunit2.TestKit, IAsyncLifetime
+{
+    private const long MaxReadBytes = 1 << 20;
+    private const int Records = 40;
+    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(10);
+    private const string SmallSegments = "streams.segment.target-rows = 1000";
+
+    private readonly ObjectStoreWorld world = new();
+    private readonly List<StreamTestNode> nodes = [];
+    private int supervisorCount;
+
+    public CompactionTests(ITestOutputHelper output)
+        : base("akka.loglevel = INFO", output)
+    {
+    }
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        await Sys.Terminate();
+        foreach (var node in nodes)
+        {
+            await node.DisposeAsync();
+        }
+
+        world.Dispose();
+    }
+
+    [Fact]
+    public async Task Should_list_one_merged_segment_and_read_the_same_records_when_a_quiet_stream_is_compacted_and_published()
+    {
+        const string name = "compacted/quiet";
+        var (writer, streams, records) = await WriteOneSegmentPerRecordAsync(name);
+        var before = await world.ReadManifestAsync(name);
+        Assert.Equal(Records, before.Segments.Count);
+
+        var compactor = Compactor(writer);
+        var removed = await compactor.CompactAsync(Candidate(writer, name), quiet: true, CancellationToken.None);
+
+        Assert.Equal(Records - 1, removed);
+        AssertRecords(records, await ReadAllAsync(streams, name));
+        await writer.PublishAsync(draining: false);
+        var after = await world.ReadManifestAsync(name);
+        Assert.Single(after.Segments.RecordCounts);
+        Assert.Equal(before.NextPosition, after.NextPosition);
+        Assert.True(after.ToJson().Length < before.ToJson().Length / 5, $"manifest of {after.ToJson().Length} bytes");
+        Assert.Single(writer.Queries.LoadSegments(writer.Database.LoadStream(name)!.StreamId));
+
+        var (fresh, freshStreams) = StartNode(RestoreMode.Lazy);
+        world.Counting.Reset();
+        AssertRecords(records, await ReadAllAsync(freshStreams, name));
+        Assert.Equal(1, world.ManifestGets(name));
+        Assert.Equal(1, fresh.Segments.DownloadCount);
+    }
+
+    [Fact]
+    public async Task Should_keep_replaced_objects_until_a_manifest_no_longer_lists_them_and_the_grace_has_passed()
+    {
+        const string name = "compacted/grace";
+        var (writer, _, _) = await WriteOneSegmentPerRecordAsync(name);
+        var compactor = Compactor(writer);
+        await compactor.CompactAsync(Candidate(writer, name), quiet: true, CancellationToken.None);
+
+        // Committed locally, not yet published: the manifest in the store still lists every old object.
+        Assert.Equal(0, await compactor.DeleteReleasedAsync(TimeSpan.Zero, CancellationToken.None));
+        Assert.Equal(Records + 1, await StoredSegmentCountAsync(name));
+
+        await writer.PublishAsync(draining: false);
+        Assert.Equal(0, await compactor.DeleteReleasedAsync(TimeSpan.FromHours(1), CancellationToken.None));
+        Assert.Equal(Records + 1, await StoredSegmentCountAsync(name));
+
+        Assert.Equal(Records, await compactor.DeleteReleasedAsync(TimeSpan.Zero, CancellationToken.None));
+        Assert.Equal(1, await StoredSegmentCountAsync(name));
+        Assert.Equal(0, writer.Queries.PendingDeletions(name));
+        Assert.Single(Directory.GetFiles(writer.Files.StreamDirectory(name), "*.seg"));
+    }
+
+    [Fact]
+    public async Task Should_read_identical_bytes_when_a_node_restored_the_old_manifest_and_its_segments_were_deleted_since()
+    {
+        const string name = "compacted/stale-reader";
+        var (writer, _, records) = await WriteOneSegmentPerRecordAsync(name);
+        var (stale, staleStreams) = StartNode(RestoreMode.Lazy);
+        // The reader restores the manifest listing one segment per record and reads the first few.
+        var head = await AskAsync<ReadCompleted>(staleStreams, new ReadStream(name, ReadStart.Beginning, null, 1));
+        Assert.Equal(records[0], head.Records[0].ToArray());
+
+        var compactor = Compactor(writer);
+        await compactor.CompactAsync(Candidate(writer, name), quiet: true, CancellationToken.None);
+        await writer.PublishAsync(draining: false);
+        await compactor.DeleteReleasedAsync(TimeSpan.Zero, CancellationToken.None);
+
+        AssertRecords(records, await ReadAllAsync(staleStreams, name));
+        Assert.Equal(Records, stale.Queries.LoadSegments(stale.Database.LoadStream(name)!.StreamId).Count);
+    }
+
+    [Fact]
+    public async Task Should_delete_the_merged_objects_after_the_grace_and_keep_the_old_list_when_the_stream_changed_before_the_commit()
+    {
+        const string name = "compacted/aborted";
+        var (writer, _, records) = await WriteOneSegmentPerRecordAsync(name);
+        var streamId = writer.Database.LoadStream(name)!.StreamId;
+        var candidate = Candidate(writer, name);
+        // Another compaction commits first: the planned rows are no longer there.
+        var first = Compactor(writer);
+        await first.CompactAsync(candidate, quiet: true, CancellationToken.None);
+        var segmentsAfterFirst = writer.Queries.LoadSegments(streamId);
+        var stale = new CompactSegmentsOperation(streamId, name, [.. Enumerable.Range(0, 2).Select(i => segmentsAfterFirst[0] with { Index = 99 + i })], []);
+
+        Assert.False(await writer.WalWriter.Submit(stale));
+        Assert.Equal(
+            segmentsAfterFirst.Select(segment => (segment.Index, segment.StoredName, segment.Checksum)),
+            writer.Queries.LoadSegments(streamId).Select(segment => (segment.Index, segment.StoredName, segment.Checksum)));
+        var (_, reader) = StartNode(RestoreMode.Lazy);
+        AssertRecords(records, await ReadAllAsync(reader, name));
+    }
+
+    private async Task<(StreamTestNode Node, IActorRef Streams, List<byte[]> Records)> WriteOneSegmentPerRecordAsync(string name)
+    {
+        var (writer, streams) = StartNode(RestoreMode.None, SmallSegments);
+        await AskAsync<StreamCreated>(streams, new CreateStream(name, ContentTypes.Default, null, null, false, []));
+        var records = new List<byte[]>();
+        for (var i = 0; i < Records; i++)
+        {
+            var record = Encoding.UTF8.GetBytes($"{{\"n\":{i},\"pad\":\"{new string('x', i)}\"}}");
+            records.Add(record);
+            await AskAsync<Appended>(streams, new AppendToStream(name, ContentTypes.Default, [record], false, null, null));
+            await writer.PublishAsync(draining: false);
+        }
+
+        return (writer, streams, records);
+    }
+
+    private SegmentCompactor Compactor(StreamTestNode node) =>
+        new(
+            node.Queries,
+            node.WalWriter,
+            node.Files,
+            node.Segments,
+            node.ObjectStore,
+            new SegmentWriter(),
+            new CompactionPolicy(node.Settings.SegmentTargetRows, node.Settings.SegmentTargetBytes, node.Settings.Compaction.FanIn),
+            TimeProvider.System);
+
+    private static CompactionCandidate Candidate(StreamTestNode node, string name)
+    {
+        var row = node.Database.LoadStream(name)!;
+        return new CompactionCandidate(row.StreamId, name, row.SealedThrough);
+    }
+
+    private async Task<int> StoredSegmentCountAsync(string name) =>
+        (await world.FileStore.ListAsync(ObjectStoreKeys.SegmentsPrefix(name), null, 1000, CancellationToken.None)).Objects.Count;
+
+    private StreamTestNode NewNode(RestoreMode mode, string? hocon = null)
+    {
+        var node = new StreamTestNode(world.Store, mode, hocon);
+        nodes.Add(node);
+        return node;
+    }
+
+    private (StreamTestNode Node, IActorRef Streams) StartNode(RestoreMode mode, string? hocon = null)
+    {
+        var node = NewNode(mode, hocon);
+        return (node, Sys.ActorOf(StreamSupervisorActor.Props(node.Dependencies), $"streams-{++supervisorCount}"));
+    }
+
+    private static Task<ReadCompleted> ReadAllAsync(IActorRef streams, string name) =>
+        AskAsync<ReadCompleted>(streams, new ReadStream(name, ReadStart.Beginning, null, MaxReadBytes));
+
+    private static async Task<T> AskAsync<T>(IActorRef streams, object message)
+    {
+        var reply = await streams.Ask<object>(message, AskTimeout);
+        return Assert.IsAssignableFrom<T>(reply);
+    }
+
+    private static void AssertRecords(IReadOnlyList<byte[]> expected, ReadCompleted read)
+    {
+        Assert.Equal(expected.Count, read.Records.Count);
+        for (var i = 0; i < expected.Count; i++)
+        {
+            Assert.Equal(expected[i], read.Records[i].ToArray());
+        }
+    }
+}
