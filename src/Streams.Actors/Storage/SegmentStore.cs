@@ -13,6 +13,8 @@ namespace Streams.Actors.Storage;
 /// </summary>
 public sealed class SegmentStore
 {
+    // Manifests looked up for one read whose segment object is gone before giving up.
+    private const int FallbackAttempts = 3;
     private readonly SegmentFiles files;
     private readonly IObjectStore objectStore;
     private readonly long cacheBudgetBytes;
@@ -97,19 +99,20 @@ public sealed class SegmentStore
     /// </summary>
     public async Task<byte[]> GetCoveringAsync(string streamName, SegmentRow segment, long position, CancellationToken cancellationToken)
     {
-        try
+        var wanted = segment;
+        for (var attempt = 1; ; attempt++)
         {
-            return await GetAsync(streamName, segment, cancellationToken);
-        }
-        catch (SegmentMissingException)
-        {
-            var replacement = await FindInCurrentManifestAsync(streamName, position, cancellationToken);
-            if (replacement is null)
+            try
             {
-                throw;
+                return await GetAsync(streamName, wanted, cancellationToken);
             }
-
-            return await GetAsync(streamName, replacement, cancellationToken);
+            catch (SegmentMissingException) when (attempt <= FallbackAttempts)
+            {
+                // The current manifest's segment can itself be replaced and deleted before it is
+                // fetched (a busy writer, a short grace): look again, a bounded number of times.
+                wanted = await FindInCurrentManifestAsync(streamName, position, cancellationToken) ?? throw new SegmentMissingException(
+                    ObjectStoreKeys.SegmentKey(streamName, wanted.StoredName));
+            }
         }
     }
 

@@ -89,7 +89,7 @@ public sealed class S3CompactionTests(S3TestBucket bucket, ITestOutputHelper out
             streams.upload.manifest-min-interval = 100ms
             streams.compaction.check-interval = 100ms
             streams.compaction.quiet-after = 1s
-            streams.compaction.deletion-grace = 300ms
+            streams.compaction.deletion-grace = 1s
             """;
         await using var writer = await StartAsync(prefix, "writer", quick, RestoreMode.None);
         await writer.CreateAsync(name);
