@@ -52,15 +52,15 @@ public sealed class CompactionCrashTests(ITestOutputHelper output) : IDisposable
     public async Task Should_keep_every_acknowledged_record_and_leave_no_orphan_when_killed_at_a_commit_point_of_a_compaction(string point)
     {
         var acknowledged = 0;
-        await using (var crashing = await StreamsServerProcess.StartAsync(Data, Arguments, new Dictionary<string, string> { [CrashPoints.EnvironmentVariable] = point }))
+        await using (var crashing = await ServerProcess.StartAsync(Data, Arguments, new Dictionary<string, string> { [CrashPoints.EnvironmentVariable] = point }))
         {
-            await crashing.Client.CreateAsync(Name);
+            await crashing.Protocol().CreateAsync(Name);
             using var deadline = new CancellationTokenSource(CrashDeadline);
             while (!crashing.HasExited && acknowledged < MaxAppends && !deadline.IsCancellationRequested)
             {
                 try
                 {
-                    if (await crashing.Client.TryAppendAsync(Name, RecordAt(Stream, acknowledged), deadline.Token) is null)
+                    if (await crashing.Protocol().TryAppendAsync(Name, RecordAt(Stream, acknowledged), deadline.Token) is null)
                     {
                         break;
                     }
@@ -82,19 +82,19 @@ public sealed class CompactionCrashTests(ITestOutputHelper output) : IDisposable
         }
 
         output.WriteLine($"killed at {point} after {acknowledged} acknowledged appends");
-        await using var restarted = await StreamsServerProcess.StartAsync(Data, Arguments);
+        await using var restarted = await ServerProcess.StartAsync(Data, Arguments);
         var store = new FileSystemObjectStore(Objects);
         // The append in flight at the kill may have committed without its acknowledgement arriving.
-        var (_, tail) = await restarted.Client.ReadToTailAsync(Name);
+        var (_, tail) = await restarted.Protocol().ReadToTailAsync(Name);
         Assert.True(
             tail.Position == acknowledged || tail.Position == acknowledged + 1,
             $"the tail is at {tail.Position} after {acknowledged} acknowledged appends");
         var committed = (int)tail.Position;
-        await AssertReadableAsync(restarted.Client, Name, Stream, committed);
-        await AssertEventuallyPublishedAsync(restarted.Client, store, Name, Stream, committed);
+        await AssertReadableAsync(restarted.Protocol(), Name, Stream, committed);
+        await AssertEventuallyPublishedAsync(restarted.Protocol(), store, Name, Stream, committed);
         // The restarted compactor may still be merging the quiet tail, or waiting out the grace of the
         // files it replaced: once it settles, the local files are exactly the listed segments.
         await Eventually.AssertAsync(() => AssertLocalSegmentFilesMatchAsync(Data, store, Name), CrashDeadline);
-        await AssertReadableAsync(restarted.Client, Name, Stream, committed);
+        await AssertReadableAsync(restarted.Protocol(), Name, Stream, committed);
     }
 }
