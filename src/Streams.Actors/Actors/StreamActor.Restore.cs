@@ -113,6 +113,7 @@ public sealed partial class StreamActor
         var publisher = dependencies.Publisher;
         var walWriter = dependencies.WalWriter;
         var streamId = live.StreamId;
+        var name = streamName;
         Task.Run(async () =>
             {
                 try
@@ -123,11 +124,18 @@ public sealed partial class StreamActor
                 {
                     // The uploader published a newer generation meanwhile: it carries the same epochs.
                 }
+                catch (ManifestConflictException conflict)
+                {
+                    // Another node published since this one restored the stream: what this node holds
+                    // is stale. Drop it; the waiting requests are served from the newer manifest.
+                    await publisher.ForfeitAsync(streamId, name);
+                    return (object)new ClaimLost(conflict.Message);
+                }
 
                 await walWriter.Submit(new ClaimOwnershipOperation(streamId));
-                return true;
+                return new OwnershipClaimed();
             })
-            .PipeTo(Self, success: _ => new OwnershipClaimed(), failure: exception => new OwnershipClaimFailed(exception.Message));
+            .PipeTo(Self, failure: exception => new OwnershipClaimFailed(exception.Message));
         SetReceiveTimeout(null);
         Become(() =>
         {
@@ -136,6 +144,11 @@ public sealed partial class StreamActor
                 live.OwnershipClaimed = true;
                 BecomeReady();
                 Stash.UnstashAll();
+            });
+            Receive<ClaimLost>(lost =>
+            {
+                log.Warning("Fenced: {0} Restoring its newer manifest before answering the waiting requests.", lost.Reason);
+                RestoreAfterOwnershipLost();
             });
             Receive<OwnershipClaimFailed>(failed =>
             {
@@ -223,6 +236,8 @@ public sealed partial class StreamActor
     private sealed record OwnershipClaimed;
 
     private sealed record OwnershipClaimFailed(string Error);
+
+    private sealed record ClaimLost(string Reason);
 
     private sealed record EvictionFinished(bool Evicted);
 }

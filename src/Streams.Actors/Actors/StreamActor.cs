@@ -143,6 +143,7 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
         Receive<CreateStream>(HandleCreateNew);
         Receive<ForkMessages.CreateFork>(HandleCreateFork);
         Receive<ForkMessages.ForkReleased>(_ => { });
+        Receive<FencingMessages.OwnershipLost>(_ => RestoreAfterOwnershipLost());
         Receive<IStreamCommand>(_ => Sender.Tell(NotFound()));
         Receive<AppendCommitted>(committed => HandleCommitResult(committed.CommitNumber, committed, serving: false));
         Receive<AppendFailed>(failed => HandleCommitResult(failed.CommitNumber, failed, serving: false));
@@ -285,6 +286,14 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
             else
             {
                 Context.Parent.Tell(new StreamSupervisorActor.PassivationDeclined(Self));
+            }
+        });
+        Receive<FencingMessages.OwnershipLost>(lost =>
+        {
+            // An older incarnation's loss (announced while this one was being restored) changes nothing.
+            if (stream?.StreamId == lost.StreamId)
+            {
+                RestoreAfterOwnershipLost();
             }
         });
         Receive<IStreamCommand>(command =>

@@ -3,6 +3,7 @@ using Akka.Actor;
 using Akka.Event;
 using Streams.Actors.Config;
 using Streams.Actors.Storage;
+using Streams.Actors.Protocol;
 using static Streams.Actors.Protocol.PipelineMessages;
 
 namespace Streams.Actors.Actors;
@@ -11,6 +12,8 @@ namespace Streams.Actors.Actors;
 /// Uploads sealed segments and publishes manifests, several streams at once (bounded), each stream's
 /// segments strictly in order. A stream whose upload fails waits out an exponential backoff with
 /// jitter while the others keep flowing. States: Idle, Uploading. Owns the per-stream backoff table.
+/// A stream whose manifest another node has replaced is forfeited (never published again) and its
+/// owner told through the event stream (<see cref="FencingMessages.OwnershipLost"/>).
 /// </summary>
 public sealed class UploaderActor : ReceiveActor, IWithTimers
 {
@@ -85,6 +88,15 @@ public sealed class UploaderActor : ReceiveActor, IWithTimers
             log.Warning("Upload of stream {0} failed ({1} in a row): {2}", streamId, failures, error);
         }
 
+        foreach (var lost in finished.Lost)
+        {
+            log.Warning("Fenced: {0} Its local state was dropped; the new owner's manifest is restored on the next touch.", lost.Reason);
+            if (lost.StreamId is { } streamId)
+            {
+                Context.System.EventStream.Publish(new FencingMessages.OwnershipLost(lost.StreamName, streamId));
+            }
+        }
+
         foreach (var requester in finished.Requesters)
         {
             requester.Tell(new AllPublished(finished.Published.Count, finished.Failures.Count, finished.TombstonesPublished));
@@ -137,7 +149,7 @@ public sealed class UploaderActor : ReceiveActor, IWithTimers
             .PipeTo(
                 Self,
                 success: result => result with { Requesters = requesters },
-                failure: exception => new RoundFinished([], new Dictionary<long, string>(), 0, requesters) { Error = exception.Message });
+                failure: exception => new RoundFinished([], new Dictionary<long, string>(), 0, requesters, []) { Error = exception.Message });
         Become(Uploading);
     }
 
@@ -151,12 +163,18 @@ public sealed class UploaderActor : ReceiveActor, IWithTimers
         int parallelism)
     {
         var tombstones = 0;
+        var lost = new ConcurrentBag<LostStream>();
         foreach (var tombstone in queries.PendingTombstones())
         {
             try
             {
                 await publisher.PublishTombstoneAsync(tombstone, CancellationToken.None);
                 tombstones++;
+            }
+            catch (ManifestConflictException conflict)
+            {
+                await walWriter.Submit(new DropTombstoneOperation(tombstone.Name, tombstone.Generation));
+                lost.Add(new LostStream(tombstone.Name, null, $"tombstone not published, {conflict.Message}."));
             }
             catch (Exception exception) when (exception is not OutOfMemoryException)
             {
@@ -179,6 +197,16 @@ public sealed class UploaderActor : ReceiveActor, IWithTimers
                         published.Add(streamId);
                     }
                 }
+                catch (ManifestConflictException conflict)
+                {
+                    // Never retried: the stream is someone else's now. Forfeiting drops what this node
+                    // held of it (unpublished appends included), so no later round tries again.
+                    var forfeited = await publisher.ForfeitAsync(streamId, conflict.StreamName);
+                    lost.Add(new LostStream(
+                        conflict.StreamName,
+                        streamId,
+                        forfeited ? $"{conflict.Message}." : $"{conflict.Message}; a local fork still reads it, so its rows stay, unpublished."));
+                }
                 catch (Exception exception) when (exception is not OutOfMemoryException)
                 {
                     failures[streamId] = exception.Message;
@@ -194,18 +222,22 @@ public sealed class UploaderActor : ReceiveActor, IWithTimers
             });
 
         backlog.Reset(queries.UnpublishedBytes());
-        return new RoundFinished([.. published], failures.ToDictionary(), tombstones, []);
+        return new RoundFinished([.. published], failures.ToDictionary(), tombstones, [], [.. lost]);
     }
 
     private sealed record Tick;
 
     private sealed record Backoff(int Failures, DateTimeOffset NextAttempt);
 
+    /// <summary>A stream (or, with no id, a pending tombstone) another node has taken over.</summary>
+    private sealed record LostStream(string StreamName, long? StreamId, string Reason);
+
     private sealed record RoundFinished(
         IReadOnlyList<long> Published,
         IReadOnlyDictionary<long, string> Failures,
         int TombstonesPublished,
-        IReadOnlyList<IActorRef> Requesters)
+        IReadOnlyList<IActorRef> Requesters,
+        IReadOnlyList<LostStream> Lost)
     {
         public string? Error { get; init; }
     }

@@ -58,6 +58,13 @@ public sealed class ControllableObjectStore(IObjectStore inner) : IObjectStore
     public Task<byte[]?> GetAsync(string key, CancellationToken cancellationToken) =>
         RunAsync(ObjectStoreOperation.Get, key, cancellationToken, () => inner.GetAsync(key, cancellationToken));
 
+    public Task<VersionedObject?> GetVersionedAsync(string key, CancellationToken cancellationToken) =>
+        RunAsync(ObjectStoreOperation.Get, key, cancellationToken, () => inner.GetVersionedAsync(key, cancellationToken));
+
+    /// <summary>Rules for <see cref="ObjectStoreOperation.Put"/> apply to conditional puts as well.</summary>
+    public Task<string?> PutIfVersionAsync(string key, ReadOnlyMemory<byte> content, string? expectedVersion, CancellationToken cancellationToken) =>
+        RunAsync(ObjectStoreOperation.Put, key, cancellationToken, () => inner.PutIfVersionAsync(key, content, expectedVersion, cancellationToken));
+
     public Task<ObjectInfo?> HeadAsync(string key, CancellationToken cancellationToken) =>
         RunAsync(ObjectStoreOperation.Head, key, cancellationToken, () => inner.HeadAsync(key, cancellationToken));
 
