@@ -29,6 +29,10 @@ internal static class CommandLine
         ["--s3-prefix"] = "Streams:S3Prefix",
         ["--s3-path-style"] = "Streams:S3PathStyle",
         ["--restore-parallelism"] = "Streams:RestoreParallelism",
+        ["--cluster-seed-nodes"] = "Streams:ClusterSeedNodes",
+        ["--cluster-host"] = "Streams:ClusterHost",
+        ["--cluster-port"] = "Streams:ClusterPort",
+        ["--cluster-role"] = "Streams:ClusterRole",
     };
 
     /// <summary>Flags without a value: each sets a key to a fixed value.</summary>
@@ -49,6 +53,10 @@ internal static class CommandLine
         ["DURABLE_STREAMS_R2_ENDPOINT"] = "Streams:S3Endpoint",
         ["DURABLE_STREAMS_R2_REGION"] = "Streams:S3Region",
         ["DURABLE_STREAMS_R2_ACCOUNT_ID"] = "Streams:R2AccountId",
+        ["STREAMS_CLUSTER_SEED_NODES"] = "Streams:ClusterSeedNodes",
+        ["STREAMS_CLUSTER_HOST"] = "Streams:ClusterHost",
+        ["STREAMS_CLUSTER_PORT"] = "Streams:ClusterPort",
+        ["STREAMS_CLUSTER_ROLE"] = "Streams:ClusterRole",
     };
 
     /// <summary>Settings of the generic host itself, passed as <c>--key=value</c> by hosting environments.</summary>

@@ -2,6 +2,7 @@ using System.Globalization;
 using Streams.Actors.Hosting;
 using Streams.Actors.Restore;
 using Streams.Api;
+using Streams.Api.Cluster;
 using Streams.Api.Endpoints;
 using Streams.Api.Http;
 
@@ -41,6 +42,12 @@ if (!TryObjectStore(options, out var s3, out var objectStoreProblem))
     return 2;
 }
 
+var cluster = ClusterSetup.Build(options, sharedObjectStore: s3 is not null, restoreMode, out var clusterProblem);
+if (clusterProblem is not null)
+{
+    return Refuse([clusterProblem]);
+}
+
 var hoconOverrides = HoconOverrides(options);
 if (EngineSettingsProblem(hoconOverrides) is { } hoconProblem)
 {
@@ -54,16 +61,39 @@ builder.Services.AddStreams(new StreamsEngineOptions
     S3 = s3,
     FileSystemObjectStoreDirectory = options.ObjectStoreDir is { } dir ? Path.GetFullPath(dir) : null,
     RestoreMode = restoreMode,
+    Cluster = cluster,
 });
+if (cluster is not null)
+{
+    // Forwarding to owners: long-lived (SSE, long-poll), so no client-side timeout; the request's own
+    // cancellation ends a forwarded request when its client goes away.
+    builder.Services.AddHttpClient<OwnerProxy>(client => client.Timeout = Timeout.InfiniteTimeSpan)
+        .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false, UseCookies = false });
+}
 
 var app = builder.Build();
 app.UseMiddleware<UnhandledErrors>();
 app.UseMiddleware<BrowserHeaders>();
 app.UseMiddleware<RestoreGate>();
+if (cluster is not null)
+{
+    app.UseMiddleware<OwnerRouting>();
+    if (cluster.HttpBaseUrl is null)
+    {
+        // The HTTP port was left to the operating system: advertise it once the listener has it.
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            var port = new Uri(app.Urls.First()).Port;
+            app.Services.GetRequiredService<StreamsNode>().Advertise(ClusterSetup.HttpBaseUrl(cluster.PublicHost, port));
+        });
+    }
+}
+
 // HEAD too: load balancers and uptime checks often probe without a body.
 app.MapMethods("/health", [HttpMethods.Get, HttpMethods.Head], (RestoreStatus restore) => restore.IsRestoring
     ? Results.Json(new HealthStatus("restoring", restore.Done + restore.Failed, restore.Total, restore.Failed), HealthJsonContext.Default.HealthStatus, statusCode: StatusCodes.Status503ServiceUnavailable)
     : Results.Json(new HealthStatus("ok", null, null, restore.Failed), HealthJsonContext.Default.HealthStatus));
+app.MapReadiness();
 app.MapStreamEndpoints();
 app.MapAdminEndpoints();
 app.MapFallback((HttpContext context) =>

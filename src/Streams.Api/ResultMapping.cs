@@ -33,6 +33,7 @@ internal static class ResultMapping
         ErrorCode.Backpressure => (StatusCodes.Status429TooManyRequests, "backpressure"),
         ErrorCode.Unavailable => (StatusCodes.Status503ServiceUnavailable, "unavailable"),
         ErrorCode.Timeout => (StatusCodes.Status503ServiceUnavailable, "timeout"),
+        ErrorCode.StreamMoving => (StatusCodes.Status503ServiceUnavailable, "stream_moving"),
         ErrorCode.MethodNotAllowed => (StatusCodes.Status405MethodNotAllowed, "method_not_allowed"),
         ErrorCode.NotImplemented => (StatusCodes.Status501NotImplemented, "not_implemented"),
         ErrorCode.InvalidStreamName => (StatusCodes.Status400BadRequest, "invalid_stream_name"),
@@ -45,6 +46,12 @@ internal static class ResultMapping
 
     public static Task WriteAsync(HttpContext context, StreamRejected rejection)
     {
+        if (rejection.Code == ErrorCode.StreamMoving)
+        {
+            // In a cluster the request goes to the stream's new owner instead, when it still can.
+            Cluster.OwnerRouting.OnMoving(context);
+        }
+
         var (status, code) = Map(rejection.Code);
         var response = context.Response;
         response.StatusCode = status;

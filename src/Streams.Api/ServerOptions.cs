@@ -57,6 +57,21 @@ public sealed class ServerOptions
     /// <summary>Streams restored at once by the eager bootstrap.</summary>
     public int? RestoreParallelism { get; set; }
 
+    /// <summary>Comma-separated <c>akka.tcp://streams@host:port</c> addresses of the nodes to join; turns cluster mode on.</summary>
+    public string? ClusterSeedNodes { get; set; }
+
+    /// <summary>The name other nodes reach this one by (remoting and HTTP); defaults to --host, or the machine name when that is 0.0.0.0/::.</summary>
+    public string? ClusterHost { get; set; }
+
+    /// <summary>The remoting port; turns cluster mode on (0: chosen by the operating system).</summary>
+    public int? ClusterPort { get; set; }
+
+    /// <summary>A cluster role this node has; when set, only nodes with this role host streams.</summary>
+    public string? ClusterRole { get; set; }
+
+    /// <summary>Cluster mode is on when seed nodes or a remoting port are given.</summary>
+    public bool Clustered => !string.IsNullOrWhiteSpace(ClusterSeedNodes) || ClusterPort is not null;
+
     /// <summary>
     /// Binds and checks the section; null (with <paramref name="problems"/> filled in) when a value
     /// cannot be converted or is out of range, so the server refuses to start with a clear message.
@@ -91,6 +106,19 @@ public sealed class ServerOptions
             yield return $"{Section}:Port {Port} is not a TCP port (0 to {MaxPort})";
         }
 
+        if (ClusterPort is < 0 or > MaxPort)
+        {
+            yield return $"{Section}:ClusterPort {ClusterPort} is not a TCP port (0 to {MaxPort})";
+        }
+
+        foreach (var seed in SeedNodeList())
+        {
+            if (!Uri.TryCreate(seed, UriKind.Absolute, out var uri) || uri.Scheme != "akka.tcp" || uri.Port <= 0 || string.IsNullOrEmpty(uri.UserInfo))
+            {
+                yield return $"{Section}:ClusterSeedNodes entry '{seed}' is not an address like akka.tcp://streams@host:port";
+            }
+        }
+
         if (string.IsNullOrWhiteSpace(DataDir))
         {
             yield return $"{Section}:DataDir is empty";
@@ -111,4 +139,10 @@ public sealed class ServerOptions
             }
         }
     }
+
+    /// <summary>The seed nodes, one address each, blanks dropped.</summary>
+    public IReadOnlyList<string> SeedNodeList() =>
+        ClusterSeedNodes is { Length: > 0 } seeds
+            ? [.. seeds.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)]
+            : [];
 }

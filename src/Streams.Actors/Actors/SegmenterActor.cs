@@ -19,6 +19,7 @@ public sealed class SegmenterActor : ReceiveActor, IWithTimers
     private readonly TimeProvider clock;
     private readonly ILoggingAdapter log = Context.GetLogger();
     private readonly List<IActorRef> forcedRequesters = [];
+    private readonly List<(IActorRef Requester, long StreamId)> streamRequesters = [];
 
     public SegmenterActor(SegmentSealer sealer, IActorRef uploader, StreamsSettings settings, TimeProvider clock)
     {
@@ -38,12 +39,14 @@ public sealed class SegmenterActor : ReceiveActor, IWithTimers
     {
         Receive<Tick>(_ => StartRound(force: false, requesters: []));
         Receive<SealAll>(_ => StartRound(force: true, requesters: [Sender]));
+        Receive<SealStream>(seal => StartStreamRound([(Sender, seal.StreamId)]));
     }
 
     private void Sealing()
     {
         Receive<Tick>(_ => { });
         Receive<SealAll>(_ => forcedRequesters.Add(Sender));
+        Receive<SealStream>(seal => streamRequesters.Add((Sender, seal.StreamId)));
         Receive<RoundFinished>(finished =>
         {
             if (finished.Error is not null)
@@ -69,6 +72,14 @@ public sealed class SegmenterActor : ReceiveActor, IWithTimers
                 return;
             }
 
+            if (streamRequesters.Count > 0)
+            {
+                var waiting = streamRequesters.ToList();
+                streamRequesters.Clear();
+                StartStreamRound(waiting);
+                return;
+            }
+
             Become(Idle);
         });
     }
@@ -78,6 +89,21 @@ public sealed class SegmenterActor : ReceiveActor, IWithTimers
         var roundSealer = sealer;
         var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
         Task.Run(() => roundSealer.SealDueAsync(now, force, CancellationToken.None))
+            .PipeTo(
+                Self,
+                success: sealedStreams => new RoundFinished(sealedStreams.Count, null, requesters),
+                failure: exception => new RoundFinished(0, exception.Message, requesters));
+        Become(Sealing);
+    }
+
+    /// <summary>A forced round over the named streams only.</summary>
+    private void StartStreamRound(IReadOnlyList<(IActorRef Requester, long StreamId)> requests)
+    {
+        var roundSealer = sealer;
+        var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
+        var streamIds = requests.Select(request => request.StreamId).ToHashSet();
+        IReadOnlyList<IActorRef> requesters = [.. requests.Select(request => request.Requester)];
+        Task.Run(() => roundSealer.SealStreamsNowAsync(streamIds, now, CancellationToken.None))
             .PipeTo(
                 Self,
                 success: sealedStreams => new RoundFinished(sealedStreams.Count, null, requesters),

@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Streams.Actors.Domain;
+using Streams.Actors.Protocol;
 using static Streams.Actors.Protocol.StreamReplies;
 
 namespace Streams.Actors.Actors;
@@ -12,6 +13,9 @@ namespace Streams.Actors.Actors;
 /// </summary>
 public sealed partial class StreamActor
 {
+    private bool IsOwnLoss(FencingMessages.OwnershipLost lost) =>
+        string.Equals(lost.WriterId, dependencies.Database.WriterId, StringComparison.Ordinal);
+
     private void RestoreAfterOwnershipLost()
     {
         foreach (var waiter in waiters)

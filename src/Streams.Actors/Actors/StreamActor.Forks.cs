@@ -41,7 +41,7 @@ public sealed partial class StreamActor
         var describe = new DescribeForkSource(create.SourceName, streamName, create.ContentType, create.ForkOffset, create.SubOffset);
         // The supervisor routes by name and starts the source's owner if needed. The answer arrives as
         // a message, so this actor never blocks, and the source's owner never waits for us.
-        Context.Parent.Ask<object>(describe, dependencies.Settings.AskTimeout)
+        Router.Ask<object>(describe, dependencies.Settings.AskTimeout)
             .PipeTo(
                 Self,
                 success: answer => new ForkSourceAnswered(create, replyTo, answer),
@@ -257,6 +257,7 @@ public sealed partial class StreamActor
             $"stream '{streamName}' was deleted; only the forks made before can still read it")));
         Receive<IStreamCommand>(_ => Sender.Tell(new StreamRejected(ErrorCode.StreamGone, $"stream '{streamName}' was deleted")));
         Receive<WaiterTimedOut>(_ => { });
+        Receive<PlacementMessages.HandOff>(_ => StartHandOff());
         Receive<ReceiveTimeout>(_ =>
         {
             if (inflightCommits == 0)
@@ -272,7 +273,7 @@ public sealed partial class StreamActor
             }
             else
             {
-                Context.Parent.Tell(new StreamSupervisorActor.PassivationDeclined(Self));
+                DeclineStop();
             }
         });
     }
@@ -290,7 +291,7 @@ public sealed partial class StreamActor
     {
         if (stream?.ForkParentName is { } parent)
         {
-            Context.Parent.Tell(new ForkReleased(parent), ActorRefs.NoSender);
+            Router.Tell(new ForkReleased(parent), ActorRefs.NoSender);
         }
     }
 

@@ -153,12 +153,9 @@ public sealed partial class StreamActor
             Receive<OwnershipClaimFailed>(failed =>
             {
                 log.Warning("Publishing a manifest before the first append to {0} failed: {1}", streamName, failed.Error);
-                foreach (var envelope in Stash.ClearStash())
-                {
-                    envelope.Sender.Tell(new StreamRejected(ErrorCode.Unavailable, "the object store is unavailable; retry"));
-                }
-
+                // Ready first: a stop request handed back by RejectStashed is then answered there.
                 BecomeReady();
+                RejectStashed("the object store is unavailable; retry");
             });
             Receive<WaiterTimedOut>(HandleWaiterTimedOut);
             ReceiveAny(_ => Stash.Stash());
@@ -217,6 +214,7 @@ public sealed partial class StreamActor
     private void Evicted()
     {
         Receive<StreamSupervisorActor.StopWhenIdle>(_ => Context.Stop(Self));
+        Receive<PlacementMessages.HandOff>(_ => Context.Stop(Self));
         Receive<IStreamCommand>(_ =>
         {
             // The stop then waits in the stash and is handled once the stream is loaded.

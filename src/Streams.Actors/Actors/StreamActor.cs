@@ -53,7 +53,11 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
 
     private long NowMs => dependencies.Clock.GetUtcNow().ToUnixTimeMilliseconds();
 
-    protected override void PreStart() => StartLoading();
+    protected override void PreStart()
+    {
+        RegisterWithNode();
+        StartLoading();
+    }
 
     private void StartLoading()
     {
@@ -124,10 +128,11 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
     private void Failed()
     {
         Receive<StreamSupervisorActor.StopWhenIdle>(_ => Context.Stop(Self));
-        // Sent after the Passivate below, so the supervisor already holds requests for this stream.
-        Receive<IStreamCommand>(command => Context.Parent.Forward(command));
+        Receive<PlacementMessages.HandOff>(_ => Context.Stop(Self));
+        // Sent after the passivation request below, so whoever routes the stream already holds its requests.
+        Receive<IStreamCommand>(command => Router.Forward(command));
         ReceiveAny(_ => { });
-        Context.Parent.Tell(new StreamSupervisorActor.Passivate(Self));
+        AskToStop();
     }
 
     // ---- Absent --------------------------------------------------------------------------
@@ -143,7 +148,13 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
         Receive<CreateStream>(HandleCreateNew);
         Receive<ForkMessages.CreateFork>(HandleCreateFork);
         Receive<ForkMessages.ForkReleased>(_ => { });
-        Receive<FencingMessages.OwnershipLost>(_ => RestoreAfterOwnershipLost());
+        Receive<FencingMessages.OwnershipLost>(lost =>
+        {
+            if (IsOwnLoss(lost))
+            {
+                RestoreAfterOwnershipLost();
+            }
+        });
         Receive<IStreamCommand>(_ => Sender.Tell(NotFound()));
         Receive<AppendCommitted>(committed => HandleCommitResult(committed.CommitNumber, committed, serving: false));
         Receive<AppendFailed>(failed => HandleCommitResult(failed.CommitNumber, failed, serving: false));
@@ -163,10 +174,11 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
             }
             else
             {
-                Context.Parent.Tell(new StreamSupervisorActor.PassivationDeclined(Self));
+                DeclineStop();
             }
         });
         Receive<WaiterTimedOut>(_ => { });
+        Receive<PlacementMessages.HandOff>(_ => StartHandOff());
     }
 
     private void HandleCreateNew(CreateStream create)
@@ -264,6 +276,7 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
         Receive<AppendCommitted>(committed => HandleCommitResult(committed.CommitNumber, committed, serving: true));
         Receive<AppendFailed>(failed => HandleCommitResult(failed.CommitNumber, failed, serving: true));
         Receive<WaiterTimedOut>(HandleWaiterTimedOut);
+        Receive<PlacementMessages.HandOff>(_ => StartHandOff());
         Receive<ReceiveTimeout>(_ =>
         {
             if (waiters.Count == 0 && inflightCommits == 0)
@@ -285,13 +298,13 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
             }
             else
             {
-                Context.Parent.Tell(new StreamSupervisorActor.PassivationDeclined(Self));
+                DeclineStop();
             }
         });
         Receive<FencingMessages.OwnershipLost>(lost =>
         {
             // An older incarnation's loss (announced while this one was being restored) changes nothing.
-            if (stream?.StreamId == lost.StreamId)
+            if (IsOwnLoss(lost) && stream?.StreamId == lost.StreamId)
             {
                 RestoreAfterOwnershipLost();
             }
@@ -801,7 +814,7 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
     private void RequestPassivation()
     {
         SetReceiveTimeout(null);
-        Context.Parent.Tell(new StreamSupervisorActor.Passivate(Self));
+        AskToStop();
     }
 
     private void UpdateReceiveTimeout() =>

@@ -4,7 +4,10 @@ using Streams.Actors.Storage;
 
 namespace Streams.Actors.Actors;
 
-/// <summary>What every stream owner shares: the index, the writer, the reader and the clock.</summary>
+/// <summary>
+/// What every stream owner shares: the index, the writer, the reader and the clock; in cluster mode
+/// also <paramref name="Cluster"/>, this node's place in the cluster (null on a single node).
+/// </summary>
 public sealed record StreamDependencies(
     StreamDatabase Database,
     WalWriter WalWriter,
@@ -17,4 +20,5 @@ public sealed record StreamDependencies(
     SegmentStore Segments,
     RestoreMode RestoreMode,
     StreamsSettings Settings,
-    TimeProvider Clock);
+    TimeProvider Clock,
+    Hosting.StreamsNode? Cluster = null);

@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Streams.Actors.Domain;
+using Streams.Actors.Hosting;
 using Streams.Actors.Protocol;
 
 namespace Streams.Actors.Actors;
@@ -13,6 +14,7 @@ namespace Streams.Actors.Actors;
 public sealed class StreamSupervisorActor : ReceiveActor
 {
     private readonly StreamDependencies dependencies;
+    private readonly StreamMessageExtractor extractor;
     private readonly Dictionary<string, IActorRef> owners = new(StringComparer.Ordinal);
     private readonly Dictionary<IActorRef, string> namesByOwner = [];
     private readonly Dictionary<string, List<(object Message, IActorRef Sender)>> stopping = new(StringComparer.Ordinal);
@@ -20,6 +22,7 @@ public sealed class StreamSupervisorActor : ReceiveActor
     public StreamSupervisorActor(StreamDependencies dependencies)
     {
         this.dependencies = dependencies;
+        extractor = new StreamMessageExtractor(dependencies.Settings.ClusterShardCount);
         Receive<IStreamCommand>(Route);
         Receive<Passivate>(HandlePassivate);
         Receive<Terminated>(HandleTerminated);
@@ -47,13 +50,15 @@ public sealed class StreamSupervisorActor : ReceiveActor
 
     private void Route(IStreamCommand command)
     {
-        if (stopping.TryGetValue(command.StreamName, out var buffer))
+        // The same extractor the shard region uses in a cluster.
+        var name = extractor.EntityId(command)!;
+        if (stopping.TryGetValue(name, out var buffer))
         {
             buffer.Add((command, Sender));
             return;
         }
 
-        OwnerOf(command.StreamName).Forward(command);
+        OwnerOf(name).Forward(extractor.EntityMessage(command));
     }
 
     private IActorRef OwnerOf(string streamName)

@@ -19,6 +19,7 @@ public sealed class UploaderActor : ReceiveActor, IWithTimers
 {
     private const string TickTimer = "upload-tick";
     private readonly ManifestPublisher publisher;
+    private readonly string writerId;
     private readonly PipelineQueries queries;
     private readonly UploadBacklog backlog;
     private readonly WalWriter walWriter;
@@ -27,6 +28,7 @@ public sealed class UploaderActor : ReceiveActor, IWithTimers
     private readonly ILoggingAdapter log = Context.GetLogger();
     private readonly Dictionary<long, Backoff> backoffs = [];
     private readonly List<(IActorRef Requester, bool Draining)> waiting = [];
+    private readonly List<(IActorRef Requester, long StreamId)> streamRequests = [];
     private bool roundRequested;
 
     public UploaderActor(
@@ -38,6 +40,7 @@ public sealed class UploaderActor : ReceiveActor, IWithTimers
         TimeProvider clock)
     {
         this.publisher = publisher;
+        writerId = queries.Database.WriterId;
         this.queries = queries;
         this.backlog = backlog;
         this.walWriter = walWriter;
@@ -63,6 +66,7 @@ public sealed class UploaderActor : ReceiveActor, IWithTimers
         Receive<Tick>(_ => StartRound(draining: false, requesters: []));
         Receive<SegmentsSealed>(_ => StartRound(draining: false, requesters: []));
         Receive<PublishAll>(publishAll => StartRound(publishAll.Draining, [Sender]));
+        Receive<PublishStream>(publish => StartStreamRound([(Sender, publish.StreamId)]));
     }
 
     private void Uploading()
@@ -70,6 +74,7 @@ public sealed class UploaderActor : ReceiveActor, IWithTimers
         Receive<Tick>(_ => { });
         Receive<SegmentsSealed>(_ => roundRequested = true);
         Receive<PublishAll>(publishAll => waiting.Add((Sender, publishAll.Draining)));
+        Receive<PublishStream>(publish => streamRequests.Add((Sender, publish.StreamId)));
         Receive<RoundFinished>(HandleRoundFinished);
     }
 
@@ -93,13 +98,22 @@ public sealed class UploaderActor : ReceiveActor, IWithTimers
             log.Warning("Fenced: {0} Its local state was dropped; the new owner's manifest is restored on the next touch.", lost.Reason);
             if (lost.StreamId is { } streamId)
             {
-                Context.System.EventStream.Publish(new FencingMessages.OwnershipLost(lost.StreamName, streamId));
+                Context.System.EventStream.Publish(new FencingMessages.OwnershipLost(lost.StreamName, streamId, writerId));
             }
         }
 
         foreach (var requester in finished.Requesters)
         {
             requester.Tell(new AllPublished(finished.Published.Count, finished.Failures.Count, finished.TombstonesPublished));
+        }
+
+        if (streamRequests.Count > 0)
+        {
+            // Before the next full round: a stream being handed to another node holds its requests.
+            var requests = streamRequests.ToList();
+            streamRequests.Clear();
+            StartStreamRound(requests);
+            return;
         }
 
         if (waiting.Count > 0)
@@ -153,6 +167,25 @@ public sealed class UploaderActor : ReceiveActor, IWithTimers
         Become(Uploading);
     }
 
+    /// <summary>A draining round over the named streams only, backoff or not.</summary>
+    private void StartStreamRound(IReadOnlyList<(IActorRef Requester, long StreamId)> requests)
+    {
+        var roundPublisher = publisher;
+        var roundQueries = queries;
+        var roundBacklog = backlog;
+        var roundWriter = walWriter;
+        var parallelism = settings.UploadParallelism;
+        var only = requests.Select(request => request.StreamId).ToHashSet();
+        IReadOnlyList<IActorRef> requesters = [.. requests.Select(request => request.Requester)];
+        Task.Run(() => RunRoundAsync(roundPublisher, roundQueries, roundBacklog, roundWriter, draining: true, skipped: [], parallelism, only))
+            .PipeTo(
+                Self,
+                success: result => result with { Requesters = requesters },
+                failure: exception => new RoundFinished([], new Dictionary<long, string>(), 0, requesters, []) { Error = exception.Message });
+        Become(Uploading);
+    }
+
+    /// <param name="only">When set, publish just these streams (and no tombstones).</param>
     private static async Task<RoundFinished> RunRoundAsync(
         ManifestPublisher publisher,
         PipelineQueries queries,
@@ -160,11 +193,12 @@ public sealed class UploaderActor : ReceiveActor, IWithTimers
         WalWriter walWriter,
         bool draining,
         HashSet<long> skipped,
-        int parallelism)
+        int parallelism,
+        HashSet<long>? only = null)
     {
         var tombstones = 0;
         var lost = new ConcurrentBag<LostStream>();
-        foreach (var tombstone in queries.PendingTombstones())
+        foreach (var tombstone in only is null ? queries.PendingTombstones() : [])
         {
             try
             {
@@ -184,7 +218,8 @@ public sealed class UploaderActor : ReceiveActor, IWithTimers
 
         var published = new ConcurrentBag<long>();
         var failures = new ConcurrentDictionary<long, string>();
-        var candidates = queries.FindStreamsToPublish(includeFullyPublished: draining).Where(id => !skipped.Contains(id));
+        var candidates = only?.AsEnumerable()
+            ?? queries.FindStreamsToPublish(includeFullyPublished: draining).Where(id => !skipped.Contains(id));
         await Parallel.ForEachAsync(
             candidates,
             new ParallelOptions { MaxDegreeOfParallelism = parallelism },

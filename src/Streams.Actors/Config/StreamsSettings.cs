@@ -58,6 +58,14 @@ public sealed record StreamsSettings
 
     public required bool EvictWhenIdle { get; init; }
 
+    public required int ClusterShardCount { get; init; }
+
+    public required TimeSpan HandOffTimeout { get; init; }
+
+    public required TimeSpan OwnerCacheTtl { get; init; }
+
+    public required TimeSpan MoveRetryPause { get; init; }
+
     private const string ResourceName = "Streams.Actors.Config.streams.conf";
 
     /// <summary>The embedded defaults as HOCON, to be used as the fallback of any overrides.</summary>
@@ -100,6 +108,10 @@ public sealed record StreamsSettings
             HydrationTimeout = streams.GetTimeSpan("restore.hydration-timeout"),
             HydrationStashLimit = streams.GetInt("restore.stash-limit"),
             EvictWhenIdle = streams.GetBoolean("restore.evict-when-idle"),
+            ClusterShardCount = streams.GetInt("cluster.shard-count"),
+            HandOffTimeout = streams.GetTimeSpan("cluster.handoff-timeout"),
+            OwnerCacheTtl = streams.GetTimeSpan("cluster.owner-cache-ttl"),
+            MoveRetryPause = streams.GetTimeSpan("cluster.move-retry-pause"),
         };
     }
 

@@ -37,6 +37,12 @@ public enum ErrorCode
     /// <summary>The client did not send the body it announced in time.</summary>
     RequestTimeout,
 
+    /// <summary>
+    /// The stream is moving to another node of the cluster (or this node no longer owns it): the
+    /// request was not applied, and is retried against the stream's new owner.
+    /// </summary>
+    StreamMoving,
+
     /// <summary>A failure of the server's own; the details are in its log, never in the response.</summary>
     Internal,
 }

@@ -32,9 +32,13 @@ public static class StreamsHostingExtensions
             .ParseString("akka.coordinated-shutdown.run-by-clr-shutdown-hook = off")
             .WithFallback(hocon);
         var settings = StreamsSettings.From(hocon);
+        // A cluster node may be handed any stream at any time: it always restores lazily.
+        var restoreMode = options.Cluster is null ? options.RestoreMode : RestoreMode.Lazy;
+        var node = new StreamsNode(options.Cluster, options.Cluster is null ? Environment.MachineName : options.Cluster.PublicHost);
 
         services.AddSingleton(settings);
         services.AddSingleton(options);
+        services.AddSingleton(node);
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(_ => new StreamDatabase(options.DataDirectory));
         services.AddSingleton(provider => new WalWriter(
@@ -96,9 +100,10 @@ public static class StreamsHostingExtensions
             provider.GetRequiredService<StreamHydrator>(),
             provider.GetRequiredService<ManifestPublisher>(),
             provider.GetRequiredService<SegmentStore>(),
-            options.RestoreMode,
+            restoreMode,
             settings,
-            provider.GetRequiredService<TimeProvider>()));
+            provider.GetRequiredService<TimeProvider>(),
+            options.Cluster is null ? null : node));
         services.AddSingleton(provider => new SegmentSealer(
             provider.GetRequiredService<PipelineQueries>(),
             provider.GetRequiredService<WalWriter>(),
@@ -116,6 +121,11 @@ public static class StreamsHostingExtensions
         services.AddAkka(options.ActorSystemName, (builder, provider) =>
         {
             builder.AddHocon(hocon, HoconAddMode.Append);
+            if (options.Cluster is { } cluster)
+            {
+                builder.WithStreamsCluster(cluster, settings, node, provider.GetRequiredService<StreamDependencies>);
+            }
+
             builder.WithActors((system, registry, _) =>
             {
                 var clock = provider.GetRequiredService<TimeProvider>();
@@ -127,27 +137,46 @@ public static class StreamsHostingExtensions
                         provider.GetRequiredService<WalWriter>(),
                         settings,
                         clock),
-                    "uploader");
+                    StreamActor.UploaderName);
                 var segmenter = system.ActorOf(
                     SegmenterActor.Props(provider.GetRequiredService<SegmentSealer>(), uploader, settings, clock),
-                    "segmenter");
-                var supervisor = system.ActorOf(
-                    StreamSupervisorActor.Props(provider.GetRequiredService<StreamDependencies>()),
-                    "streams");
+                    StreamActor.SegmenterName);
                 registry.Register<UploaderActor>(uploader);
                 registry.Register<SegmenterActor>(segmenter);
-                registry.Register<StreamSupervisorActor>(supervisor);
+                if (options.Cluster is null)
+                {
+                    var supervisor = system.ActorOf(
+                        StreamSupervisorActor.Props(provider.GetRequiredService<StreamDependencies>()),
+                        "streams");
+                    registry.Register<StreamSupervisorActor>(supervisor);
+                }
             });
         });
-        services.AddSingleton<IStreamsGateway, ActorStreamsGateway>();
+        if (options.Cluster is null)
+        {
+            services.AddSingleton<IStreamsGateway, ActorStreamsGateway>();
+        }
+        else
+        {
+            services.AddSingleton<IStreamsGateway, ClusterStreamsGateway>();
+            services.AddSingleton(provider => new StreamOwnerDirectory(node, settings, provider.GetRequiredService<TimeProvider>()));
+        }
 
-        if (options.RestoreMode == RestoreMode.Eager)
+        if (restoreMode == RestoreMode.Eager)
         {
             services.AddHostedService<EagerRestoreService>();
         }
 
         // Registered after the actor system so it is stopped before it: the drain needs the actors.
-        services.AddHostedService<DrainCoordinator>();
+        if (options.Cluster is null)
+        {
+            services.AddHostedService<DrainCoordinator>();
+        }
+        else
+        {
+            StreamsClusterHosting.AddClusterStopSequence(services, () => services.AddHostedService<DrainCoordinator>());
+        }
+
         services.Configure<HostOptions>(host => host.ShutdownTimeout = settings.DrainTimeout + ShutdownMargin);
         return services;
     }
@@ -219,6 +248,9 @@ public sealed record StreamsEngineOptions
     public string? FileSystemObjectStoreDirectory { get; init; }
 
     public RestoreMode RestoreMode { get; init; } = RestoreMode.None;
+
+    /// <summary>Cluster mode when set; null: a single node with no remoting port.</summary>
+    public StreamsClusterOptions? Cluster { get; init; }
 
     /// <summary>Wraps the object store (latency injection in benchmarks, counting in tests).</summary>
     public Func<IObjectStore, IObjectStore>? ObjectStoreDecorator { get; init; }

@@ -8,6 +8,12 @@ public static class PipelineMessages
 
     public sealed record AllSealed(int StreamsSealed, string? Error);
 
+    /// <summary>
+    /// Seal every waiting record of one stream now (a stream handed to another node); answered with
+    /// <see cref="AllSealed"/>. Goes through the segmenter so it never seals a stream at the same time.
+    /// </summary>
+    public sealed record SealStream(long StreamId);
+
     /// <summary>The segmenter sealed new segments: worth an upload round now rather than at the next tick.</summary>
     public sealed record SegmentsSealed(int StreamCount);
 
@@ -16,6 +22,13 @@ public static class PipelineMessages
     /// complete streams so their manifests say they were drained cleanly. Answered with <see cref="AllPublished"/>.
     /// </summary>
     public sealed record PublishAll(bool Draining);
+
+    /// <summary>
+    /// Upload and publish one stream with a manifest that says it was drained cleanly (a stream handed
+    /// to another node); answered with <see cref="AllPublished"/>. Goes through the uploader so two
+    /// publishes of one stream never race for the same generation.
+    /// </summary>
+    public sealed record PublishStream(long StreamId);
 
     public sealed record AllPublished(int Published, int Failed, int TombstonesPublished);
 }

@@ -33,6 +33,22 @@ public sealed class SegmentSealer(
         return sealedStreams;
     }
 
+    /// <summary>Seals every waiting record of the given streams, whatever the policy says; yields the streams sealed.</summary>
+    public async Task<IReadOnlyList<long>> SealStreamsNowAsync(IReadOnlySet<long> streamIds, long nowMs, CancellationToken cancellationToken)
+    {
+        var sealedStreams = new List<long>();
+        foreach (var candidate in queries.FindSealCandidates().Where(candidate => streamIds.Contains(candidate.StreamId)))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (await SealStreamAsync(candidate, nowMs, force: true))
+            {
+                sealedStreams.Add(candidate.StreamId);
+            }
+        }
+
+        return sealedStreams;
+    }
+
     private async Task<bool> SealStreamAsync(SealCandidate candidate, long nowMs, bool force)
     {
         var aged = nowMs - candidate.OldestPendingMs >= policy.MaxAge.TotalMilliseconds;

@@ -57,6 +57,9 @@ internal static class AdminEndpoints
 
         json.WriteString("last_upload_error", details.LastUploadError);
         json.WriteBoolean("restored", details.Restored);
+        // Answered by the owner itself (a cluster forwards _details like any stream request).
+        var node = context.RequestServices.GetRequiredService<StreamsNode>();
+        json.WriteString("owner_node", node.Name);
         json.WriteEndObject();
     }
 

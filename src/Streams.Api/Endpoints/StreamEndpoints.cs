@@ -127,13 +127,18 @@ internal static partial class StreamEndpoints
             return false;
         }
 
-        foreach (var c in decoded)
+        // By code point, so a surrogate pair (a character outside the BMP, such as an emoji) is one
+        // valid character and only a lone half is refused.
+        for (var i = 0; i < decoded.Length;)
         {
-            if (char.IsControl(c) || char.IsSurrogate(c) && !char.IsSurrogatePair(decoded, decoded.IndexOf(c)))
+            if (Rune.DecodeFromUtf16(decoded.AsSpan(i), out var rune, out var consumed) != System.Buffers.OperationStatus.Done
+                || Rune.IsControl(rune))
             {
                 problem = "the stream name contains a control character or broken UTF-16";
                 return false;
             }
+
+            i += consumed;
         }
 
         foreach (var segment in decoded.Split('/'))

@@ -498,6 +498,29 @@ public sealed class StreamActorHydrationTests : Akka.TestKit.Xunit2.TestKit, IAs
         Assert.Equal(new Offset(0, 3), appended.NextOffset);
     }
 
+    [Fact]
+    public async Task Should_still_stop_when_the_claim_fails_after_the_supervisor_asked_the_owner_to_stop()
+    {
+        var name = "claim/fails-while-stopping";
+        await SeedAsync(name, count: 1, drainedClean: true);
+        var node = NewNode(RestoreMode.Lazy);
+        // The test actor plays the supervisor: its StopWhenIdle, sent once, must end in a stop.
+        var owner = ChildActorOf(StreamActor.Props(name, node.Dependencies));
+        Watch(owner);
+        var gate = world.Control.Hold(ObjectStoreOperation.Put, ObjectStoreWorld.ManifestOf(name));
+        var appender = CreateTestProbe();
+
+        // The first append of a taken-over stream claims it; idle passivation overtakes the claim,
+        // and the object store is down.
+        owner.Tell(AppendOne(name, Payload("x")), appender);
+        await gate.WhenArrived();
+        owner.Tell(new StreamSupervisorActor.StopWhenIdle(), TestActor);
+        gate.Fail(new ObjectStoreException("the store is down"));
+
+        await ExpectUnavailableAsync([appender], "object store is unavailable");
+        await ExpectTerminatedAsync(owner, ReplyTimeout);
+    }
+
     // ---- Eviction under lazy restore ---------------------------------------------------------
 
     [Fact]

@@ -318,6 +318,9 @@ public sealed class BadInputTests : IAsyncLifetime
     [InlineData("/v1/stream/caf%C3%A9", "caf\u00e9")]
     [InlineData("/v1/stream/a%25ZZ", "a%ZZ")]
     [InlineData("/v1/stream/a..b/.c", "a..b/.c")]
+    [InlineData("/v1/stream/a%F0%9F%98%80b", "a\U0001F600b")]
+    [InlineData("/v1/stream/%F0%A0%80%80/%F0%9F%98%80%F0%9F%98%80", "\U00020000/\U0001F600\U0001F600")]
+    [InlineData("/v1/stream/%F0%9F%98%80", "\U0001F600")]
     public async Task Should_accept_names_that_are_correctly_encoded(string rawTarget, string name)
     {
         var (status, body) = await SendRawTargetAsync(HttpMethods.Put, rawTarget);

@@ -1,0 +1,80 @@
+using Akka.Actor;
+using Akka.Cluster.Hosting;
+using Akka.Cluster.Hosting.SBR;
+using Akka.Hosting;
+using Akka.Remote.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Streams.Actors.Actors;
+using Streams.Actors.Config;
+using Streams.Actors.Protocol;
+
+namespace Streams.Actors.Hosting;
+
+/// <summary>
+/// Cluster mode: remoting, membership (with the split-brain resolver Akka.Cluster.Hosting configures
+/// by default, keep-majority) and one shard region whose entities are the same
+/// <see cref="StreamActor"/>s a single node runs under its supervisor.
+/// </summary>
+internal static class StreamsClusterHosting
+{
+    /// <summary>The shard region's type name: every node must use the same.</summary>
+    public const string RegionName = "streams";
+
+    public static AkkaConfigurationBuilder WithStreamsCluster(
+        this AkkaConfigurationBuilder builder,
+        StreamsClusterOptions cluster,
+        StreamsSettings settings,
+        StreamsNode node,
+        Func<StreamDependencies> dependencies)
+    {
+        builder
+            .WithRemoting(new RemoteOptions
+            {
+                HostName = cluster.BindHost,
+                Port = cluster.Port,
+                PublicHostName = cluster.PublicHost,
+            })
+            .WithClustering(new ClusterOptions
+            {
+                SeedNodes = [.. cluster.SeedNodes],
+                Roles = [.. cluster.Roles],
+                // Stated rather than left implicit: docs/cluster.md says which strategy downs a lost node.
+                SplitBrainResolver = SplitBrainResolverOption.Default,
+            })
+            .WithShardRegion<StreamActor>(
+                RegionName,
+                (_, _) => streamName => StreamActor.Props(streamName, dependencies()),
+                new StreamMessageExtractor(settings.ClusterShardCount),
+                new ShardOptions
+                {
+                    Role = cluster.ShardRole,
+                    // Streams come back lazily on their first request; nothing is restarted eagerly.
+                    RememberEntities = false,
+                    // A moving stream drains before it stops (see StreamActor.Placement.cs).
+                    HandOffStopMessage = PlacementMessages.HandOff.Instance,
+                    // The owners passivate themselves when idle, with the same hand-off drain.
+                    ShouldPassivateIdleEntities = false,
+                })
+            .AddStartup((system, registry) =>
+            {
+                var self = Akka.Cluster.Cluster.Get(system);
+                node.Started(registry.Get<StreamActor>(), self);
+                system.ActorOf(OwnershipLossForwarderActor.Props(registry.Get<StreamActor>()), "ownership-loss-forwarder");
+                if (cluster.SeedNodes.Count == 0)
+                {
+                    // No seeds: this node starts a cluster of its own that others can join.
+                    self.Join(self.SelfAddress);
+                }
+            });
+        return builder;
+    }
+
+    /// <summary>The services a cluster node adds, in the order that makes SIGTERM a graceful leave.</summary>
+    public static void AddClusterStopSequence(IServiceCollection services, Action addDrain)
+    {
+        // Hosted services stop in reverse order: hand off shards, then drain what is left, then leave.
+        services.AddHostedService<ClusterLeaveService>();
+        addDrain();
+        services.AddHostedService<ShardHandOffService>();
+    }
+}
