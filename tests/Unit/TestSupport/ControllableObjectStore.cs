@@ -27,6 +27,13 @@ public sealed class ControllableObjectStore(IObjectStore inner) : IObjectStore
     public void Fail(ObjectStoreOperation operation, Func<string, bool> keyMatches, Func<Exception> exception) =>
         Add(new Rule(operation, keyMatches, null, exception));
 
+    /// <summary>
+    /// Every matching call reaches the inner store and then throws, as if the process died after the
+    /// store took the request but before the caller saw the reply.
+    /// </summary>
+    public void FailAfter(ObjectStoreOperation operation, Func<string, bool> keyMatches, Func<Exception> exception) =>
+        Add(new Rule(operation, keyMatches, null, null) { FailureAfter = exception });
+
     /// <summary>Drops every rule and releases every held call, so nothing stays blocked after a test.</summary>
     public void ClearRules()
     {
@@ -107,6 +114,12 @@ public sealed class ControllableObjectStore(IObjectStore inner) : IObjectStore
                     throw failure();
                 }
 
+                if (rule.FailureAfter is { } failureAfter)
+                {
+                    await call();
+                    throw failureAfter();
+                }
+
                 await rule.Gate!.PassAsync(cancellationToken);
             }
 
@@ -118,7 +131,10 @@ public sealed class ControllableObjectStore(IObjectStore inner) : IObjectStore
         }
     }
 
-    private sealed record Rule(ObjectStoreOperation Operation, Func<string, bool> KeyMatches, Gate? Gate, Func<Exception>? Failure);
+    private sealed record Rule(ObjectStoreOperation Operation, Func<string, bool> KeyMatches, Gate? Gate, Func<Exception>? Failure)
+    {
+        public Func<Exception>? FailureAfter { get; init; }
+    }
 
     /// <summary>Where held calls wait. Counts arrivals so a test can wait until a call is being held.</summary>
     public sealed class Gate
