@@ -7,7 +7,7 @@ namespace Streams.Actors.Actors;
 
 /// <summary>
 /// Losing ownership: another node has published the stream's manifest (manifest fencing, see
-/// docs/adr/0006-fencing-manifest-writes.md) and this node's rows for it are gone. The owner drops
+/// docs/adr/0009-fencing-manifest-writes.md) and this node's rows for it are gone. The owner drops
 /// what it holds in memory and restores the new owner's manifest, whatever the restore mode, so
 /// every later request sees the new owner's history. Stashed requests stay stashed for it.
 /// </summary>

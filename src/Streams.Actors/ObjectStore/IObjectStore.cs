@@ -9,7 +9,7 @@ namespace Streams.Actors.ObjectStore;
 /// <see cref="OperationCanceledException"/>. Implementations must be safe to call concurrently.
 /// <see cref="PutAsync"/> is unconditional (last writer wins); <see cref="PutIfVersionAsync"/> is a
 /// compare-and-swap on the object's version (its ETag), the building block of manifest fencing
-/// (docs/adr/0006-fencing-manifest-writes.md). Do not mix the two on one key: an unconditional put
+/// (docs/adr/0009-fencing-manifest-writes.md). Do not mix the two on one key: an unconditional put
 /// is not ordered against a concurrent conditional one.
 /// </summary>
 public interface IObjectStore

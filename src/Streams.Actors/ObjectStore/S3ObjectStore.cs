@@ -19,7 +19,7 @@ namespace Streams.Actors.ObjectStore;
 /// write; and GetObject stats the object (after checking the bucket) before every read, three
 /// requests where one will do. Conditional puts and gets therefore bypass the SDK's request path:
 /// the SDK only presigns the URL (locally, no request), and <see cref="HttpClient"/> sends it with
-/// the condition header (docs/adr/0006-fencing-manifest-writes.md).</item>
+/// the condition header (docs/adr/0010-s3-requests-presigned-through-httpclient.md).</item>
 /// <item>A body can end short; the bytes received are compared with the reply's Content-Length
 /// and a mismatch throws.</item>
 /// </list>

@@ -5,7 +5,7 @@ namespace Streams.Actors.Storage;
 
 /// <summary>
 /// Publishes manifests as a compare-and-swap on the version this node last read or wrote
-/// (docs/adr/0006-fencing-manifest-writes.md). When the store holds another version, the object is
+/// (docs/adr/0009-fencing-manifest-writes.md). When the store holds another version, the object is
 /// fetched and judged: a manifest this node wrote itself (its publish reached the store but the
 /// local commit did not) is adopted and the put repeated; anything else means another node has
 /// taken the stream over, and <see cref="ManifestConflictException"/> ends this node's ownership.

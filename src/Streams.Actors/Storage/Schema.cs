@@ -63,7 +63,7 @@ internal static class Schema
 
         -- This data directory's writer id, written into every manifest it publishes, so that after a
         -- crash between a manifest PUT and its local commit the node recognises its own publish in
-        -- the store rather than taking it for another owner's (docs/adr/0006-fencing-manifest-writes.md).
+        -- the store rather than taking it for another owner's (docs/adr/0009-fencing-manifest-writes.md).
         CREATE TABLE IF NOT EXISTS writer_identity (writer_id TEXT NOT NULL);
 
         -- The version (ETag) of each stream's manifest object as this node last read or wrote it:

@@ -15,7 +15,7 @@ using static Streams.Actors.Protocol.StreamReplies;
 namespace Streams.Tests.Unit.Actors;
 
 /// <summary>
-/// Manifest fencing (docs/adr/0006-fencing-manifest-writes.md) with two nodes on one object store:
+/// Manifest fencing (docs/adr/0009-fencing-manifest-writes.md) with two nodes on one object store:
 /// node A owns a stream, node B takes it over, and A — stale — tries to publish again. A's publish
 /// must change nothing in the store, A must give the stream up and serve B's history, and a node
 /// that publishes a manifest and crashes before its local commit must recognise its own publish.
