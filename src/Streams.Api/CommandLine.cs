@@ -10,6 +10,7 @@ namespace Streams.Api;
 internal static class CommandLine
 {
     private const string OptionPrefix = "--";
+    private const string RestoreKey = "Streams:Restore";
 
     private static readonly Dictionary<string, string> Flags = new(StringComparer.OrdinalIgnoreCase)
     {
@@ -29,6 +30,13 @@ internal static class CommandLine
         ["--s3-prefix"] = "Streams:S3Prefix",
         ["--s3-path-style"] = "Streams:S3PathStyle",
         ["--restore-parallelism"] = "Streams:RestoreParallelism",
+        ["--auth-strategy"] = "Streams:AuthStrategy",
+        ["--api-key-file"] = "Streams:ApiKeyFile",
+        ["--cors-origins"] = "Streams:CorsOrigins",
+        ["--log-format"] = "Streams:LogFormat",
+        ["--max-concurrent-requests"] = "Streams:MaxConcurrentRequests",
+        ["--max-live-readers"] = "Streams:MaxLiveReaders",
+        ["--max-live-readers-per-stream"] = "Streams:MaxLiveReadersPerStream",
         ["--cluster-seed-nodes"] = "Streams:ClusterSeedNodes",
         ["--cluster-host"] = "Streams:ClusterHost",
         ["--cluster-port"] = "Streams:ClusterPort",
@@ -41,6 +49,9 @@ internal static class CommandLine
         ["--lazy-restore"] = ("Streams:Restore", "lazy"),
         ["--bootstrap-from-object-store"] = ("Streams:Restore", "eager"),
         ["--bootstrap-from-r2"] = ("Streams:Restore", "eager"),
+        ["--no-auth"] = ("Streams:AuthStrategy", "none"),
+        ["--health-requires-auth"] = ("Streams:HealthRequiresAuth", "true"),
+        ["--allow-private-webhooks"] = ("Streams:AllowPrivateWebhooks", "true"),
     };
 
     /// <summary>Environment variables (ours and the original's), mapped to our keys. Secrets are read elsewhere.</summary>
@@ -53,6 +64,7 @@ internal static class CommandLine
         ["DURABLE_STREAMS_R2_ENDPOINT"] = "Streams:S3Endpoint",
         ["DURABLE_STREAMS_R2_REGION"] = "Streams:S3Region",
         ["DURABLE_STREAMS_R2_ACCOUNT_ID"] = "Streams:R2AccountId",
+        ["STREAMS_API_KEY_FILE"] = "Streams:ApiKeyFile",
         ["STREAMS_CLUSTER_SEED_NODES"] = "Streams:ClusterSeedNodes",
         ["STREAMS_CLUSTER_HOST"] = "Streams:ClusterHost",
         ["STREAMS_CLUSTER_PORT"] = "Streams:ClusterPort",
@@ -90,6 +102,12 @@ internal static class CommandLine
             values["Streams:Restore"] = "lazy";
         }
 
+        // DS_ALLOW_PRIVATE_WEBHOOKS=1 is the environment's --allow-private-webhooks.
+        if (environment("DS_ALLOW_PRIVATE_WEBHOOKS") is "1" or "true")
+        {
+            values["Streams:AllowPrivateWebhooks"] = "true";
+        }
+
         for (var i = 0; i < args.Length; i++)
         {
             var arg = args[i];
@@ -99,7 +117,7 @@ internal static class CommandLine
             {
                 // --lazy-restore wins over an eager flag, whatever the order (as in the original).
                 lazyRequested |= switched.Value == "lazy";
-                values[switched.Key] = lazyRequested ? "lazy" : switched.Value;
+                values[switched.Key] = lazyRequested && switched.Key == RestoreKey ? "lazy" : switched.Value;
                 continue;
             }
 

@@ -5,6 +5,8 @@ using Streams.Api;
 using Streams.Api.Cluster;
 using Streams.Api.Endpoints;
 using Streams.Api.Http;
+using Streams.Api.Security;
+using Streams.Api.Telemetry;
 
 var flags = CommandLine.Parse(args, out var problems);
 if (problems.Count > 0)
@@ -17,7 +19,7 @@ if (problems.Count > 0)
 var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
 builder.Configuration.AddInMemoryCollection(flags);
 var options = ServerOptions.Bind(builder.Configuration.GetSection(ServerOptions.Section), problems);
-if (options is null)
+if (options is null || !builder.Services.TryAddSecurity(options, problems))
 {
     return Refuse(problems);
 }
@@ -61,6 +63,7 @@ builder.Services.AddStreams(new StreamsEngineOptions
     S3 = s3,
     FileSystemObjectStoreDirectory = options.ObjectStoreDir is { } dir ? Path.GetFullPath(dir) : null,
     RestoreMode = restoreMode,
+    AllowPrivateWebhooks = options.AllowPrivateWebhooks,
     Cluster = cluster,
 });
 if (cluster is not null)
@@ -71,9 +74,12 @@ if (cluster is not null)
         .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false, UseCookies = false });
 }
 
+builder.Services.AddStreamsTelemetry();
+
 var app = builder.Build();
 app.UseMiddleware<UnhandledErrors>();
 app.UseMiddleware<BrowserHeaders>();
+app.UseMiddleware<ApiKeyAuthentication>();
 app.UseMiddleware<RestoreGate>();
 if (cluster is not null)
 {
@@ -94,8 +100,10 @@ app.MapMethods("/health", [HttpMethods.Get, HttpMethods.Head], (RestoreStatus re
     ? Results.Json(new HealthStatus("restoring", restore.Done + restore.Failed, restore.Total, restore.Failed), HealthJsonContext.Default.HealthStatus, statusCode: StatusCodes.Status503ServiceUnavailable)
     : Results.Json(new HealthStatus("ok", null, null, restore.Failed), HealthJsonContext.Default.HealthStatus));
 app.MapReadiness();
+app.MapSubscriptionEndpoints();
 app.MapStreamEndpoints();
 app.MapAdminEndpoints();
+app.MapMetrics();
 app.MapFallback((HttpContext context) =>
     ResultMapping.WriteAsync(context, Streams.Actors.Domain.ErrorCode.RouteNotFound, "no such endpoint"));
 await app.RunAsync();

@@ -41,6 +41,9 @@ internal static class ResultMapping
         ErrorCode.MalformedRequest => (StatusCodes.Status400BadRequest, "malformed_request"),
         ErrorCode.RequestTimeout => (StatusCodes.Status408RequestTimeout, "request_timeout"),
         ErrorCode.Internal => (StatusCodes.Status500InternalServerError, "internal_error"),
+        ErrorCode.Unauthorized => (StatusCodes.Status401Unauthorized, "unauthorized"),
+        ErrorCode.Forbidden => (StatusCodes.Status403Forbidden, "forbidden"),
+        ErrorCode.Overloaded => (StatusCodes.Status503ServiceUnavailable, "overloaded"),
         _ => (StatusCodes.Status500InternalServerError, "internal_error"),
     };
 

@@ -54,8 +54,35 @@ public sealed class ServerOptions
     /// <summary><c>none</c> (serve what the local disk has), <c>eager</c> or <c>lazy</c>.</summary>
     public string Restore { get; set; } = "none";
 
+    /// <summary>Webhooks may go to loopback and private addresses (tests, private networks); never link-local or metadata.</summary>
+    public bool AllowPrivateWebhooks { get; set; }
+
     /// <summary>Streams restored at once by the eager bootstrap.</summary>
     public int? RestoreParallelism { get; set; }
+
+    /// <summary><c>api-key</c> or <c>none</c>; unset means none, allowed only on a loopback address.</summary>
+    public string? AuthStrategy { get; set; }
+
+    /// <summary>A JSON file of additional, scoped API keys (docs/security.md); reloaded on SIGHUP or change.</summary>
+    public string? ApiKeyFile { get; set; }
+
+    /// <summary>Whether <c>/health</c> and <c>/ready</c> need a key too (default: they are open to probes).</summary>
+    public bool HealthRequiresAuth { get; set; }
+
+    /// <summary>Comma-separated browser origins allowed by CORS, or <c>*</c>; default <c>*</c> without auth, none with it.</summary>
+    public string? CorsOrigins { get; set; }
+
+    /// <summary><c>text</c> (the default) or <c>json</c>: one JSON object per console log line.</summary>
+    public string LogFormat { get; set; } = "text";
+
+    /// <summary>Overrides <c>streams.limits.concurrent-requests</c>.</summary>
+    public int? MaxConcurrentRequests { get; set; }
+
+    /// <summary>Overrides <c>streams.limits.live-readers-per-node</c>.</summary>
+    public int? MaxLiveReaders { get; set; }
+
+    /// <summary>Overrides <c>streams.limits.live-readers-per-stream</c>.</summary>
+    public int? MaxLiveReadersPerStream { get; set; }
 
     /// <summary>Comma-separated <c>akka.tcp://streams@host:port</c> addresses of the nodes to join; turns cluster mode on.</summary>
     public string? ClusterSeedNodes { get; set; }
@@ -106,6 +133,26 @@ public sealed class ServerOptions
             yield return $"{Section}:Port {Port} is not a TCP port (0 to {MaxPort})";
         }
 
+        if (AuthStrategy is not (null or "none" or "api-key"))
+        {
+            yield return $"--auth-strategy must be api-key (or --no-auth), not '{AuthStrategy}'";
+        }
+        else if (AuthStrategy is null && IPAddress.TryParse(Host, out var address) && !IPAddress.IsLoopback(address))
+        {
+            // Reachable from other machines: the operator must say whether that is meant to be open.
+            yield return $"listening on {Host} (not a loopback address) needs --auth-strategy api-key or an explicit --no-auth";
+        }
+
+        if (ApiKeyFile is not null && AuthStrategy != "api-key")
+        {
+            yield return "--api-key-file needs --auth-strategy api-key";
+        }
+
+        if (LogFormat is not ("text" or "json"))
+        {
+            yield return $"--log-format must be text or json, not '{LogFormat}'";
+        }
+
         if (ClusterPort is < 0 or > MaxPort)
         {
             yield return $"{Section}:ClusterPort {ClusterPort} is not a TCP port (0 to {MaxPort})";
@@ -131,6 +178,9 @@ public sealed class ServerOptions
             (nameof(SegmentTargetRows), SegmentTargetRows),
             (nameof(SegmentMaxAgeMs), SegmentMaxAgeMs),
             (nameof(RestoreParallelism), RestoreParallelism),
+            (nameof(MaxConcurrentRequests), MaxConcurrentRequests),
+            (nameof(MaxLiveReaders), MaxLiveReaders),
+            (nameof(MaxLiveReadersPerStream), MaxLiveReadersPerStream),
         })
         {
             if (value is <= 0)

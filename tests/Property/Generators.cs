@@ -5,7 +5,7 @@ using Streams.Actors.Storage.Segments;
 using Streams.Tests.Property.Pipeline;
 using Streams.Tests.Property.Restore;
 using Streams.Tests.Property.Segments;
-using Streams.Tests.Shared;
+using Streams.Tests.Support;
 
 namespace Streams.Tests.Property;
 

@@ -47,7 +47,7 @@ public sealed class CorpusSeeder(BenchStore store, string scratch, TextWriter pr
             "--segment-max-age-ms", SegmentMaxAgeMs.ToString(CultureInfo.InvariantCulture),
         ];
         var names = Enumerable.Range(0, plan.Streams).Select(i => SeedPrefix + i.ToString(CultureInfo.InvariantCulture)).ToList();
-        await using (var server = ServerProcess.Start(dataDirectory, flags, TimeSpan.Zero, store.ServerEnvironment(), Path.Combine(scratch, "seed-node.log")))
+        await using (var server = ServedNode.Start(dataDirectory, flags, TimeSpan.Zero, store.ServerEnvironment(), Path.Combine(scratch, "seed-node.log")))
         {
             await server.WaitUntilHealthyAsync(StartTimeout, cancellationToken);
             using var client = new StreamsClient(server.BaseAddress, ClientConnections, RequestTimeout);
@@ -93,7 +93,7 @@ public sealed class CorpusSeeder(BenchStore store, string scratch, TextWriter pr
             var segments = new List<byte[]>();
             for (var index = 0; index < manifest.Segments.Count; index++)
             {
-                segments.Add(await objects.GetAsync(ObjectStoreKeys.SegmentKey(name, index), cancellationToken)
+                segments.Add(await objects.GetAsync(ObjectStoreKeys.SegmentKey(name, manifest.Segments.ObjectNameAt(index)), cancellationToken)
                     ?? throw new InvalidOperationException($"segment {index} of {name} is missing"));
             }
 

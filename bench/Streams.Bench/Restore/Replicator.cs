@@ -41,7 +41,7 @@ public sealed class Replicator(BenchStore store, TextWriter progress)
                 // Segments before the manifest, as the uploader does: a manifest only names uploaded segments.
                 for (var segment = 0; segment < seed.Segments.Count; segment++)
                 {
-                    await objects.PutAsync(ObjectStoreKeys.SegmentKey(name, segment), seed.Segments[segment], token);
+                    await objects.PutAsync(ObjectStoreKeys.SegmentKey(name, seed.Manifest.Segments.ObjectNameAt(segment)), seed.Segments[segment], token);
                 }
 
                 var manifest = seed.Manifest with { Name = name };

@@ -98,7 +98,7 @@ public sealed class RestoreRun(BenchStore store, string scratch, TimeSpan inject
         await progress.WriteLineAsync($"  {label}: starting (load average {load})");
         try
         {
-            await using var server = ServerProcess.Start(dataDirectory, flags, injectedLatency, store.ServerEnvironment(), Path.Combine(scratch, label + ".log"));
+            await using var server = ServedNode.Start(dataDirectory, flags, injectedLatency, store.ServerEnvironment(), Path.Combine(scratch, label + ".log"));
             var timings = await server.WaitUntilHealthyAsync(timeout, cancellationToken);
             var stats = await server.GetStatsAsync(cancellationToken);
             // The node's restore clock polls the restore status, so it may record the end a moment
@@ -141,7 +141,7 @@ public sealed class RestoreRun(BenchStore store, string scratch, TimeSpan inject
     }
 
     private static async Task<ReadProbeResult> ProbeReadsAsync(
-        ServerProcess server, DataSet data, int count, ServerStats before, CancellationToken cancellationToken)
+        ServedNode server, DataSet data, int count, ServerStats before, CancellationToken cancellationToken)
     {
         count = Math.Min(count, data.Streams.Count);
         // Spread over the whole data set, so that seeds and copies, early and late keys, all take part.

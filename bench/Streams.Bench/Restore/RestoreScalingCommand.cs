@@ -55,7 +55,7 @@ public static class RestoreScalingCommand
                 store = new LocalBenchStore(scratch.Path);
                 break;
             case "s3":
-                var endpoint = S3Endpoint.FromEnvironment();
+                var endpoint = S3TestServer.Configured;
                 if (endpoint is null)
                 {
                     return Usage.Fail(["--store s3 needs STREAMS_TEST_S3_ENDPOINT, _ACCESS_KEY, _SECRET_KEY (source the env file printed by scripts/s3-test-server.sh start)"]);

@@ -56,12 +56,12 @@ public sealed class LocalBenchStore(string root) : BenchStore
 }
 
 /// <summary>One bucket of an S3-compatible server; each location is a key prefix in it.</summary>
-public sealed class S3BenchStore(S3Endpoint endpoint, string bucket) : BenchStore
+public sealed class S3BenchStore(S3TestServer endpoint, string bucket) : BenchStore
 {
     private const int DeleteParallelism = 32;
     private const int ListPageSize = 1000;
 
-    public override string Describe() => $"S3 ({endpoint.Url}, bucket {bucket})";
+    public override string Describe() => $"S3 ({endpoint.Endpoint}, bucket {bucket})";
 
     // The Minio 7.0.0 SDK sends a HEAD (StatObject) before every GET, as the S3 server's request log shows
     // (one HEAD per manifest GET during an eager restore); the store's one GET is two round trips.
@@ -78,7 +78,7 @@ public sealed class S3BenchStore(S3Endpoint endpoint, string bucket) : BenchStor
     public override IReadOnlyList<string> ServerFlags(string location) =>
     [
         "--object-store", "s3",
-        "--s3-endpoint", endpoint.Url,
+        "--s3-endpoint", endpoint.Endpoint,
         "--s3-bucket", bucket,
         "--s3-region", endpoint.Region,
         "--s3-prefix", location,
@@ -109,33 +109,5 @@ public sealed class S3BenchStore(S3Endpoint endpoint, string bucket) : BenchStor
         }
     }
 
-    private S3ObjectStoreOptions Options(string location) => new()
-    {
-        Endpoint = endpoint.Url,
-        Region = endpoint.Region,
-        Bucket = bucket,
-        KeyPrefix = location.Length == 0 ? null : location,
-        AccessKey = endpoint.AccessKey,
-        SecretKey = endpoint.SecretKey,
-    };
-}
-
-/// <summary>The S3 test server, as described by the env file of <c>scripts/s3-test-server.sh</c>.</summary>
-public sealed record S3Endpoint(string Url, string AccessKey, string SecretKey, string Region)
-{
-    public static S3Endpoint? FromEnvironment()
-    {
-        var url = Environment.GetEnvironmentVariable("STREAMS_TEST_S3_ENDPOINT");
-        var accessKey = Environment.GetEnvironmentVariable("STREAMS_TEST_S3_ACCESS_KEY");
-        var secretKey = Environment.GetEnvironmentVariable("STREAMS_TEST_S3_SECRET_KEY");
-        var region = Environment.GetEnvironmentVariable("STREAMS_TEST_S3_REGION");
-        if (string.IsNullOrEmpty(url) || string.IsNullOrEmpty(accessKey) || string.IsNullOrEmpty(secretKey))
-        {
-            return null;
-        }
-
-        return new S3Endpoint(url, accessKey, secretKey, string.IsNullOrEmpty(region) ? S3ObjectStoreOptions.DefaultRegion : region);
-    }
-
-    public override string ToString() => $"S3Endpoint {{ Url = {Url}, Region = {Region} }}";
+    private S3ObjectStoreOptions Options(string location) => endpoint.Options(bucket, location.Length == 0 ? null : location);
 }

@@ -44,7 +44,7 @@ public static class AppendThroughputCommand
 
         var progress = Console.Error;
         using var scratch = new ScratchDirectory(keep);
-        ServerProcess? server = null;
+        ServedNode? server = null;
         try
         {
             Uri baseAddress;
@@ -53,7 +53,7 @@ public static class AppendThroughputCommand
             {
                 var dataDirectory = Path.Combine(scratch.Path, "node");
                 Directory.CreateDirectory(dataDirectory);
-                server = ServerProcess.Start(dataDirectory, [], TimeSpan.Zero, new Dictionary<string, string>(), Path.Combine(scratch.Path, "node.log"));
+                server = ServedNode.Start(dataDirectory, [], TimeSpan.Zero, new Dictionary<string, string>(), Path.Combine(scratch.Path, "node.log"));
                 await server.WaitUntilHealthyAsync(StartTimeout, cancellationToken);
                 baseAddress = server.BaseAddress;
                 target = "a server started by the benchmark (local directory store, default settings)";

@@ -281,6 +281,7 @@ public sealed partial class StreamActor
     private void HandleStreamSoftDeleted(StreamSoftDeleted softDeleted)
     {
         stream!.SoftDeleted = true;
+        SignalRemoved();
         softDeleted.ReplyTo?.Tell(new StreamDeleted(streamName));
         BecomeSoftDeleted();
         Stash.UnstashAll();

@@ -179,13 +179,13 @@ public sealed partial class StreamActor
             // Every acknowledged append is committed (nothing is in flight), so sealing now covers them all.
             var sealedStream = await segmenter.Ask<AllSealed>(new SealStream(streamId), Remaining(deadline));
             var published = await uploader.Ask<AllPublished>(new PublishStream(streamId), Remaining(deadline));
-            if (sealedStream.Error is null && published.Failed == 0)
+            if (sealedStream.Error is null && published.Failed == 0 && published.Error is null)
             {
                 problem = null;
                 break;
             }
 
-            problem = sealedStream.Error ?? "the object store refused the upload";
+            problem = sealedStream.Error ?? published.Error ?? "the object store refused the upload";
             await Task.Delay(HandOffRetryPause);
         }
 

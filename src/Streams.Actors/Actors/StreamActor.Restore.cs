@@ -55,6 +55,7 @@ public sealed partial class StreamActor
             if (hydrated.Outcome.Row is { } row)
             {
                 stream = new LiveStream(row);
+                SignalTail(stream, activity: false);
                 BecomeReady();
             }
             else

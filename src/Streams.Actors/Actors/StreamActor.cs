@@ -88,6 +88,7 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
             else
             {
                 stream = new LiveStream(loaded.Row);
+                SignalTail(stream, activity: false);
                 BecomeReady();
             }
 
@@ -219,6 +220,7 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
             Receive<StreamStored>(stored =>
             {
                 stream = new LiveStream(stored.Row);
+                SignalTail(stream, activity: true);
                 stored.ReplyTo.Tell(new StreamCreated(stream.View(), Created: true));
                 BecomeReady();
                 Stash.UnstashAll();
@@ -233,6 +235,7 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
                 // A re-creation from this owner must outrank the tombstone even after the uploader
                 // has published it and dropped its local row.
                 tombstoneGeneration = Math.Max(tombstoneGeneration, removed.TombstoneGeneration);
+                SignalRemoved();
                 removed.ReplyTo?.Tell(new StreamDeleted(streamName));
                 BecomeAbsent();
                 Stash.UnstashAll();
@@ -558,6 +561,7 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
         {
             live.CommittedPosition = Math.Max(live.CommittedPosition, committed.EndPosition);
             live.ClosedCommitted |= committed.Closed;
+            SignalTail(live, activity: true);
         }
 
         committed.ReplyTo.Tell(committed.Reply);

@@ -2,6 +2,7 @@ using Akka.Actor;
 using Streams.Actors.Domain;
 using Streams.Actors.Hosting;
 using Streams.Actors.Protocol;
+using Streams.Actors.Telemetry;
 
 namespace Streams.Actors.Actors;
 
@@ -67,6 +68,7 @@ public sealed class StreamSupervisorActor : ReceiveActor
         {
             owner = Context.ActorOf(StreamActor.Props(streamName, dependencies), $"stream-{StreamNaming.Hash(streamName)}");
             Context.Watch(owner);
+            StreamsMetrics.StreamStarted();
             owners[streamName] = owner;
             namesByOwner[owner] = streamName;
         }
@@ -107,6 +109,7 @@ public sealed class StreamSupervisorActor : ReceiveActor
         }
 
         owners.Remove(name);
+        StreamsMetrics.StreamStopped(passivated: stopping.ContainsKey(name));
         if (stopping.Remove(name, out var buffer) && buffer.Count > 0)
         {
             var owner = OwnerOf(name);

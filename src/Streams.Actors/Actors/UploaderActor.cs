@@ -4,6 +4,7 @@ using Akka.Event;
 using Streams.Actors.Config;
 using Streams.Actors.Storage;
 using Streams.Actors.Protocol;
+using Streams.Actors.Telemetry;
 using static Streams.Actors.Protocol.PipelineMessages;
 
 namespace Streams.Actors.Actors;
@@ -102,9 +103,21 @@ public sealed class UploaderActor : ReceiveActor, IWithTimers
             }
         }
 
+        foreach (var (name, error) in finished.TombstoneFailures)
+        {
+            // Retried next round; the stream stays hidden locally meanwhile.
+            log.Warning("Publishing the tombstone of stream {0} failed: {1}", name, error);
+        }
+
+        if (finished.Error is { } roundError)
+        {
+            // Nothing of this round is known to be published: the drain must not take it for done.
+            log.Error("The upload round failed: {0}", roundError);
+        }
+
         foreach (var requester in finished.Requesters)
         {
-            requester.Tell(new AllPublished(finished.Published.Count, finished.Failures.Count, finished.TombstonesPublished));
+            requester.Tell(new AllPublished(finished.Published.Count, finished.Failures.Count, finished.TombstonesPublished) { Error = finished.Error });
         }
 
         if (streamRequests.Count > 0)
@@ -163,7 +176,7 @@ public sealed class UploaderActor : ReceiveActor, IWithTimers
             .PipeTo(
                 Self,
                 success: result => result with { Requesters = requesters },
-                failure: exception => new RoundFinished([], new Dictionary<long, string>(), 0, requesters, []) { Error = exception.Message });
+                failure: exception => new RoundFinished([], new Dictionary<long, string>(), 0, new Dictionary<string, string>(), requesters, []) { Error = exception.Message });
         Become(Uploading);
     }
 
@@ -181,7 +194,7 @@ public sealed class UploaderActor : ReceiveActor, IWithTimers
             .PipeTo(
                 Self,
                 success: result => result with { Requesters = requesters },
-                failure: exception => new RoundFinished([], new Dictionary<long, string>(), 0, requesters, []) { Error = exception.Message });
+                failure: exception => new RoundFinished([], new Dictionary<long, string>(), 0, new Dictionary<string, string>(), requesters, []) { Error = exception.Message });
         Become(Uploading);
     }
 
@@ -198,6 +211,7 @@ public sealed class UploaderActor : ReceiveActor, IWithTimers
     {
         var tombstones = 0;
         var lost = new ConcurrentBag<LostStream>();
+        var tombstoneFailures = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var tombstone in only is null ? queries.PendingTombstones() : [])
         {
             try
@@ -212,7 +226,7 @@ public sealed class UploaderActor : ReceiveActor, IWithTimers
             }
             catch (Exception exception) when (exception is not OutOfMemoryException)
             {
-                // Retried next round; the stream stays hidden locally meanwhile.
+                tombstoneFailures[tombstone.Name] = exception.Message;
             }
         }
 
@@ -230,6 +244,7 @@ public sealed class UploaderActor : ReceiveActor, IWithTimers
                     if (await publisher.PublishAsync(streamId, draining, cancellationToken))
                     {
                         published.Add(streamId);
+                        StreamsMetrics.UploadSucceeded();
                     }
                 }
                 catch (ManifestConflictException conflict)
@@ -245,6 +260,7 @@ public sealed class UploaderActor : ReceiveActor, IWithTimers
                 catch (Exception exception) when (exception is not OutOfMemoryException)
                 {
                     failures[streamId] = exception.Message;
+                    StreamsMetrics.UploadFailed(exception);
                     try
                     {
                         await walWriter.Submit(new UploadFailedOperation(streamId, exception.Message));
@@ -257,7 +273,7 @@ public sealed class UploaderActor : ReceiveActor, IWithTimers
             });
 
         backlog.Reset(queries.UnpublishedBytes());
-        return new RoundFinished([.. published], failures.ToDictionary(), tombstones, [], [.. lost]);
+        return new RoundFinished([.. published], failures.ToDictionary(), tombstones, tombstoneFailures, [], [.. lost]);
     }
 
     private sealed record Tick;
@@ -271,6 +287,7 @@ public sealed class UploaderActor : ReceiveActor, IWithTimers
         IReadOnlyList<long> Published,
         IReadOnlyDictionary<long, string> Failures,
         int TombstonesPublished,
+        IReadOnlyDictionary<string, string> TombstoneFailures,
         IReadOnlyList<IActorRef> Requesters,
         IReadOnlyList<LostStream> Lost)
     {

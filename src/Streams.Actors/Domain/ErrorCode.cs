@@ -45,4 +45,13 @@ public enum ErrorCode
 
     /// <summary>A failure of the server's own; the details are in its log, never in the response.</summary>
     Internal,
+
+    /// <summary>No credentials, or credentials the server does not know.</summary>
+    Unauthorized,
+
+    /// <summary>Known credentials that do not cover this operation or stream.</summary>
+    Forbidden,
+
+    /// <summary>A configured limit is reached (concurrent requests, parked readers, queued replies); retry later.</summary>
+    Overloaded,
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Streams.Actors.ObjectStore;
 
 namespace Streams.Actors.Domain;
 
@@ -10,7 +11,15 @@ namespace Streams.Actors.Domain;
 /// </summary>
 public sealed record StreamManifest
 {
-    public const int CurrentFormatVersion = 1;
+    /// <summary>
+    /// 2: segment entries may name their object (<see cref="ManifestSegments.ObjectNames"/>). A version-1
+    /// manifest is read as one whose entries name none; a version-1 reader refuses version 2 rather than
+    /// fetch the wrong objects.
+    /// </summary>
+    public const int CurrentFormatVersion = 2;
+
+    /// <summary>The oldest format this reader still reads.</summary>
+    public const int OldestReadableFormatVersion = 1;
 
     [JsonPropertyName("format_version")]
     public int FormatVersion { get; init; } = CurrentFormatVersion;
@@ -127,7 +136,7 @@ public sealed record StreamManifest
 
     private void Validate()
     {
-        if (FormatVersion != CurrentFormatVersion)
+        if (FormatVersion is < OldestReadableFormatVersion or > CurrentFormatVersion)
         {
             throw new InvalidDataException($"manifest format {FormatVersion} is not supported");
         }
@@ -136,6 +145,30 @@ public sealed record StreamManifest
         if (segments.RecordCounts.Count != segments.ByteSizes.Count || segments.RecordCounts.Count != segments.Checksums.Count)
         {
             throw new InvalidDataException("manifest segment arrays differ in length");
+        }
+
+        if (segments.ObjectNames is { } names)
+        {
+            if (names.Count != segments.Count)
+            {
+                throw new InvalidDataException("manifest segment arrays differ in length");
+            }
+
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            for (var index = 0; index < names.Count; index++)
+            {
+                // Checked here, before any key or local path is built from it: a name with a path in it
+                // could reach outside the stream's directory.
+                if (names[index] is { } name && !ObjectStoreKeys.IsValidSegmentObjectName(name))
+                {
+                    throw new InvalidDataException($"manifest segment {index} has an invalid object name");
+                }
+
+                if (!seen.Add(segments.ObjectNameAt(index)))
+                {
+                    throw new InvalidDataException($"manifest lists the object of segment {index} twice");
+                }
+            }
         }
 
         if (ForkPosition is < 0 || (ForkPosition is not null && ForkParent is null))
@@ -173,9 +206,9 @@ public sealed record ManifestEpoch(
     [property: JsonPropertyName("start")] long Start);
 
 /// <summary>
-/// The segment list, kept compact as parallel arrays: segment i has index i and starts where
-/// segment i-1 ended (segment 0 at the manifest's <see cref="StreamManifest.FirstSegmentPosition"/>:
-/// 0, or a fork's fork position), so only counts, sizes and checksums are stored.
+/// The segment list, kept compact as parallel arrays: segment i starts where segment i-1 ended
+/// (segment 0 at the manifest's <see cref="StreamManifest.FirstSegmentPosition"/>: 0, or a fork's
+/// fork position), so only counts, sizes, checksums and object names are stored.
 /// </summary>
 public sealed record ManifestSegments
 {
@@ -190,8 +223,41 @@ public sealed record ManifestSegments
     [JsonPropertyName("checksums")]
     public IReadOnlyList<string> Checksums { get; init; } = [];
 
+    /// <summary>
+    /// The name of each segment's object under <c>streams/&lt;h&gt;/segments/</c>; a null entry (or no
+    /// array at all, as in every format-1 manifest) means the format-1 name of the entry's index,
+    /// <c>&lt;i:D16&gt;.seg</c>. Omitted when every entry would be null.
+    /// </summary>
+    [JsonPropertyName("object_names")]
+    public IReadOnlyList<string?>? ObjectNames { get; init; }
+
     [JsonIgnore]
     public int Count => RecordCounts.Count;
+
+    /// <summary>The object name of entry <paramref name="index"/>: the recorded one, else its format-1 name.</summary>
+    public string ObjectNameAt(int index) =>
+        ObjectNames?[index] ?? ObjectStoreKeys.LegacySegmentObjectName(index);
+
+    /// <summary>
+    /// The <see cref="ObjectNames"/> array for segments stored under <paramref name="storedNames"/>, in
+    /// list order: null where the name is the format-1 name of its entry's index, and no array at all
+    /// when that holds for every entry (the manifest then lists them exactly as format 1 did).
+    /// </summary>
+    public static IReadOnlyList<string?>? CompactObjectNames(IReadOnlyList<string> storedNames)
+    {
+        var names = new string?[storedNames.Count];
+        var any = false;
+        for (var index = 0; index < storedNames.Count; index++)
+        {
+            if (storedNames[index] != ObjectStoreKeys.LegacySegmentObjectName(index))
+            {
+                names[index] = storedNames[index];
+                any = true;
+            }
+        }
+
+        return any ? names : null;
+    }
 }
 
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]

@@ -49,7 +49,7 @@ internal sealed class DrainCoordinator(
                     published.Published,
                     published.Failed,
                     published.TombstonesPublished);
-                if (published.Failed == 0 && sealedAll.Error is null)
+                if (published.Failed == 0 && published.Error is null && sealedAll.Error is null)
                 {
                     break;
                 }

@@ -9,6 +9,7 @@ using Streams.Actors.ObjectStore;
 using Streams.Actors.Restore;
 using Streams.Actors.Storage;
 using Streams.Actors.Storage.Segments;
+using Streams.Actors.Subscriptions;
 
 namespace Streams.Actors.Hosting;
 
@@ -46,11 +47,13 @@ public static class StreamsHostingExtensions
             settings.WalMaxOperationsPerCommit));
         services.AddSingleton(provider => new PipelineQueries(provider.GetRequiredService<StreamDatabase>()));
         services.AddSingleton(provider => CreateObjectStore(options, provider));
-        services.AddSingleton(_ =>
+        services.AddSingleton(provider =>
         {
             var files = new SegmentFiles(options.DataDirectory);
             // Temp files are left only by a crash before a rename; the index never refers to them.
             files.RemoveLeftoverTempFiles();
+            // Nor to a file whose seal crashed before its commit: its name is never chosen again.
+            files.RemoveUnreferencedFiles(provider.GetRequiredService<PipelineQueries>().LocalSegments().Select(s => files.PathFor(s.Name, s.StoredName)));
             return files;
         });
         services.AddSingleton(provider =>
@@ -59,9 +62,9 @@ public static class StreamsHostingExtensions
                 provider.GetRequiredService<SegmentFiles>(),
                 provider.GetRequiredService<IObjectStore>(),
                 settings.SegmentCacheBytes);
-            foreach (var (name, index, size) in provider.GetRequiredService<PipelineQueries>().UploadedSegments())
+            foreach (var (name, storedName, size) in provider.GetRequiredService<PipelineQueries>().UploadedSegments())
             {
-                store.MarkUploaded(name, index, size);
+                store.MarkUploaded(name, storedName, size);
             }
 
             return store;
@@ -76,6 +79,7 @@ public static class StreamsHostingExtensions
             backlog.Reset(provider.GetRequiredService<PipelineQueries>().UnpublishedBytes());
             return backlog;
         });
+        services.AddStreamSubscriptions(options, hocon);
         services.AddSingleton<DrainState>();
         services.AddSingleton<RestoreStatus>();
         services.AddSingleton(provider => new StreamHydrator(
@@ -129,6 +133,7 @@ public static class StreamsHostingExtensions
             builder.WithActors((system, registry, _) =>
             {
                 var clock = provider.GetRequiredService<TimeProvider>();
+                ObserveEngine(provider.GetRequiredService<UploadBacklog>(), provider.GetRequiredService<RestoreStatus>());
                 var uploader = system.ActorOf(
                     UploaderActor.Props(
                         provider.GetRequiredService<ManifestPublisher>(),
@@ -151,6 +156,11 @@ public static class StreamsHostingExtensions
                     registry.Register<StreamSupervisorActor>(supervisor);
                 }
             });
+            if (options.Cluster is null)
+            {
+                // Single node only for now: docs/subscriptions.md describes how they become sharded entities.
+                builder.WithSubscriptionActors(provider);
+            }
         });
         if (options.Cluster is null)
         {
@@ -180,6 +190,9 @@ public static class StreamsHostingExtensions
         services.Configure<HostOptions>(host => host.ShutdownTimeout = settings.DrainTimeout + ShutdownMargin);
         return services;
     }
+
+    private static void ObserveEngine(UploadBacklog backlog, RestoreStatus restore) =>
+        Telemetry.StreamsMetrics.Observe(() => backlog.Bytes, () => (restore.Total, restore.Done, restore.Failed));
 
     private static readonly TimeSpan TempFileClockMargin = TimeSpan.FromSeconds(1);
 
@@ -248,6 +261,9 @@ public sealed record StreamsEngineOptions
     public string? FileSystemObjectStoreDirectory { get; init; }
 
     public RestoreMode RestoreMode { get; init; } = RestoreMode.None;
+
+    /// <summary>Webhooks may go to loopback and private addresses (<c>--allow-private-webhooks</c>).</summary>
+    public bool AllowPrivateWebhooks { get; init; }
 
     /// <summary>Cluster mode when set; null: a single node with no remoting port.</summary>
     public StreamsClusterOptions? Cluster { get; init; }

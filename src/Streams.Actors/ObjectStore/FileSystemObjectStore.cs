@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Streams.Actors.Storage;
 
 namespace Streams.Actors.ObjectStore;
 
@@ -51,34 +52,14 @@ public sealed class FileSystemObjectStore : IObjectStore
     /// </summary>
     public int RemoveLeftoverTempFiles(DateTime? writtenBeforeUtc = null)
     {
-        var options = new EnumerationOptions
+        try
         {
-            RecurseSubdirectories = true,
-            IgnoreInaccessible = true,
-            // A symlink could lead out of the root; nothing this store writes is a link.
-            AttributesToSkip = FileAttributes.ReparsePoint,
-        };
-
-        var removed = 0;
-        foreach (var tempFile in Directory.EnumerateFiles(_root, "*" + ObjectKeyRules.ReservedSuffix, options))
-        {
-            if (writtenBeforeUtc is { } cutoff && File.GetLastWriteTimeUtc(tempFile) >= cutoff)
-            {
-                continue;
-            }
-
-            try
-            {
-                File.Delete(tempFile);
-                removed++;
-            }
-            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
-            {
-                throw new ObjectStoreException($"Cannot remove leftover temp file '{tempFile}': {exception.Message}", exception);
-            }
+            return AtomicFile.RemoveLeftoverTempFiles(_root, ObjectKeyRules.ReservedSuffix, writtenBeforeUtc);
         }
-
-        return removed;
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            throw new ObjectStoreException($"Cannot remove leftover temp files under '{_root}': {exception.Message}", exception);
+        }
     }
 
     // Every operation below runs on the thread pool: file I/O and fsync block, and callers
@@ -162,29 +143,13 @@ public sealed class FileSystemObjectStore : IObjectStore
 
     private static void WriteAtomically(string key, string path, ReadOnlyMemory<byte> content)
     {
-        var directory = Path.GetDirectoryName(path)!;
-        // The temp file sits in the target's directory because rename is only atomic within
-        // one file system; the random name keeps concurrent puts of one key apart.
-        var tempPath = Path.Combine(directory, "." + Guid.NewGuid().ToString("N") + ObjectKeyRules.ReservedSuffix);
         try
         {
-            CreateDirectoryDurably(directory);
-            using (var stream = new FileStream(tempPath, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-            {
-                stream.Write(content.Span);
-                // The bytes must be on disk before the rename can make them visible under the key;
-                // otherwise a crash could leave the key pointing at a file with missing content.
-                stream.Flush(flushToDisk: true);
-            }
-
-            // rename(2) replaces the target atomically: readers see the old or the new object.
-            File.Move(tempPath, path, overwrite: true);
-            // The rename is only durable once the directory entry is (see DirectorySync).
-            DirectorySync.Flush(directory);
+            // The reserved suffix keeps a temp file from ever being mistaken for an object.
+            AtomicFile.Write(path, content.Span, ObjectKeyRules.ReservedSuffix);
         }
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
         {
-            TryDelete(tempPath);
             var hint = Directory.Exists(path) ? " (a directory of that name exists: other keys start with this key and '/')" : "";
             throw new ObjectStoreException($"Cannot write object '{key}'{hint}: {exception.Message}", exception);
         }
@@ -203,7 +168,7 @@ public sealed class FileSystemObjectStore : IObjectStore
         var directory = Path.GetDirectoryName(path)!;
         try
         {
-            CreateDirectoryDurably(directory);
+            AtomicFile.CreateDirectoryDurably(directory);
         }
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
         {
@@ -312,48 +277,11 @@ public sealed class FileSystemObjectStore : IObjectStore
 
             File.Delete(path);
             // Without this a crash could resurrect the deleted object.
-            DirectorySync.Flush(Path.GetDirectoryName(path)!);
+            AtomicFile.FlushDirectory(Path.GetDirectoryName(path)!);
         }
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
         {
             throw new ObjectStoreException($"Cannot delete object '{key}': {exception.Message}", exception);
-        }
-    }
-
-    /// <summary>
-    /// Creates the missing directories one level at a time and flushes each new directory's
-    /// parent, so that the path to a durable file is itself durable.
-    /// </summary>
-    private static void CreateDirectoryDurably(string directory)
-    {
-        if (Directory.Exists(directory))
-        {
-            return;
-        }
-
-        var missing = new Stack<string>();
-        for (var current = directory; current is not null && !Directory.Exists(current); current = Path.GetDirectoryName(current))
-        {
-            missing.Push(current);
-        }
-
-        while (missing.TryPop(out var level))
-        {
-            // Another put may create the same level concurrently; CreateDirectory tolerates that.
-            Directory.CreateDirectory(level);
-            DirectorySync.Flush(Path.GetDirectoryName(level)!);
-        }
-    }
-
-    private static void TryDelete(string path)
-    {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
-        {
-            // The temp file stays behind; RemoveLeftoverTempFiles collects it at the next start.
         }
     }
 }

@@ -30,5 +30,9 @@ public static class PipelineMessages
     /// </summary>
     public sealed record PublishStream(long StreamId);
 
-    public sealed record AllPublished(int Published, int Failed, int TombstonesPublished);
+    public sealed record AllPublished(int Published, int Failed, int TombstonesPublished)
+    {
+        /// <summary>Set when the round as a whole failed: nothing in it can be counted as published.</summary>
+        public string? Error { get; init; }
+    }
 }

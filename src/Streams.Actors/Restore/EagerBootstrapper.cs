@@ -109,7 +109,7 @@ public sealed class EagerBootstrapper(
                 throw new InvalidDataException($"the manifest names stream '{manifest.Name}', which does not belong at this key");
             }
 
-            await hydrator.RestoreAsync(manifest, read.Version);
+            await hydrator.RestoreAsync(manifest, read.Version, cancellationToken);
             status.CountDone();
         }
         catch (Exception exception) when (exception is not OperationCanceledException and not OutOfMemoryException)

@@ -70,7 +70,10 @@ public static class ManifestRestore
                 manifest.Segments.Checksums[index],
                 Uploaded: true,
                 [],
-                null));
+                null,
+                // Keep the name only where it is not the entry's format-1 name: the row's index is the
+                // entry's, so a null name means the same key.
+                manifest.Segments.ObjectNames?[index]));
             first += count;
         }
 
@@ -169,15 +172,17 @@ public sealed class HydrateStreamOperation(RestoredStream restored, long publish
         {
             session.Execute(
                 """
-                INSERT INTO segments (stream_id, segment_index, first_position, record_count, byte_size, checksum, uploaded)
-                VALUES ($id, $index, $first, $count, $size, $checksum, 1)
+                INSERT INTO segments (stream_id, segment_index, first_position, record_count, byte_size, checksum, uploaded,
+                                      object_name)
+                VALUES ($id, $index, $first, $count, $size, $checksum, 1, $objectName)
                 """,
                 ("$id", streamId),
                 ("$index", segment.Index),
                 ("$first", segment.FirstPosition),
                 ("$count", segment.RecordCount),
                 ("$size", segment.ByteSize),
-                ("$checksum", segment.Checksum));
+                ("$checksum", segment.Checksum),
+                ("$objectName", segment.ObjectName));
         }
 
         return row with { StreamId = streamId };

@@ -29,7 +29,38 @@ public sealed record HydrationOutcome(StreamRow? Row, long RemoteGeneration, boo
 /// </summary>
 public sealed class StreamHydrator(IObjectStore objectStore, WalWriter walWriter, StreamDatabase database, TimeProvider clock)
 {
-    public async Task<HydrationOutcome> HydrateAsync(string streamName, CancellationToken cancellationToken)
+    public Task<HydrationOutcome> HydrateAsync(string streamName, CancellationToken cancellationToken) =>
+        HydrateAsync(streamName, forksBelow: [], cancellationToken);
+
+    /// <summary>
+    /// Writes the rows of an already fetched manifest (the eager bootstrap's path).
+    /// <paramref name="version"/> is the manifest object's version: this node's next publish of the
+    /// stream is a compare-and-swap against it.
+    /// </summary>
+    public Task<HydrationOutcome> RestoreAsync(StreamManifest manifest, string version, CancellationToken cancellationToken) =>
+        RestoreAsync(manifest, version, forksBelow: [], cancellationToken);
+
+    /// <param name="forksBelow">
+    /// The forks whose restore led here, each waiting for its source: a name already among them
+    /// means the manifests name each other as sources, which only a corrupt store can hold.
+    /// </param>
+    private async Task<HydrationOutcome> HydrateAsync(string streamName, HashSet<string> forksBelow, CancellationToken cancellationToken)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        try
+        {
+            var outcome = await FetchAndRestoreAsync(streamName, forksBelow, cancellationToken);
+            Telemetry.StreamsMetrics.Hydrated(outcome.Row is null ? "absent" : "restored", started);
+            return outcome;
+        }
+        catch
+        {
+            Telemetry.StreamsMetrics.Hydrated("failed", started);
+            throw;
+        }
+    }
+
+    private async Task<HydrationOutcome> FetchAndRestoreAsync(string streamName, HashSet<string> forksBelow, CancellationToken cancellationToken)
     {
         var read = await objectStore.GetVersionedAsync(ObjectStoreKeys.ManifestKey(streamName), cancellationToken);
         if (read is null)
@@ -45,22 +76,23 @@ public sealed class StreamHydrator(IObjectStore objectStore, WalWriter walWriter
             throw new InvalidDataException($"the manifest at {ObjectStoreKeys.ManifestKey(streamName)} names another stream");
         }
 
-        return await RestoreAsync(manifest, read.Version);
+        return await RestoreAsync(manifest, read.Version, forksBelow, cancellationToken);
     }
 
-    /// <summary>
-    /// Writes the rows of an already fetched manifest (the eager bootstrap's path).
-    /// <paramref name="version"/> is the manifest object's version: this node's next publish of the
-    /// stream is a compare-and-swap against it.
-    /// </summary>
-    public async Task<HydrationOutcome> RestoreAsync(StreamManifest manifest, string version)
+    private async Task<HydrationOutcome> RestoreAsync(StreamManifest manifest, string version, HashSet<string> forksBelow, CancellationToken cancellationToken)
     {
         long? forkParentId = null;
         if (manifest.ForkParent is { } parentName && !manifest.Deleted)
         {
+            if (!forksBelow.Add(manifest.Name) || forksBelow.Contains(parentName))
+            {
+                throw new InvalidDataException(
+                    $"the fork sources of '{manifest.Name}' form a cycle ({string.Join(" -> ", forksBelow)} -> {parentName})");
+            }
+
             // A fork reads its source below the fork position: the source must be local first.
             var parent = database.LoadStream(parentName)
-                ?? (await HydrateAsync(parentName, CancellationToken.None)).Row
+                ?? (await HydrateAsync(parentName, forksBelow, cancellationToken)).Row
                 ?? throw new InvalidDataException($"the fork's source '{parentName}' has no manifest");
             forkParentId = parent.StreamId;
         }
@@ -73,6 +105,7 @@ public sealed class StreamHydrator(IObjectStore objectStore, WalWriter walWriter
             return new HydrationOutcome(null, manifest.Generation, EpochBumped: false);
         }
 
+        cancellationToken.ThrowIfCancellationRequested();
         await walWriter.Submit(new HydrateStreamOperation(restored, manifest.UpdatedAtMs, version));
         // Read back rather than use the written row: the index derives what the row alone lacks (a
         // fork's lineage), and if the stream already had a local row (written meanwhile) that row wins.

@@ -3,38 +3,34 @@ using System.Runtime.InteropServices;
 namespace Streams.Actors.Storage;
 
 /// <summary>
-/// Writes whole files so that a crash at any moment leaves the target path either as it was or
-/// holding the complete new contents, never a prefix, and so that a completed write survives a
-/// power loss.
+/// The one way files are written durably (segment files and the local-directory object store both
+/// use it): a crash at any moment leaves the target path either as it was or holding the complete
+/// new contents, never a prefix, and a completed write survives a power loss. Also the one sweeper
+/// of the temp files such a write leaves when a crash interrupts it, and the one directory fsync.
 /// </summary>
 public static class AtomicFile
 {
-    private const string TempFileSuffix = ".tmp";
+    /// <summary>The suffix of the temp files of segment writes; the object store reserves one of its own.</summary>
+    public const string DefaultTempSuffix = ".tmp";
 
     /// <summary>
     /// Writes <paramref name="contents"/> to <paramref name="path"/>, replacing any existing file:
-    /// temp file in the same directory, fsync, rename over the target, fsync the directory.
+    /// temp file in the same directory, fsync, rename over the target, fsync the directory. Missing
+    /// directories on the way are created durably. The temp file is named '.', a random name and
+    /// <paramref name="tempSuffix"/>, which <see cref="RemoveLeftoverTempFiles"/> looks for.
     /// </summary>
-    public static void Write(string path, ReadOnlySpan<byte> contents)
+    public static void Write(string path, ReadOnlySpan<byte> contents, string tempSuffix = DefaultTempSuffix)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         var fullPath = Path.GetFullPath(path);
         var directory = Path.GetDirectoryName(fullPath)
             ?? throw new ArgumentException($"'{path}' has no parent directory.", nameof(path));
-        if (!Directory.Exists(directory))
-        {
-            Directory.CreateDirectory(directory);
-            // The new directory's own entry must survive a crash too, or the file would vanish with it.
-            var parent = Path.GetDirectoryName(directory);
-            if (parent is not null)
-            {
-                FlushDirectory(parent);
-            }
-        }
+        CreateDirectoryDurably(directory);
 
-        // Same directory as the target: rename is atomic only within one file system. The leading
-        // dot and the suffix mark it as debris that start-up cleanup may delete after a crash.
-        var tempPath = Path.Combine(directory, $".{Path.GetFileName(fullPath)}.{Guid.NewGuid():N}{TempFileSuffix}");
+        // Same directory as the target: rename is atomic only within one file system. The random name
+        // keeps concurrent writes of one path apart and stays short whatever the target's name is; the
+        // leading dot and the suffix mark it as debris that the sweeper may delete after a crash.
+        var tempPath = Path.Combine(directory, $".{Guid.NewGuid():N}{tempSuffix}");
         try
         {
             var options = new FileStreamOptions
@@ -56,7 +52,8 @@ public static class AtomicFile
 
             // rename(2) replaces the target atomically: a reader or a crash sees the old file or the
             // new one, never a mix. Replacing is safe because callers write a given name only with
-            // the same contents (a retry after a crash between rename and metadata commit).
+            // the same contents (a retry after a crash between rename and metadata commit), or, in the
+            // object store, with a newer version of the object.
             File.Move(tempPath, fullPath, overwrite: true);
         }
         catch
@@ -71,14 +68,80 @@ public static class AtomicFile
         FlushDirectory(directory);
     }
 
-    /// <summary>
-    /// True for names <see cref="Write"/> gives its temp files, so start-up cleanup can find
-    /// leftovers of writes interrupted by a crash.
-    /// </summary>
-    public static bool IsTempFileName(string fileName) =>
-        fileName.StartsWith('.') && fileName.EndsWith(TempFileSuffix, StringComparison.Ordinal);
+    /// <summary>True for the names <see cref="Write"/> gives its temp files with <paramref name="tempSuffix"/>.</summary>
+    public static bool IsTempFileName(string fileName, string tempSuffix = DefaultTempSuffix) =>
+        fileName.StartsWith('.') && fileName.EndsWith(tempSuffix, StringComparison.Ordinal);
 
-    private static void FlushDirectory(string directory)
+    /// <summary>
+    /// Deletes, anywhere under <paramref name="root"/>, the temp files of writes a crash interrupted,
+    /// and returns how many it removed. With <paramref name="writtenBeforeUtc"/>, files written since
+    /// then (a running writer's own, in flight) are left alone, so it may run while writes go on.
+    /// </summary>
+    public static int RemoveLeftoverTempFiles(string root, string tempSuffix = DefaultTempSuffix, DateTime? writtenBeforeUtc = null)
+    {
+        if (!Directory.Exists(root))
+        {
+            return 0;
+        }
+
+        var options = new EnumerationOptions
+        {
+            RecurseSubdirectories = true,
+            IgnoreInaccessible = true,
+            // A symlink could lead out of the root; nothing written here is a link.
+            AttributesToSkip = FileAttributes.ReparsePoint,
+        };
+
+        var removed = 0;
+        foreach (var file in Directory.EnumerateFiles(root, "*" + tempSuffix, options))
+        {
+            if (!IsTempFileName(Path.GetFileName(file), tempSuffix)
+                || (writtenBeforeUtc is { } cutoff && File.GetLastWriteTimeUtc(file) >= cutoff))
+            {
+                continue;
+            }
+
+            File.Delete(file);
+            removed++;
+        }
+
+        return removed;
+    }
+
+    /// <summary>
+    /// Creates the missing directories one level at a time and flushes each new directory's
+    /// parent, so that the path to a durable file is itself durable.
+    /// </summary>
+    public static void CreateDirectoryDurably(string directory)
+    {
+        if (Directory.Exists(directory))
+        {
+            return;
+        }
+
+        var missing = new Stack<string>();
+        for (var current = directory; current is not null && !Directory.Exists(current); current = Path.GetDirectoryName(current))
+        {
+            missing.Push(current);
+        }
+
+        while (missing.TryPop(out var level))
+        {
+            // Another writer may create the same level concurrently; CreateDirectory tolerates that.
+            Directory.CreateDirectory(level);
+            if (Path.GetDirectoryName(level) is { } parent)
+            {
+                FlushDirectory(parent);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Makes a directory's entries durable. fsync of a file persists its bytes, but the name that
+    /// points at it (a rename, a create, a delete) lives in the parent directory, and on POSIX file
+    /// systems that entry is only guaranteed on disk after an fsync of the directory itself.
+    /// </summary>
+    public static void FlushDirectory(string directory)
     {
         // Windows offers no fsync for a directory handle; NTFS journals the rename itself.
         if (OperatingSystem.IsWindows())
@@ -121,7 +184,8 @@ public static class AtomicFile
         }
         catch (IOException)
         {
-            // Best effort: the write already failed and that error is the one worth reporting.
+            // Best effort: the write already failed and that error is the one worth reporting; the
+            // sweeper collects the file at the next start.
         }
         catch (UnauthorizedAccessException)
         {

@@ -62,11 +62,11 @@ public sealed class ManifestPublisher(
 
             // Never skip a segment: a manifest lists a contiguous prefix, so a missing earlier
             // segment stops this stream until it uploads.
-            var key = ObjectStoreKeys.SegmentKey(stream.Name, segment.Index);
+            var key = ObjectStoreKeys.SegmentKey(stream.Name, segment.StoredName);
             // The checksum must match too: a re-created stream reuses the keys of its predecessor.
             if (!storedNotCommitted.TryGetValue(key, out var stored) || stored != segment.Checksum)
             {
-                var bytes = await File.ReadAllBytesAsync(files.PathFor(stream.Name, segment.Index), cancellationToken);
+                var bytes = await File.ReadAllBytesAsync(files.PathFor(stream.Name, segment), cancellationToken);
                 await objectStore.PutAsync(key, bytes, cancellationToken);
                 storedNotCommitted[key] = segment.Checksum;
             }
@@ -95,8 +95,8 @@ public sealed class ManifestPublisher(
         foreach (var segment in newlyUploaded)
         {
             // Marked uploaded in the index now, so never put again: the entry has done its job.
-            storedNotCommitted.TryRemove(ObjectStoreKeys.SegmentKey(stream.Name, segment.Index), out _);
-            segmentStore.MarkUploaded(stream.Name, segment.Index, segment.ByteSize);
+            storedNotCommitted.TryRemove(ObjectStoreKeys.SegmentKey(stream.Name, segment.StoredName), out _);
+            segmentStore.MarkUploaded(stream.Name, segment.StoredName, segment.ByteSize);
         }
 
         return true;
@@ -219,6 +219,7 @@ public sealed class ManifestPublisher(
                 RecordCounts = [.. segments.Select(s => s.RecordCount)],
                 ByteSizes = [.. segments.Select(s => s.ByteSize)],
                 Checksums = [.. segments.Select(s => s.Checksum)],
+                ObjectNames = ManifestSegments.CompactObjectNames([.. segments.Select(s => s.StoredName)]),
             },
         };
     }

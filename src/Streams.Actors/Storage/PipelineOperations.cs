@@ -24,8 +24,8 @@ public sealed class SealSegmentOperation(long streamId, SegmentRow segment) : Wa
         session.Execute(
             """
             INSERT INTO segments (stream_id, segment_index, first_position, record_count, byte_size, checksum,
-                                  uploaded, producer_updates, last_stream_seq)
-            VALUES ($id, $index, $first, $count, $size, $checksum, 0, $producers, $seq)
+                                  uploaded, producer_updates, last_stream_seq, object_name)
+            VALUES ($id, $index, $first, $count, $size, $checksum, 0, $producers, $seq, $objectName)
             """,
             ("$id", streamId),
             ("$index", segment.Index),
@@ -34,7 +34,8 @@ public sealed class SealSegmentOperation(long streamId, SegmentRow segment) : Wa
             ("$size", segment.ByteSize),
             ("$checksum", segment.Checksum),
             ("$producers", segment.ProducerUpdates.Count == 0 ? null : ProducerJson.Serialize(segment.ProducerUpdates)),
-            ("$seq", segment.LastStreamSeq));
+            ("$seq", segment.LastStreamSeq),
+            ("$objectName", segment.ObjectName));
         return true;
     }
 }

@@ -1,5 +1,6 @@
 using Microsoft.Data.Sqlite;
 using Streams.Actors.Domain;
+using Streams.Actors.ObjectStore;
 
 namespace Streams.Actors.Storage;
 
@@ -96,20 +97,25 @@ public sealed class PipelineQueries(StreamDatabase database)
         return position < segment.EndPosition ? segment : null;
     }
 
-    /// <summary>Uploaded segments, so their local files can be managed by the cache after a restart.</summary>
-    public List<(string Name, long Index, long Size)> UploadedSegments()
+    /// <summary>Uploaded segments (stream, stored name, size), so their local files can be managed by the cache after a restart.</summary>
+    public List<(string Name, string StoredName, long Size)> UploadedSegments() =>
+        [.. LocalSegments().Where(segment => segment.Uploaded).Select(segment => (segment.Name, segment.StoredName, segment.Size))];
+
+    /// <summary>Every segment of every local stream: what the local segment directory may hold.</summary>
+    public List<(string Name, string StoredName, long Size, bool Uploaded)> LocalSegments()
     {
         using var connection = database.OpenRead();
         using var command = connection.CreateCommand();
         command.CommandText = """
-            SELECT s.name, g.segment_index, g.byte_size FROM segments g
-            JOIN streams s ON s.stream_id = g.stream_id WHERE g.uploaded = 1
+            SELECT s.name, g.segment_index, g.object_name, g.byte_size, g.uploaded FROM segments g
+            JOIN streams s ON s.stream_id = g.stream_id
             """;
         using var reader = command.ExecuteReader();
-        var segments = new List<(string, long, long)>();
+        var segments = new List<(string, string, long, bool)>();
         while (reader.Read())
         {
-            segments.Add((reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2)));
+            var storedName = reader.IsDBNull(2) ? ObjectStoreKeys.LegacySegmentObjectName(reader.GetInt64(1)) : reader.GetString(2);
+            segments.Add((reader.GetString(0), storedName, reader.GetInt64(3), reader.GetInt64(4) != 0));
         }
 
         return segments;
@@ -255,7 +261,7 @@ public sealed class PipelineQueries(StreamDatabase database)
 
     private const string SegmentColumns = """
         SELECT stream_id, segment_index, first_position, record_count, byte_size, checksum, uploaded,
-               producer_updates, last_stream_seq
+               producer_updates, last_stream_seq, object_name
         FROM segments
         """;
 
@@ -269,5 +275,6 @@ public sealed class PipelineQueries(StreamDatabase database)
             reader.GetString(5),
             reader.GetInt64(6) != 0,
             ProducerJson.Deserialize(reader.IsDBNull(7) ? null : reader.GetString(7)),
-            reader.IsDBNull(8) ? null : reader.GetString(8));
+            reader.IsDBNull(8) ? null : reader.GetString(8),
+            reader.IsDBNull(9) ? null : reader.GetString(9));
 }

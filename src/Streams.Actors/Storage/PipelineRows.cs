@@ -1,4 +1,5 @@
 using Streams.Actors.Domain;
+using Streams.Actors.ObjectStore;
 
 namespace Streams.Actors.Storage;
 
@@ -20,7 +21,12 @@ public sealed record WalRow(
     ProducerState? Producer,
     string? StreamSeq);
 
-/// <summary>A sealed segment of a stream, as recorded in the local index.</summary>
+/// <summary>
+/// A sealed segment of a stream, as recorded in the local index. <see cref="Index"/> orders a
+/// stream's segments (it only grows; a compaction leaves gaps). <see cref="ObjectName"/> is the name
+/// of its object under the stream's <c>segments/</c> prefix and of its local file, chosen when it was
+/// sealed; null for a segment known only by its format-1 name, <c>&lt;Index:D16&gt;.seg</c>.
+/// </summary>
 public sealed record SegmentRow(
     long StreamId,
     long Index,
@@ -30,9 +36,13 @@ public sealed record SegmentRow(
     string Checksum,
     bool Uploaded,
     IReadOnlyList<ProducerState> ProducerUpdates,
-    string? LastStreamSeq)
+    string? LastStreamSeq,
+    string? ObjectName = null)
 {
     public long EndPosition => FirstPosition + RecordCount;
+
+    /// <summary>The name the object and the local file have: the recorded one, else the format-1 name.</summary>
+    public string StoredName => ObjectName ?? ObjectStoreKeys.LegacySegmentObjectName(Index);
 }
 
 /// <summary>

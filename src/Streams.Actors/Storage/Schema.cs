@@ -6,7 +6,8 @@ namespace Streams.Actors.Storage;
 /// </summary>
 internal static class Schema
 {
-    public const int Version = 1;
+    /// <summary>2 added <c>segments.object_name</c>; <see cref="Migrations"/> brings an older file up to date.</summary>
+    public const int Version = 2;
 
     public const string Create = """
         CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
@@ -133,7 +134,20 @@ internal static class Schema
             -- JSON: the last (epoch, seq) of each producer among this segment's records.
             producer_updates TEXT,
             last_stream_seq  TEXT,
+            -- The segment's object name under streams/<h>/segments/ (and its local file name), chosen
+            -- when it was sealed and unique to this seal, so a re-upload after a crash puts the same key.
+            -- NULL: a segment known by its format-1 name, <segment_index:D16>.seg.
+            object_name      TEXT,
             PRIMARY KEY (stream_id, segment_index)
         ) WITHOUT ROWID;
         """;
+
+    /// <summary>
+    /// Statements that bring a file of an older version up to this one, by the version they lead to.
+    /// Each is applied once, in order, in the same transaction as the new version number.
+    /// </summary>
+    public static readonly IReadOnlyList<(int Version, string Sql)> Migrations =
+    [
+        (2, "ALTER TABLE segments ADD COLUMN object_name TEXT;"),
+    ];
 }

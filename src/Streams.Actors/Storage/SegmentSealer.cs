@@ -1,3 +1,4 @@
+using Streams.Actors.ObjectStore;
 using Streams.Actors.Storage.Segments;
 
 namespace Streams.Actors.Storage;
@@ -7,8 +8,8 @@ public sealed record SealPolicy(int TargetRows, long TargetBytes, TimeSpan MaxAg
 
 /// <summary>
 /// Seals runs of WAL rows into segment files: write the file (temp, fsync, rename), then commit its
-/// row and the new sealed_through. A crash between the two leaves an orphan file that the next seal
-/// of the same index overwrites; the index never points at a file that is not complete.
+/// row and the new sealed_through. A crash between the two leaves an orphan file, unknown to the
+/// index, that the start-up sweep removes; the index never points at a file that is not complete.
 /// </summary>
 public sealed class SegmentSealer(
     PipelineQueries queries,
@@ -88,7 +89,10 @@ public sealed class SegmentSealer(
     private async Task<SegmentRow?> SealAsync(SealCandidate candidate, List<WalRow> rows)
     {
         var index = queries.NextSegmentIndex(candidate.StreamId);
-        var path = files.PathFor(candidate.Name, index);
+        // The object name is chosen now and committed with the row, so every upload of this segment
+        // (a retry, or a re-upload after a crash) puts the same key, and no other writer's can be it.
+        var objectName = ObjectStoreKeys.NewSegmentObjectName(rows[0].Position);
+        var path = files.PathFor(candidate.Name, objectName);
         var records = rows.Select(row => new SegmentRecord(row.Position, row.TimestampMs, row.Payload)).ToList();
         var file = writer.WriteFile(path, records);
 
@@ -113,7 +117,8 @@ public sealed class SegmentSealer(
             file.Checksum,
             Uploaded: false,
             [.. producerUpdates.Values],
-            lastStreamSeq);
+            lastStreamSeq,
+            objectName);
         try
         {
             await walWriter.Submit(new SealSegmentOperation(candidate.StreamId, segment));

@@ -35,8 +35,9 @@ public sealed class SegmentStore
 
     public async Task<byte[]> GetAsync(string streamName, SegmentRow segment, CancellationToken cancellationToken)
     {
-        var path = files.PathFor(streamName, segment.Index);
+        var path = files.PathFor(streamName, segment);
         var local = TryReadLocal(path, segment);
+        Telemetry.StreamsMetrics.SegmentRead(hit: local is not null);
         if (local is not null)
         {
             return local;
@@ -57,16 +58,16 @@ public sealed class SegmentStore
     }
 
     /// <summary>An uploaded segment's local file may now be removed when the cache is over budget.</summary>
-    public void MarkUploaded(string streamName, long index, long sizeBytes)
+    public void MarkUploaded(string streamName, string storedName, long sizeBytes)
     {
-        Track(files.PathFor(streamName, index), sizeBytes);
+        Track(files.PathFor(streamName, storedName), sizeBytes);
         EvictOverBudget();
     }
 
     /// <summary>Removes every local file of a stream (eviction of a fully uploaded, idle stream).</summary>
     public void RemoveStreamFiles(string streamName)
     {
-        var directory = Path.GetDirectoryName(files.PathFor(streamName, 0))!;
+        var directory = files.StreamDirectory(streamName);
         lock (cacheLock)
         {
             foreach (var path in evictable.Keys.Where(p => p.StartsWith(directory, StringComparison.Ordinal)).ToList())
@@ -109,7 +110,8 @@ public sealed class SegmentStore
     private async Task<byte[]> DownloadAsync(string streamName, SegmentRow segment, string path)
     {
         Interlocked.Increment(ref downloadCount);
-        var key = ObjectStoreKeys.SegmentKey(streamName, segment.Index);
+        // The recorded key: a segment sealed since format 2 has a name of its own, an older one its index's.
+        var key = ObjectStoreKeys.SegmentKey(streamName, segment.StoredName);
         var bytes = await objectStore.GetAsync(key, CancellationToken.None)
             ?? throw new SegmentCorruptException(key, blockIndex: null, "the segment is missing from the object store");
         if (bytes.LongLength != segment.ByteSize || SegmentChecksum.Compute(bytes) != segment.Checksum)

@@ -53,10 +53,16 @@ public sealed class StreamDatabase
         connection.Open();
         // WAL: readers proceed while the writer commits; the mode is stored in the file itself.
         Execute(connection, "PRAGMA journal_mode=WAL;");
-        Execute(connection, Schema.Create);
         using var version = connection.CreateCommand();
-        version.CommandText = "SELECT COUNT(*) FROM schema_version";
-        if ((long)version.ExecuteScalar()! == 0)
+        version.CommandText = "SELECT version FROM schema_version LIMIT 1";
+        var existing = TableExists(connection, "schema_version") ? version.ExecuteScalar() as long? : null;
+        if (existing is { } current && current < Schema.Version)
+        {
+            Migrate(connection, current);
+        }
+
+        Execute(connection, Schema.Create);
+        if (existing is null)
         {
             Execute(connection, $"INSERT INTO schema_version (version) VALUES ({Schema.Version})");
         }
@@ -97,6 +103,33 @@ public sealed class StreamDatabase
         command.Parameters.AddWithValue("$name", name);
         using var reader = command.ExecuteReader();
         return reader.Read() ? new ManifestVersion(reader.GetInt64(0), reader.GetString(1)) : null;
+    }
+
+    /// <summary>Applies the migrations above <paramref name="current"/> and the new version number atomically.</summary>
+    private static void Migrate(SqliteConnection connection, long current)
+    {
+        using var transaction = connection.BeginTransaction();
+        foreach (var (target, sql) in Schema.Migrations.Where(migration => migration.Version > current))
+        {
+            using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = sql;
+            command.ExecuteNonQuery();
+        }
+
+        using var update = connection.CreateCommand();
+        update.Transaction = transaction;
+        update.CommandText = $"UPDATE schema_version SET version = {Schema.Version}";
+        update.ExecuteNonQuery();
+        transaction.Commit();
+    }
+
+    private static bool TableExists(SqliteConnection connection, string table)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = $name";
+        command.Parameters.AddWithValue("$name", table);
+        return command.ExecuteScalar() is not null;
     }
 
     internal static void Execute(SqliteConnection connection, string sql)

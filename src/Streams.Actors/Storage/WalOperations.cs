@@ -141,15 +141,6 @@ public sealed class AppendOperation(
     }
 }
 
-/// <summary>
-/// Removes a stream incarnation and everything it owns locally, and queues a tombstone manifest so
-/// the object store stops offering the stream to a restoring node.
-/// </summary>
-public sealed class DeleteStreamOperation(long streamId) : WalOperation<bool>
-{
-    protected override bool Execute(WalSession session) => StreamRows.Remove(session, streamId) is not null;
-}
-
 /// <summary>What became of a stream asked to go away.</summary>
 public enum StreamRemoval
 {

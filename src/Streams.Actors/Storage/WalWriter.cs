@@ -69,6 +69,7 @@ public sealed class WalWriter : IAsyncDisposable
     private void CommitBatch(List<WalOperation> batch)
     {
         var failed = new Exception?[batch.Count];
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             using var transaction = connection.BeginTransaction();
@@ -92,6 +93,7 @@ public sealed class WalWriter : IAsyncDisposable
 
             transaction.Commit();
             Interlocked.Increment(ref commitCount);
+            Telemetry.StreamsMetrics.WalCommitted(batch.Count, started);
         }
         catch (Exception exception)
         {

@@ -85,7 +85,7 @@ internal sealed class OwnerRouting(
                     // Handed off between the question and the request: nothing was applied here.
                     context.Items.Remove(HandledLocallyKey);
                     context.Response.Clear();
-                    BrowserHeaders.Apply(context.Response.Headers);
+                    BrowserHeaders.Apply(context);
                     continue;
                 }
             }

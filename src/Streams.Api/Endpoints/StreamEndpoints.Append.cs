@@ -3,6 +3,7 @@ using System.Text.RegularExpressions;
 using Streams.Actors.Config;
 using Streams.Actors.Domain;
 using Streams.Actors.Hosting;
+using Streams.Actors.Telemetry;
 using Streams.Api.Http;
 using static Streams.Actors.Protocol.StreamCommands;
 using static Streams.Actors.Protocol.StreamReplies;
@@ -96,6 +97,7 @@ internal static partial class StreamEndpoints
         }
 
         var reply = await SendAsync(context, gateway, new AppendToStream(name, contentType, records, close, streamSeq, producer), settings.AskTimeout);
+        StreamsMetrics.AppendAnswered(reply, body.Length);
         if (reply is not Appended appended)
         {
             await WriteUnexpectedAsync(context, reply);

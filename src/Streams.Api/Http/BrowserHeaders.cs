@@ -2,7 +2,8 @@ namespace Streams.Api.Http;
 
 /// <summary>
 /// Browser-facing headers on every response (errors, SSE and long-poll included) and answers to
-/// CORS preflight requests, before any endpoint runs.
+/// CORS preflight requests, before any endpoint runs and before authentication (browsers never
+/// send credentials on a preflight). Only the protocol's own headers are allowed and exposed.
 /// </summary>
 internal sealed class BrowserHeaders(RequestDelegate next)
 {
@@ -11,17 +12,13 @@ internal sealed class BrowserHeaders(RequestDelegate next)
 
     public Task InvokeAsync(HttpContext context)
     {
-        var headers = context.Response.Headers;
-        Apply(headers);
+        Apply(context);
 
         if (HttpMethods.IsOptions(context.Request.Method))
         {
+            var headers = context.Response.Headers;
             headers.AccessControlAllowMethods = AllowedMethods;
-            // Echo what the browser asks for: the protocol's headers plus anything a client library adds.
-            var requested = context.Request.Headers.AccessControlRequestHeaders.ToString();
-            headers.AccessControlAllowHeaders = string.IsNullOrWhiteSpace(requested)
-                ? ProtocolHeaders.AllowedFromBrowsers
-                : $"{ProtocolHeaders.AllowedFromBrowsers}, {requested}";
+            headers.AccessControlAllowHeaders = ProtocolHeaders.AllowedFromBrowsers;
             headers.AccessControlMaxAge = PreflightMaxAgeSeconds;
             context.Response.StatusCode = StatusCodes.Status204NoContent;
             return Task.CompletedTask;
@@ -31,11 +28,21 @@ internal sealed class BrowserHeaders(RequestDelegate next)
     }
 
     /// <summary>The headers every response carries, errors included.</summary>
-    public static void Apply(IHeaderDictionary headers)
+    public static void Apply(HttpContext context)
     {
+        var headers = context.Response.Headers;
         headers.XContentTypeOptions = "nosniff";
         headers["Cross-Origin-Resource-Policy"] = "cross-origin";
-        headers.AccessControlAllowOrigin = "*";
-        headers.AccessControlExposeHeaders = ProtocolHeaders.ExposedToBrowsers;
+        var policy = context.RequestServices.GetRequiredService<CorsPolicy>();
+        if (policy.VariesByOrigin)
+        {
+            headers.Vary = "Origin";
+        }
+
+        if (policy.AllowedOrigin(context.Request.Headers.Origin.ToString()) is { } allowed)
+        {
+            headers.AccessControlAllowOrigin = allowed;
+            headers.AccessControlExposeHeaders = ProtocolHeaders.ExposedToBrowsers;
+        }
     }
 }

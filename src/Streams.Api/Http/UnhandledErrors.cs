@@ -50,7 +50,7 @@ internal sealed class UnhandledErrors(RequestDelegate next, ILogger<UnhandledErr
 
         // Drop whatever the endpoint had set (offsets, producer headers), keep the browser headers.
         context.Response.Clear();
-        BrowserHeaders.Apply(context.Response.Headers);
+        BrowserHeaders.Apply(context);
         await ResultMapping.WriteAsync(context, code, message);
     }
 }

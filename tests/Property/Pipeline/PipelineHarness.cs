@@ -2,7 +2,7 @@ using Streams.Actors.Domain;
 using Streams.Actors.ObjectStore;
 using Streams.Actors.Storage;
 using Streams.Actors.Storage.Segments;
-using Streams.Tests.Shared;
+using Streams.Tests.Support;
 
 namespace Streams.Tests.Property.Pipeline;
 

@@ -90,7 +90,7 @@ public sealed class PipelineProperties
             if (!segment.Uploaded)
             {
                 // Not yet in a published manifest: the local file is the only copy and must be whole.
-                var bytes = await File.ReadAllBytesAsync(harness.Files.PathFor(name, segment.Index));
+                var bytes = await File.ReadAllBytesAsync(harness.Files.PathFor(name, segment));
                 AssertSegmentBytes(bytes, segment.ByteSize, segment.Checksum, segment.FirstPosition, segment.RecordCount, model, $"{where}: local segment {i}");
             }
         }
@@ -129,9 +129,10 @@ public sealed class PipelineProperties
         var listed = await harness.Objects.ListAsync(ObjectStoreKeys.SegmentsPrefix(name), null, int.MaxValue, CancellationToken.None);
         foreach (var entry in listed.Objects)
         {
-            var index = long.Parse(Path.GetFileNameWithoutExtension(entry.Key), System.Globalization.CultureInfo.InvariantCulture);
-            Assert.True(index < snapshot.Segments.Count, $"{where}: the store holds segment {index}, the index only {snapshot.Segments.Count}");
-            Assert.True(entry.Size == snapshot.Segments[(int)index].ByteSize, $"{where}: stored segment {index} differs in size from the local one");
+            var storedName = entry.Key[ObjectStoreKeys.SegmentsPrefix(name).Length..];
+            var local = snapshot.Segments.SingleOrDefault(segment => segment.StoredName == storedName);
+            Assert.True(local is not null, $"{where}: the store holds segment {storedName}, which the index does not know");
+            Assert.True(entry.Size == local.ByteSize, $"{where}: stored segment {storedName} differs in size from the local one");
         }
     }
 
@@ -177,7 +178,7 @@ public sealed class PipelineProperties
         long first = 0;
         for (var i = 0; i < manifest.Segments.Count; i++)
         {
-            var bytes = await harness.Objects.GetAsync(ObjectStoreKeys.SegmentKey(harness.Names[stream], i), CancellationToken.None);
+            var bytes = await harness.Objects.GetAsync(ObjectStoreKeys.SegmentKey(harness.Names[stream], manifest.Segments.ObjectNameAt(i)), CancellationToken.None);
             Assert.True(bytes is not null, $"{where}: the manifest lists segment {i}, which is not in the store");
             AssertSegmentBytes(
                 bytes,

@@ -1,5 +1,5 @@
 using System.Text;
-using Streams.Tests.Shared;
+using Streams.Tests.Support;
 
 namespace Streams.Tests.Property.Pipeline;
 

@@ -82,39 +82,13 @@ internal sealed class EngineNode
 
     public static async Task<EngineNode> StartAsync(string dataDirectory, IObjectStore objectStore, RestoreMode mode, StreamsSettings settings)
     {
-        var clock = TimeProvider.System;
-        var database = new StreamDatabase(dataDirectory);
-        var walWriter = new WalWriter(database, settings.WalMaxOperationsPerCommit);
-        var queries = new PipelineQueries(database);
-        var files = new SegmentFiles(dataDirectory);
-        files.RemoveLeftoverTempFiles();
-        var segments = new SegmentStore(files, objectStore, settings.SegmentCacheBytes);
-        foreach (var (name, index, size) in queries.UploadedSegments())
-        {
-            segments.MarkUploaded(name, index, size);
-        }
-
-        var reader = new TieredRecordReader(database, queries, segments);
-        var backlog = new UploadBacklog();
-        backlog.Reset(queries.UnpublishedBytes());
-        var drain = new DrainState();
-        var hydrator = new StreamHydrator(objectStore, walWriter, database, clock);
-        var publisher = new ManifestPublisher(queries, walWriter, files, segments, objectStore, clock);
-        var sealer = new SegmentSealer(
-            queries,
-            walWriter,
-            files,
-            new SegmentWriter(new SegmentWriterOptions { TargetBlockBytes = settings.SegmentBlockBytes }),
-            new SealPolicy(settings.SegmentTargetRows, settings.SegmentTargetBytes, settings.SegmentMaxAge));
-        var dependencies = new StreamDependencies(
-            database, walWriter, reader, queries, backlog, drain, hydrator, publisher, segments, mode, settings, clock);
-
+        var parts = EngineParts.Build(dataDirectory, objectStore, mode, settings);
         if (mode == RestoreMode.Eager)
         {
             // The server reports "restoring" until this completes; nothing is served before.
             var bootstrapper = new EagerBootstrapper(
                 objectStore,
-                hydrator,
+                parts.Hydrator,
                 new RestoreStatus(),
                 settings.RestoreParallelism,
                 settings.RestoreProgressInterval,
@@ -123,8 +97,8 @@ internal sealed class EngineNode
         }
 
         var system = ActorSystem.Create("equivalence", ActorSystemConfig);
-        var supervisor = system.ActorOf(StreamSupervisorActor.Props(dependencies), "streams");
-        return new EngineNode(dataDirectory, database, walWriter, queries, drain, sealer, publisher, system, supervisor) { Mode = mode };
+        var supervisor = system.ActorOf(StreamSupervisorActor.Props(parts.Dependencies), "streams");
+        return new EngineNode(dataDirectory, parts.Database, parts.WalWriter, parts.Queries, parts.Drain, parts.Sealer, parts.Publisher, system, supervisor) { Mode = mode };
     }
 
     public Task<object> AskAsync(IStreamCommand command) => supervisor.Ask<object>(command, AskTimeout);

@@ -51,6 +51,49 @@ public sealed class ManifestFencingTests : Akka.TestKit.Xunit2.TestKit, IAsyncLi
     }
 
     [Fact]
+    public async Task Should_refuse_the_stale_owners_publish_and_leave_the_new_owners_manifest_when_the_stream_was_taken_over()
+    {
+        var (a, aStreams) = StartNode(RestoreMode.None);
+        await AskAsync<StreamCreated>(aStreams, new CreateStream(Name, Binary, null, null, false, [Payload("a1")]));
+        await a.PublishAsync(draining: false);
+        var (b, bStreams) = await TakeOverAsync(Payload("b1"));
+        var newOwners = await ManifestBytesAsync();
+
+        // A never learnt of B: it still acknowledges appends, but may not publish them.
+        await AskAsync<Appended>(aStreams, AppendOne(Payload("a2")));
+        await Assert.ThrowsAsync<ManifestConflictException>(() => a.PublishAsync(draining: false));
+
+        Assert.Equal(newOwners, await ManifestBytesAsync());
+        AssertRecords([Payload("a1"), Payload("b1")], await AskAsync<ReadCompleted>(bStreams, ReadFromStart()));
+        var (_, freshStreams) = StartNode(RestoreMode.Lazy);
+        AssertRecords([Payload("a1"), Payload("b1")], await AskAsync<ReadCompleted>(freshStreams, ReadFromStart()));
+        Assert.Equal(b.Database.WriterId, (await ManifestAsync()).Writer);
+    }
+
+    [Fact]
+    public async Task Should_drop_its_state_and_serve_the_new_owners_history_when_the_uploader_finds_the_stream_taken_over()
+    {
+        var (a, aStreams) = StartNode(RestoreMode.None);
+        await AskAsync<StreamCreated>(aStreams, new CreateStream(Name, Binary, null, null, false, [Payload("a1")]));
+        await a.PublishAsync(draining: false);
+        await TakeOverAsync(Payload("b1"));
+        var newOwners = await ManifestBytesAsync();
+        await AskAsync<Appended>(aStreams, AppendOne(Payload("a2")));
+        var uploader = Sys.ActorOf(UploaderActor.Props(a.Publisher, a.Queries, a.Backlog, a.WalWriter, a.Settings, TimeProvider.System));
+
+        await a.Sealer.SealDueAsync(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), force: true, CancellationToken.None);
+        var round = await uploader.Ask<AllPublished>(new PublishAll(Draining: false), AskTimeout);
+
+        Assert.Equal(0, round.Failed);
+        Assert.Equal(newOwners, await ManifestBytesAsync());
+        // The owner on A was told and restored B's manifest; a2 is gone with A's claim on the stream.
+        await AwaitAssertAsync(
+            async () => AssertRecords([Payload("a1"), Payload("b1")], await AskAsync<ReadCompleted>(aStreams, ReadFromStart())),
+            AskTimeout);
+        Assert.True(a.Database.LoadStream(Name)!.Restored, "A's row for the stream is not the one restored from B's manifest");
+    }
+
+    [Fact]
     public async Task Should_restore_the_newer_manifest_and_append_after_it_when_a_claim_finds_the_stream_taken_over()
     {
         var (_, writerStreams) = StartNode(RestoreMode.None);

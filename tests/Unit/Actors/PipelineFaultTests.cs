@@ -1,6 +1,6 @@
 using Streams.Actors.Hosting;
 using Streams.Actors.ObjectStore;
-using Streams.Tests.Shared;
+using Streams.Tests.Support;
 using Streams.Tests.Unit.Support;
 using Xunit;
 using Xunit.Abstractions;
@@ -196,23 +196,24 @@ public sealed class PipelineFaultTests(ITestOutputHelper output) : IDisposable
                 Assert.Fail($"{repeated.Key} was put successfully {repeated.Count()} times ({context})");
             }
 
-            bool PutBefore(long index, long time) =>
-                segmentPuts.Any(call => call.Key == ObjectStoreKeys.SegmentKey(name, index) && call.Succeeded && call.Finished < time);
+            bool PutBefore(string key, long time) =>
+                segmentPuts.Any(call => call.Key == key && call.Succeeded && call.Finished < time);
 
             foreach (var put in puts)
             {
                 if (put.Key == ObjectStoreKeys.ManifestKey(name))
                 {
-                    var listed = Streams.Actors.Domain.StreamManifest.Parse(put.Content!).Segments.Count;
-                    for (var index = 0; index < listed; index++)
+                    var listed = Streams.Actors.Domain.StreamManifest.Parse(put.Content!).Segments;
+                    for (var index = 0; index < listed.Count; index++)
                     {
-                        Assert.True(PutBefore(index, put.Started), $"{name}: a manifest listing segment {index} was put before that segment ({context})");
+                        Assert.True(PutBefore(ObjectStoreKeys.SegmentKey(name, listed.ObjectNameAt(index)), put.Started), $"{name}: a manifest listing segment {index} was put before that segment ({context})");
                     }
                 }
                 else
                 {
-                    var index = long.Parse(Path.GetFileNameWithoutExtension(put.Key), System.Globalization.CultureInfo.InvariantCulture);
-                    Assert.True(index == 0 || PutBefore(index - 1, put.Started), $"{name}: segment {index} was put before segment {index - 1} ({context})");
+                    // Segment object names start with the segment's first position, so key order is stream order.
+                    var previous = segmentPuts.Select(call => call.Key).Where(key => string.CompareOrdinal(key, put.Key) < 0).Max(StringComparer.Ordinal);
+                    Assert.True(previous is null || PutBefore(previous, put.Started), $"{name}: {put.Key} was put before {previous} ({context})");
                 }
             }
         }

@@ -535,7 +535,7 @@ public sealed class StreamActorHydrationTests : Akka.TestKit.Xunit2.TestKit, IAs
         await AwaitConditionAsync(
             async () => await ActiveStreamsAsync(streams) == 0 && node.Database.LoadStream(name) is null,
             ReplyTimeout);
-        Assert.False(Directory.Exists(Path.GetDirectoryName(node.Files.PathFor(name, 0))));
+        Assert.False(Directory.Exists(node.Files.StreamDirectory(name)));
 
         AssertRecords(records, await AskAsync<ReadCompleted>(streams, ReadFromStart(name)));
         Assert.Equal(2, world.ManifestGets(name));

@@ -1,7 +1,7 @@
 using Streams.Actors.Domain;
 using Streams.Actors.Hosting;
 using Streams.Actors.ObjectStore;
-using Streams.Tests.Shared;
+using Streams.Tests.Support;
 using Streams.Tests.Unit.Support;
 using Xunit;
 using static Streams.Actors.Protocol.StreamCommands;

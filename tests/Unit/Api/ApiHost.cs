@@ -16,12 +16,20 @@ internal sealed class ApiHost : IAsyncDisposable
     private readonly TempDataDirectory directory = new("api");
     private readonly WebApplicationFactory<Program> root = new();
 
-    public ApiHost()
+    /// <param name="settings">More configuration keys (<c>Streams:AuthStrategy</c>, ...) for this host.</param>
+    public ApiHost(IReadOnlyDictionary<string, string>? settings = null)
     {
-        var factory = root.WithWebHostBuilder(builder => builder
-            .UseSetting("Streams:DataDir", directory.Path)
-            .UseSetting("Streams:LongPollTimeoutMs", LongPollTimeoutMs.ToString(System.Globalization.CultureInfo.InvariantCulture))
-            .UseSetting("Streams:MaxAppendBytes", MaxAppendBytes.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        var factory = root.WithWebHostBuilder(builder =>
+        {
+            builder
+                .UseSetting("Streams:DataDir", directory.Path)
+                .UseSetting("Streams:LongPollTimeoutMs", LongPollTimeoutMs.ToString(System.Globalization.CultureInfo.InvariantCulture))
+                .UseSetting("Streams:MaxAppendBytes", MaxAppendBytes.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+            {
+                builder.UseSetting(key, value);
+            }
+        });
         Client = factory.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
     }
 

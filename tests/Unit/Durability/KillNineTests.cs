@@ -159,7 +159,7 @@ public sealed class KillNineTests(ITestOutputHelper output) : IAsyncLifetime
             Assert.True(running.All(task => !task.IsCompleted), "a writer stopped before the kill");
             var acknowledgedBeforeKill = ledgers.Sum(ledger => ledger.AcknowledgedSinceCheck);
             Assert.True(acknowledgedBeforeKill >= MinimumAcknowledgedPerRound, $"only {acknowledgedBeforeKill} appends were acknowledged in {LongestRound}");
-            var exitCode = await server.KillHardAsync();
+            var exitCode = await server.KillAsync();
             if (!OperatingSystem.IsWindows())
             {
                 // Proof that the process died of SIGKILL, not of a graceful shutdown.

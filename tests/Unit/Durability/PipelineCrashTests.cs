@@ -1,7 +1,7 @@
 using Streams.Actors.Domain;
 using Streams.Actors.ObjectStore;
 using Streams.Actors.Storage;
-using Streams.Tests.Shared;
+using Streams.Tests.Support;
 using Streams.Tests.Unit.Support;
 using Xunit;
 using Xunit.Abstractions;
@@ -57,14 +57,14 @@ public sealed class PipelineCrashTests(ITestOutputHelper output) : IDisposable
         var store = new FileSystemObjectStore(Objects);
         foreach (var name in Names)
         {
-            Assert.Empty(await PublishedStream.StoredSegmentIndexesAsync(store, name, CancellationToken.None));
+            Assert.Empty(await PublishedStream.StoredSegmentNamesAsync(store, name, CancellationToken.None));
         }
 
         await RestartAndAssertRecoveredAsync(RecordsBeforeCrash);
     }
 
     [Fact]
-    public async Task Should_replace_the_orphan_segment_and_remove_temp_files_when_killed_between_writing_a_segment_and_committing_it()
+    public async Task Should_remove_the_orphan_segment_and_temp_files_when_killed_between_writing_a_segment_and_committing_it()
     {
         await AppendThenKillAsync(NotSealing, from: 0, count: RecordsBeforeCrash, waitForPublish: false);
 
@@ -77,9 +77,10 @@ public sealed class PipelineCrashTests(ITestOutputHelper output) : IDisposable
             await offline.SealAllAsync(targetRows: 7);
             foreach (var name in Names)
             {
-                var orphan = new SegmentFiles(Data).PathFor(name, 0);
+                var sealedFile = Directory.GetFiles(offline.Files.StreamDirectory(name), "*.seg").Order(StringComparer.Ordinal).First();
+                var orphan = new SegmentFiles(Data).PathFor(name, Path.GetFileName(sealedFile));
                 Directory.CreateDirectory(Path.GetDirectoryName(orphan)!);
-                File.Copy(offline.Files.PathFor(name, 0), orphan);
+                File.Copy(sealedFile, orphan);
                 await File.WriteAllBytesAsync(Path.Combine(Path.GetDirectoryName(orphan)!, $".0000000000000001.seg.{Guid.NewGuid():N}.tmp"), [1, 2, 3]);
                 var storeSegments = Path.Combine(Objects, ObjectStoreKeys.SegmentsPrefix(name));
                 Directory.CreateDirectory(storeSegments);
@@ -116,7 +117,7 @@ public sealed class PipelineCrashTests(ITestOutputHelper output) : IDisposable
         foreach (var name in Names)
         {
             var published = await PublishedStream.ReadAsync(store, name, CancellationToken.None);
-            var stored = await PublishedStream.StoredSegmentIndexesAsync(store, name, CancellationToken.None);
+            var stored = await PublishedStream.StoredSegmentNamesAsync(store, name, CancellationToken.None);
             Assert.Equal(PublishedBeforeCrash, published!.Manifest.NextPosition);
             Assert.True(stored.Count > published.Manifest.Segments.Count, $"{name}: no segment was uploaded ahead of the manifest");
         }
@@ -186,11 +187,11 @@ public sealed class PipelineCrashTests(ITestOutputHelper output) : IDisposable
         {
             var acknowledged = new long[streams];
             var attempted = new long[streams];
-            await using (var server = await StreamsServerProcess.StartAsync(Data, arguments))
+            await using (var server = await ServerProcess.StartAsync(Data, arguments))
             {
                 foreach (var name in names)
                 {
-                    await server.Client.CreateAsync(name);
+                    await server.Protocol().CreateAsync(name);
                 }
 
                 using var stop = new CancellationTokenSource();
@@ -201,7 +202,7 @@ public sealed class PipelineCrashTests(ITestOutputHelper output) : IDisposable
                     while (!stop.IsCancellationRequested)
                     {
                         Volatile.Write(ref attempted[stream], next + 1);
-                        var offset = await server.Client.TryAppendAsync(names[stream], RecordAt(stream, next), stop.Token);
+                        var offset = await server.Protocol().TryAppendAsync(names[stream], RecordAt(stream, next), stop.Token);
                         Assert.True(offset is { } acked && acked.Position == next + 1, $"{names[stream]}: append {next} answered {offset}");
                         acknowledged[stream] = ++next;
                     }
@@ -218,11 +219,11 @@ public sealed class PipelineCrashTests(ITestOutputHelper output) : IDisposable
                 }
             }
 
-            await using (var restarted = await StreamsServerProcess.StartAsync(Data, arguments))
+            await using (var restarted = await ServerProcess.StartAsync(Data, arguments))
             {
                 for (var stream = 0; stream < streams; stream++)
                 {
-                    var (bytes, tail) = await restarted.Client.ReadToTailAsync(names[stream]);
+                    var (bytes, tail) = await restarted.Protocol().ReadToTailAsync(names[stream]);
                     // Every acknowledged record survives; the one in flight at the kill may or may not.
                     Assert.True(
                         tail.Position >= acknowledged[stream] && tail.Position <= Volatile.Read(ref attempted[stream]),
@@ -231,16 +232,16 @@ public sealed class PipelineCrashTests(ITestOutputHelper output) : IDisposable
                     durable[stream] = tail.Position;
                 }
 
-                Assert.True(await restarted.TerminateAsync(StopTimeout), "the server did not stop after SIGTERM");
+                Assert.True(await restarted.TryTerminateAsync(StopTimeout), "the server did not stop after SIGTERM");
             }
         }
 
-        await using var final = await StreamsServerProcess.StartAsync(Data, arguments);
+        await using var final = await ServerProcess.StartAsync(Data, arguments);
         var store = new FileSystemObjectStore(Objects);
         for (var stream = 0; stream < streams; stream++)
         {
-            await AssertReadableAsync(final.Client, names[stream], stream, durable[stream]);
-            await AssertEventuallyPublishedAsync(final.Client, store, names[stream], stream, durable[stream]);
+            await AssertReadableAsync(final.Protocol(), names[stream], stream, durable[stream]);
+            await AssertEventuallyPublishedAsync(final.Protocol(), store, names[stream], stream, durable[stream]);
         }
 
         await Eventually.AssertAsync(() => Task.Run(() => AssertNoTempFiles(Data, Objects)), TempFileSweepDeadline);
@@ -249,13 +250,13 @@ public sealed class PipelineCrashTests(ITestOutputHelper output) : IDisposable
     /// <summary>Starts the server, appends records [from, from + count) to every stream, optionally waits until they are published, then SIGKILLs it.</summary>
     private async Task AppendThenKillAsync(string[] arguments, int from, int count, bool waitForPublish)
     {
-        await using var server = await StreamsServerProcess.StartAsync(Data, arguments);
+        await using var server = await ServerProcess.StartAsync(Data, arguments);
         for (var stream = 0; stream < Names.Length; stream++)
         {
-            await server.Client.CreateAsync(Names[stream]);
+            await server.Protocol().CreateAsync(Names[stream]);
             for (var index = from; index < from + count; index++)
             {
-                var next = await server.Client.AppendAsync(Names[stream], RecordAt(stream, index));
+                var next = await server.Protocol().AppendAsync(Names[stream], RecordAt(stream, index));
                 Assert.Equal(index + 1, next.Position);
             }
         }
@@ -265,7 +266,7 @@ public sealed class PipelineCrashTests(ITestOutputHelper output) : IDisposable
             var store = new FileSystemObjectStore(Objects);
             for (var stream = 0; stream < Names.Length; stream++)
             {
-                await AssertEventuallyPublishedAsync(server.Client, store, Names[stream], stream, from + count);
+                await AssertEventuallyPublishedAsync(server.Protocol(), store, Names[stream], stream, from + count);
             }
         }
 
@@ -278,19 +279,19 @@ public sealed class PipelineCrashTests(ITestOutputHelper output) : IDisposable
     /// </summary>
     private async Task RestartAndAssertRecoveredAsync(int records, int appendAfterRecovery = 0)
     {
-        await using var server = await StreamsServerProcess.StartAsync(Data, Sealing);
+        await using var server = await ServerProcess.StartAsync(Data, Sealing);
         var store = new FileSystemObjectStore(Objects);
         try
         {
             for (var stream = 0; stream < Names.Length; stream++)
             {
-                await AssertReadableAsync(server.Client, Names[stream], stream, records);
+                await AssertReadableAsync(server.Protocol(), Names[stream], stream, records);
             }
 
             for (var stream = 0; stream < Names.Length; stream++)
             {
-                await AssertEventuallyPublishedAsync(server.Client, store, Names[stream], stream, records);
-                await AssertReadableAsync(server.Client, Names[stream], stream, records);
+                await AssertEventuallyPublishedAsync(server.Protocol(), store, Names[stream], stream, records);
+                await AssertReadableAsync(server.Protocol(), Names[stream], stream, records);
                 await AssertLocalSegmentFilesMatchAsync(Data, store, Names[stream]);
             }
 
@@ -300,10 +301,10 @@ public sealed class PipelineCrashTests(ITestOutputHelper output) : IDisposable
             {
                 for (var index = records; index < records + appendAfterRecovery; index++)
                 {
-                    await server.Client.AppendAsync(Names[stream], RecordAt(stream, index));
+                    await server.Protocol().AppendAsync(Names[stream], RecordAt(stream, index));
                 }
 
-                await AssertEventuallyPublishedAsync(server.Client, store, Names[stream], stream, records + appendAfterRecovery);
+                await AssertEventuallyPublishedAsync(server.Protocol(), store, Names[stream], stream, records + appendAfterRecovery);
             }
         }
         catch

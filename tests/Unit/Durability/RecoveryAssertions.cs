@@ -62,10 +62,11 @@ internal static class RecoveryAssertions
                     published.Records.SelectMany(record => record).SequenceEqual(FirstRecords(stream, count)),
                     $"{name}: the published records differ from those appended");
                 Assert.Equal(details.GetProperty("manifest_generation").GetInt64(), published.Manifest.Generation);
-                var stored = await PublishedStream.StoredSegmentIndexesAsync(store, name, CancellationToken.None);
+                var stored = await PublishedStream.StoredSegmentNamesAsync(store, name, CancellationToken.None);
+                var listed = PublishedStream.ListedSegmentNames(published.Manifest);
                 Assert.True(
-                    stored.SequenceEqual(Enumerable.Range(0, published.Manifest.Segments.Count).Select(index => (long)index)),
-                    $"{name}: the store holds segments [{string.Join(", ", stored)}], the manifest lists {published.Manifest.Segments.Count}");
+                    stored.Order(StringComparer.Ordinal).SequenceEqual(listed.Order(StringComparer.Ordinal)),
+                    $"{name}: the store holds segments [{string.Join(", ", stored)}], the manifest lists [{string.Join(", ", listed)}]");
             },
             PublishDeadline);
     }
@@ -81,20 +82,21 @@ internal static class RecoveryAssertions
         Assert.True(leftovers.Count == 0, $"temp files left behind: {string.Join(", ", leftovers)}");
     }
 
-    /// <summary>Every local segment file of the stream is byte-for-byte the segment the manifest lists at its index.</summary>
+    /// <summary>Every local segment file of the stream is byte-for-byte the segment the manifest lists under its name.</summary>
     public static async Task AssertLocalSegmentFilesMatchAsync(string dataDirectory, IObjectStore store, string name)
     {
         var published = await PublishedStream.ReadAsync(store, name, CancellationToken.None)
             ?? throw new InvalidOperationException($"{name} has no manifest");
         var segments = published.Manifest.Segments;
-        var directory = Path.GetDirectoryName(new SegmentFiles(dataDirectory).PathFor(name, 0))!;
+        var directory = new SegmentFiles(dataDirectory).StreamDirectory(name);
         var present = Directory.Exists(directory) ? Directory.GetFiles(directory) : [];
+        var listed = PublishedStream.ListedSegmentNames(published.Manifest);
         foreach (var path in present)
         {
-            var index = long.Parse(Path.GetFileNameWithoutExtension(path), System.Globalization.CultureInfo.InvariantCulture);
-            Assert.True(index < segments.Count, $"{name}: local segment file {Path.GetFileName(path)} is beyond the {segments.Count} published segments");
+            var index = listed.IndexOf(Path.GetFileName(path));
+            Assert.True(index >= 0, $"{name}: local segment file {Path.GetFileName(path)} is not among the {segments.Count} published segments");
             var checksum = Streams.Actors.Storage.Segments.SegmentChecksum.Compute(await File.ReadAllBytesAsync(path));
-            Assert.True(checksum == segments.Checksums[(int)index], $"{name}: local segment file {Path.GetFileName(path)} is not the segment the manifest lists");
+            Assert.True(checksum == segments.Checksums[index], $"{name}: local segment file {Path.GetFileName(path)} is not the segment the manifest lists");
         }
     }
 }

@@ -48,7 +48,7 @@ public sealed class GracefulDrainEndToEndTests(ITestOutputHelper output) : IAsyn
             ],
             new Dictionary<string, string>(),
             output);
-        await WaitUntilHealthyAsync(server);
+        await server.WaitUntilHealthyAsync(StartTimeout);
         await SendAsync(HttpMethod.Put, $"/v1/stream/{Name}", HttpStatusCode.Created);
         await SendAsync(HttpMethod.Post, $"/v1/stream/{Name}", HttpStatusCode.NoContent, "{\"n\":1}");
         var tail = await SendAsync(HttpMethod.Post, $"/v1/stream/{Name}", HttpStatusCode.NoContent, "{\"n\":2}");
@@ -78,24 +78,5 @@ public sealed class GracefulDrainEndToEndTests(ITestOutputHelper output) : IAsyn
         using var response = await server!.Client.SendAsync(request);
         Assert.Equal(expected, response.StatusCode);
         return response.Headers.TryGetValues("Stream-Next-Offset", out var values) ? values.Single() : string.Empty;
-    }
-
-    private static async Task WaitUntilHealthyAsync(ServerProcess server)
-    {
-        await TestSupport.Poll.UntilAsync(
-            async () =>
-            {
-                try
-                {
-                    using var response = await server.Client.GetAsync("/health");
-                    return response.StatusCode == HttpStatusCode.OK;
-                }
-                catch (HttpRequestException)
-                {
-                    return false;
-                }
-            },
-            StartTimeout,
-            "the server answers /health with 200");
     }
 }

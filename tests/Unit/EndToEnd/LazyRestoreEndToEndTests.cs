@@ -30,7 +30,6 @@ public sealed class LazyRestoreEndToEndTests(ITestOutputHelper output) : IAsyncL
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(90);
     private static readonly TimeSpan PublishTimeout = TimeSpan.FromSeconds(60);
-    private static readonly TimeSpan HealthPollInterval = TimeSpan.FromMilliseconds(5);
 
     /// <summary>A lazy node has nothing to restore before it is ready: it must be healthy this soon.</summary>
     private static readonly TimeSpan LazyReadyWithin = TimeSpan.FromSeconds(15);
@@ -96,7 +95,7 @@ public sealed class LazyRestoreEndToEndTests(ITestOutputHelper output) : IAsyncL
     {
         // Node A writes, reads everything back, and stops gracefully.
         var writer = Start("writer", [.. WriterFlags]);
-        await WaitUntilHealthyAsync(writer, StartTimeout);
+        await writer.WaitUntilHealthyAsync(StartTimeout);
         var written = new Dictionary<string, Served>(StringComparer.Ordinal);
         for (var i = 0; i < Streams; i++)
         {
@@ -111,7 +110,7 @@ public sealed class LazyRestoreEndToEndTests(ITestOutputHelper output) : IAsyncL
 
         // Node B: lazy, on an empty disk.
         var lazy = Start("lazy", "--lazy-restore");
-        var lazyHealth = await WaitUntilHealthyAsync(lazy, StartTimeout);
+        var lazyHealth = await lazy.WaitUntilHealthyAsync(StartTimeout);
         output.WriteLine($"lazy node: /health 200 after {lazyHealth.ReadyAfter.TotalMilliseconds:F0} ms; responses before it: [{string.Join(", ", lazyHealth.StatusesBefore)}]");
         Assert.Empty(lazyHealth.StatusesBefore);
         Assert.True(lazyHealth.ReadyAfter < LazyReadyWithin, $"the lazy node took {lazyHealth.ReadyAfter} to be ready");
@@ -136,12 +135,12 @@ public sealed class LazyRestoreEndToEndTests(ITestOutputHelper output) : IAsyncL
 
         // Node C: eager, on an empty disk: 503 "restoring" until every manifest is restored.
         var eager = Start("eager", "--bootstrap-from-object-store", "--restore-parallelism", EagerParallelism.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        var eagerHealth = await WaitUntilHealthyAsync(eager, StartTimeout);
-        output.WriteLine($"eager node: /health 200 after {eagerHealth.ReadyAfter.TotalMilliseconds:F0} ms, {eagerHealth.StatusesBefore.Count} responses before it ({eagerHealth.LastRestoring})");
+        var eagerHealth = await eager.WaitUntilHealthyAsync(StartTimeout);
+        output.WriteLine($"eager node: /health 200 after {eagerHealth.ReadyAfter.TotalMilliseconds:F0} ms, {eagerHealth.StatusesBefore.Count} responses before it ({eagerHealth.LastBodyBefore})");
         Assert.NotEmpty(eagerHealth.StatusesBefore);
         Assert.All(eagerHealth.StatusesBefore, status => Assert.Equal(HttpStatusCode.ServiceUnavailable, status));
-        Assert.Contains("\"status\":\"restoring\"", eagerHealth.LastRestoring, StringComparison.Ordinal);
-        Assert.Contains($"\"total\":{Streams + Backlog}", eagerHealth.LastRestoring, StringComparison.Ordinal);
+        Assert.Contains("\"status\":\"restoring\"", eagerHealth.LastBodyBefore, StringComparison.Ordinal);
+        Assert.Contains($"\"total\":{Streams + Backlog}", eagerHealth.LastBodyBefore, StringComparison.Ordinal);
         Assert.Contains($"restoring {EagerParallelism} at a time", eager.Output, StringComparison.Ordinal);
         // The console logger writes on its own thread: the line may land just after /health turned 200.
         var completeLine = $"Restore complete: {Streams + Backlog} streams restored, 0 quarantined";
@@ -166,7 +165,7 @@ public sealed class LazyRestoreEndToEndTests(ITestOutputHelper output) : IAsyncL
         const int streams = 3;
         const int records = 12;
         var writer = Start("writer", [.. WriterFlags]);
-        await WaitUntilHealthyAsync(writer, StartTimeout);
+        await writer.WaitUntilHealthyAsync(StartTimeout);
         var offsetsFromWriter = new List<Offset>();
         var names = Enumerable.Range(0, streams).Select(i => $"e2e/killed/{i}").ToList();
         foreach (var name in names)
@@ -195,7 +194,7 @@ public sealed class LazyRestoreEndToEndTests(ITestOutputHelper output) : IAsyncL
         Assert.All(offsetsFromWriter, offset => Assert.Equal(0, offset.Epoch));
 
         var lazy = Start("lazy", "--lazy-restore");
-        await WaitUntilHealthyAsync(lazy, StartTimeout);
+        await lazy.WaitUntilHealthyAsync(StartTimeout);
         foreach (var name in names)
         {
             var served = await ReadAllAsync(lazy, name);
@@ -242,8 +241,6 @@ public sealed class LazyRestoreEndToEndTests(ITestOutputHelper output) : IAsyncL
 
     private sealed record Served(byte[] Body, string NextOffset, string ContentType);
 
-    private sealed record Health(TimeSpan ReadyAfter, List<HttpStatusCode> StatusesBefore, string LastRestoring);
-
     private ServerProcess Start(string label, params string[] flags)
     {
         var dataDirectory = new TempDirectory();
@@ -255,43 +252,6 @@ public sealed class LazyRestoreEndToEndTests(ITestOutputHelper output) : IAsyncL
             output);
         servers.Add(server);
         return server;
-    }
-
-    /// <summary>
-    /// Polls <c>/health</c> as fast as it can from the moment the process starts; returns when it
-    /// answers 200, with every other answer seen before (connection refusals are not answers).
-    /// </summary>
-    private static async Task<Health> WaitUntilHealthyAsync(ServerProcess server, TimeSpan timeout)
-    {
-        var statuses = new List<HttpStatusCode>();
-        var lastRestoring = string.Empty;
-        while (server.SinceStart.Elapsed < timeout)
-        {
-            if (server.HasExited)
-            {
-                throw new InvalidOperationException($"the server exited during start-up:\n{server.Output}");
-            }
-
-            try
-            {
-                using var response = await server.Client.GetAsync("/health");
-                if (response.StatusCode == HttpStatusCode.OK)
-                {
-                    return new Health(server.SinceStart.Elapsed, statuses, lastRestoring);
-                }
-
-                statuses.Add(response.StatusCode);
-                lastRestoring = await response.Content.ReadAsStringAsync();
-            }
-            catch (HttpRequestException)
-            {
-                // Not listening yet.
-            }
-
-            await Task.Delay(HealthPollInterval);
-        }
-
-        throw new TimeoutException($"/health did not answer 200 within {timeout}:\n{server.Output}");
     }
 
     private static string StreamName(int i) => IsJson(i) ? $"e2e/json/{i:D2}" : $"e2e/binary/{i:D2}";

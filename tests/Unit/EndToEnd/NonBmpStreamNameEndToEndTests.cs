@@ -113,26 +113,8 @@ public sealed class NonBmpStreamNameEndToEndTests(ITestOutputHelper output) : IA
         directories.Add(dataDirectory);
         var server = ServerProcess.Start(label, ["--data-dir", dataDirectory.Path, .. store.ServerArguments, .. flags], store.ServerEnvironment, output);
         servers.Add(server);
-        await Poll.UntilAsync(() => IsHealthyAsync(server), StartTimeout, $"{label} answers /health");
+        await server.WaitUntilHealthyAsync(StartTimeout);
         return server;
-    }
-
-    private static async Task<bool> IsHealthyAsync(ServerProcess server)
-    {
-        if (server.HasExited)
-        {
-            throw new InvalidOperationException($"the server exited during start-up:\n{server.Output}");
-        }
-
-        try
-        {
-            using var response = await server.Client.GetAsync("/health");
-            return response.StatusCode == HttpStatusCode.OK;
-        }
-        catch (HttpRequestException)
-        {
-            return false;
-        }
     }
 
     private static string PathOf(string name) => "/v1/stream/" + Uri.EscapeDataString(name);

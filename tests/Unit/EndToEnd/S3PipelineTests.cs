@@ -45,10 +45,10 @@ public sealed class S3PipelineTests(S3TestBucket bucket, ITestOutputHelper outpu
             new ParallelOptions { MaxDegreeOfParallelism = AppendParallelism },
             async (stream, _) =>
             {
-                await server.Client.CreateAsync(names[stream]);
+                await server.Protocol().CreateAsync(names[stream]);
                 for (var index = 0; index < RecordsPerStream; index++)
                 {
-                    await server.Client.AppendAsync(names[stream], RecordAt(stream, index));
+                    await server.Protocol().AppendAsync(names[stream], RecordAt(stream, index));
                 }
             });
         var lastAcknowledged = Stopwatch.StartNew();
@@ -71,12 +71,13 @@ public sealed class S3PipelineTests(S3TestBucket bucket, ITestOutputHelper outpu
 
         for (var stream = 0; stream < ManyStreams; stream++)
         {
-            var details = await server.Client.DetailsAsync(names[stream]);
+            var details = await server.Protocol().DetailsAsync(names[stream]);
             Assert.Equal(details.GetProperty("next_offset").GetString(), details.GetProperty("uploaded_through").GetString());
         }
 
         // Every key in the bucket follows docs/storage-format.md: <prefix>streams/<h>/manifest.json and
-        // <prefix>streams/<h>/segments/<16-digit index>.seg, h from SHA-256 of the name computed here.
+        // <prefix>streams/<h>/segments/<16-digit first position>-<16 hex>.seg, h from SHA-256 of the name
+        // computed here, each segment's name as its manifest records it.
         using var whole = bucket.OpenStore();
         var keys = await ListAllAsync(whole, prefix);
         var expected = new HashSet<string>(StringComparer.Ordinal);
@@ -85,9 +86,13 @@ public sealed class S3PipelineTests(S3TestBucket bucket, ITestOutputHelper outpu
             var published = await PublishedStream.ReadAsync(store, names[stream], CancellationToken.None);
             var directoryKey = $"{prefix}streams/{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(names[stream]))[..16])}/";
             expected.Add(directoryKey + "manifest.json");
+            long first = 0;
             for (var index = 0; index < published!.Manifest.Segments.Count; index++)
             {
-                expected.Add(directoryKey + "segments/" + index.ToString("D16", CultureInfo.InvariantCulture) + ".seg");
+                var objectName = published.Manifest.Segments.ObjectNames![index]!;
+                Assert.Matches($"^{first.ToString("D16", CultureInfo.InvariantCulture)}-[0-9a-f]{{16}}\\.seg$", objectName);
+                expected.Add(directoryKey + "segments/" + objectName);
+                first += published.Manifest.Segments.RecordCounts[index];
             }
         }
 
@@ -106,7 +111,7 @@ public sealed class S3PipelineTests(S3TestBucket bucket, ITestOutputHelper outpu
         await using var server = await StartAsync(prefix, "--segment-target-rows", "40", "--segment-max-age-ms", "60000");
         foreach (var name in names)
         {
-            await server.Client.CreateAsync(name);
+            await server.Protocol().CreateAsync(name);
         }
 
         var writers = Enumerable.Range(0, streams).Select(stream => Task.Run(async () =>
@@ -114,7 +119,7 @@ public sealed class S3PipelineTests(S3TestBucket bucket, ITestOutputHelper outpu
             for (long next = 0; ; next++)
             {
                 Volatile.Write(ref attempted[stream], next + 1);
-                var offset = await server.Client.TryAppendAsync(names[stream], RecordAt(stream, next));
+                var offset = await server.Protocol().TryAppendAsync(names[stream], RecordAt(stream, next));
                 if (offset is null)
                 {
                     // Refused: the drain has begun. Nothing after this is acknowledged.
@@ -128,7 +133,7 @@ public sealed class S3PipelineTests(S3TestBucket bucket, ITestOutputHelper outpu
         Assert.True(
             await Eventually.TrueAsync(() => Task.FromResult(Enumerable.Range(0, streams).All(i => Volatile.Read(ref acknowledged[i]) >= 30)), PublishDeadline),
             "the writers did not get going");
-        Assert.True(await server.TerminateAsync(DrainDeadline), $"the server did not exit within {DrainDeadline} of SIGTERM:\n{server.RecentOutput}");
+        Assert.True(await server.TryTerminateAsync(DrainDeadline), $"the server did not exit within {DrainDeadline} of SIGTERM:\n{server.RecentOutput}");
         foreach (var writer in writers)
         {
             await StreamsHttpClient.AssertEndedByShutdownAsync(writer);
@@ -149,7 +154,7 @@ public sealed class S3PipelineTests(S3TestBucket bucket, ITestOutputHelper outpu
         }
     }
 
-    private async Task<StreamsServerProcess> StartAsync(string prefix, params string[] sealing)
+    private async Task<ServerProcess> StartAsync(string prefix, params string[] sealing)
     {
         var s3 = S3TestServer.Require();
         await bucket.EnsureCreatedAsync();
@@ -169,7 +174,7 @@ public sealed class S3PipelineTests(S3TestBucket bucket, ITestOutputHelper outpu
             ["STREAMS_S3_ACCESS_KEY"] = s3.AccessKey,
             ["STREAMS_S3_SECRET_KEY"] = s3.SecretKey,
         };
-        return await StreamsServerProcess.StartAsync(directory.Combine("data-" + prefix.TrimEnd('/')), arguments, environment);
+        return await ServerProcess.StartAsync(directory.Combine("data-" + prefix.TrimEnd('/')), arguments, environment);
     }
 
     private static async Task<HashSet<string>> ListAllAsync(Streams.Actors.ObjectStore.IObjectStore store, string prefix)

@@ -92,7 +92,7 @@ public sealed class ForkPipelineTests : IAsyncLifetime
     public async Task Should_refuse_to_create_a_fork_of_a_stream_that_was_removed()
     {
         var sourceId = await CreateAsync(Row("source"), "a");
-        await engine.Writer.Submit(new DeleteStreamOperation(sourceId));
+        await engine.Writer.Submit(new RemoveUnlessForkedOperation(sourceId));
 
         await Assert.ThrowsAsync<ForkSourceGoneException>(() => CreateAsync(Row("fork") with { ForkParentId = sourceId, ForkPosition = 0 }));
     }

@@ -3,72 +3,51 @@ using Streams.Actors.Config;
 using Streams.Actors.ObjectStore;
 using Streams.Actors.Restore;
 using Streams.Actors.Storage;
-using Streams.Actors.Storage.Segments;
 
 namespace Streams.Tests.Unit.Forks;
 
 /// <summary>
-/// The engine's real storage for one test: a temp directory with the SQLite index, the group-commit
-/// writer, segment files, a local-directory object store and the tiered reader, plus a clock the test
-/// moves. Disposing it stops the writer and deletes the directory.
+/// The engine's real storage for one test (<see cref="EngineParts"/> on a temp directory, with a
+/// local-directory object store inside it), plus a clock the test moves. Disposing it stops the
+/// writer and deletes the directory.
 /// </summary>
 internal sealed class ForkTestEngine : IAsyncDisposable
 {
-    private const long SegmentCacheBytes = 1 << 20;
+    private readonly EngineParts parts;
 
     public ForkTestEngine()
     {
         DataDirectory = Path.Combine(Path.GetTempPath(), $"streams-forks-{Guid.NewGuid():N}");
         Directory.CreateDirectory(DataDirectory);
-        Settings = StreamsSettings.Default;
-        Database = new StreamDatabase(DataDirectory);
-        Writer = new WalWriter(Database, Settings.WalMaxOperationsPerCommit);
-        Queries = new PipelineQueries(Database);
-        Files = new SegmentFiles(DataDirectory);
         ObjectStore = new FileSystemObjectStore(Path.Combine(DataDirectory, "objects"));
-        Segments = new SegmentStore(Files, ObjectStore, SegmentCacheBytes);
-        Reader = new TieredRecordReader(Database, Queries, Segments);
-        Dependencies = new StreamDependencies(
-            Database,
-            Writer,
-            Reader,
-            Queries,
-            new UploadBacklog(),
-            new DrainState(),
-            new StreamHydrator(ObjectStore, Writer, Database, Clock),
-            new ManifestPublisher(Queries, Writer, Files, Segments, ObjectStore, Clock),
-            Segments,
-            RestoreMode.None,
-            Settings,
-            Clock);
+        parts = EngineParts.Build(DataDirectory, ObjectStore, RestoreMode.None, StreamsSettings.Default, Clock);
     }
 
     public string DataDirectory { get; }
 
-    public StreamsSettings Settings { get; }
+    public StreamsSettings Settings => parts.Settings;
 
     public ForkTestClock Clock { get; } = new();
 
-    public StreamDatabase Database { get; }
+    public StreamDatabase Database => parts.Database;
 
-    public WalWriter Writer { get; }
+    public WalWriter Writer => parts.WalWriter;
 
-    public PipelineQueries Queries { get; }
+    public PipelineQueries Queries => parts.Queries;
 
-    public SegmentFiles Files { get; }
+    public SegmentFiles Files => parts.Files;
 
     public FileSystemObjectStore ObjectStore { get; }
 
-    public SegmentStore Segments { get; }
+    public SegmentStore Segments => parts.Segments;
 
-    public TieredRecordReader Reader { get; }
+    public TieredRecordReader Reader => parts.Reader;
 
-    public StreamDependencies Dependencies { get; }
+    public StreamDependencies Dependencies => parts.Dependencies;
 
-    public SegmentSealer Sealer() =>
-        new(Queries, Writer, Files, new SegmentWriter(), new SealPolicy(TargetRows: 1000, TargetBytes: 1 << 20, MaxAge: TimeSpan.FromHours(1)));
+    public SegmentSealer Sealer() => parts.Sealer;
 
-    public ManifestPublisher Publisher() => new(Queries, Writer, Files, Segments, ObjectStore, Clock);
+    public ManifestPublisher Publisher() => parts.Publisher;
 
     public async ValueTask DisposeAsync()
     {

@@ -119,7 +119,7 @@ public sealed class SoftDeleteTests(ITestOutputHelper output) : ForkActorTestKit
         var fork = await ForkAsync(Fork("fork", "source"));
         await AskAsync<StreamDeleted>(new DeleteStream("source"));
         // The fork disappears behind the owners' backs, as if the release message was lost in a crash.
-        await Engine.Writer.Submit(new DeleteStreamOperation(fork.Incarnation));
+        await Engine.Writer.Submit(new RemoveUnlessForkedOperation(fork.Incarnation));
 
         var freshOwners = Sys.ActorOf(StreamSupervisorActor.Props(Engine.Dependencies), "fresh-streams");
         var reply = await freshOwners.Ask<object>(new DescribeStream("source"), TimeSpan.FromSeconds(10));

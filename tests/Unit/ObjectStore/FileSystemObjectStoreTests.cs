@@ -1,4 +1,5 @@
 using Streams.Actors.ObjectStore;
+using Streams.Actors.Storage;
 using Xunit;
 
 namespace Streams.Tests.Unit.ObjectStore;
@@ -173,9 +174,9 @@ public sealed class FileSystemObjectStoreTests : IDisposable
     [Fact]
     public void Should_flush_an_existing_directory_and_fail_clearly_for_a_missing_one()
     {
-        DirectorySync.Flush(_directory.Path);
+        AtomicFile.FlushDirectory(_directory.Path);
 
-        var error = Assert.Throws<IOException>(() => DirectorySync.Flush(Path.Combine(_directory.Path, "missing")));
+        var error = Assert.Throws<IOException>(() => AtomicFile.FlushDirectory(Path.Combine(_directory.Path, "missing")));
         Assert.Contains("missing", error.Message, StringComparison.Ordinal);
     }
 }

@@ -184,7 +184,7 @@ public sealed class EagerBootstrapperTests : IAsyncLifetime
         await StreamWrites.AppendAsync(writer, closed, "closed", 2, 1, new ProducerState("c", 0, 0), closeBy: new ProducerClaim("c", 0, 0), close: true);
         var deleted = await StreamWrites.CreateAsync(writer, "deleted", records: 2);
         await writer.PublishAsync(draining: true);
-        await writer.WalWriter.Submit(new Streams.Actors.Storage.DeleteStreamOperation(deleted));
+        await writer.WalWriter.Submit(new Streams.Actors.Storage.RemoveUnlessForkedOperation(deleted));
         await StreamWrites.CreateAsync(writer, "unclean", records: 4);
         await writer.PublishAsync(draining: false);
         return ["segments", "producers", "closed", "deleted", "unclean"];

@@ -1,7 +1,7 @@
 using Streams.Actors.ObjectStore;
 using Streams.Actors.Storage;
 using Streams.Actors.Storage.Segments;
-using Streams.Tests.Shared;
+using Streams.Tests.Support;
 using Streams.Tests.Unit.Support;
 using Xunit;
 
@@ -29,7 +29,7 @@ public sealed class SegmentStoreTests : IDisposable
         var store = new SegmentStore(files, flaky, cacheBudgetBytes: 0);
 
         await Assert.ThrowsAsync<SegmentCorruptException>(() => store.GetAsync(StreamName, segment, CancellationToken.None));
-        Assert.False(File.Exists(files.PathFor(StreamName, segment.Index)), "the truncated bytes were kept as a cache entry");
+        Assert.False(File.Exists(files.PathFor(StreamName, segment)), "the truncated bytes were kept as a cache entry");
 
         var fetched = await store.GetAsync(StreamName, segment, CancellationToken.None);
 

@@ -32,7 +32,7 @@ internal sealed record PublishedStream(StreamManifest Manifest, IReadOnlyList<by
         var records = new List<byte[]>();
         for (var index = 0; index < manifest.Segments.Count; index++)
         {
-            var key = ObjectStoreKeys.SegmentKey(name, index);
+            var key = ObjectStoreKeys.SegmentKey(name, manifest.Segments.ObjectNameAt(index));
             var bytes = await store.GetAsync(key, cancellationToken)
                 ?? throw new InvalidDataException($"the manifest of '{name}' lists {key}, which is not in the store");
             if (bytes.LongLength != manifest.Segments.ByteSizes[index] || SegmentChecksum.Compute(bytes) != manifest.Segments.Checksums[index])
@@ -53,21 +53,24 @@ internal sealed record PublishedStream(StreamManifest Manifest, IReadOnlyList<by
         return new PublishedStream(manifest, records);
     }
 
-    /// <summary>Indexes of the segment objects stored for <paramref name="name"/>, in order.</summary>
-    public static async Task<List<long>> StoredSegmentIndexesAsync(IObjectStore store, string name, CancellationToken cancellationToken)
+    /// <summary>Names of the segment objects stored for <paramref name="name"/> (keys without the stream's segments prefix), in key order.</summary>
+    public static async Task<List<string>> StoredSegmentNamesAsync(IObjectStore store, string name, CancellationToken cancellationToken)
     {
-        var indexes = new List<long>();
+        var prefix = ObjectStoreKeys.SegmentsPrefix(name);
+        var names = new List<string>();
         string? continuation = null;
         do
         {
-            var page = await store.ListAsync(ObjectStoreKeys.SegmentsPrefix(name), continuation, 1000, cancellationToken);
-            indexes.AddRange(page.Objects.Select(entry => long.Parse(
-                Path.GetFileNameWithoutExtension(entry.Key),
-                System.Globalization.CultureInfo.InvariantCulture)));
+            var page = await store.ListAsync(prefix, continuation, 1000, cancellationToken);
+            names.AddRange(page.Objects.Select(entry => entry.Key[prefix.Length..]));
             continuation = page.ContinuationToken;
         }
         while (continuation is not null);
 
-        return indexes;
+        return names;
     }
+
+    /// <summary>The names of the segment objects <paramref name="manifest"/> lists, in list order.</summary>
+    public static List<string> ListedSegmentNames(StreamManifest manifest) =>
+        [.. Enumerable.Range(0, manifest.Segments.Count).Select(manifest.Segments.ObjectNameAt)];
 }

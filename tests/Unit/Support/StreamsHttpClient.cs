@@ -12,10 +12,18 @@ internal sealed class StreamsHttpClient : IDisposable
     public const string OctetStream = "application/octet-stream";
     private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(60);
     private readonly HttpClient http;
+    private readonly bool ownsHttp;
 
     public StreamsHttpClient(Uri baseAddress)
     {
         http = new HttpClient { BaseAddress = baseAddress, Timeout = RequestTimeout };
+        ownsHttp = true;
+    }
+
+    /// <summary>Over a client someone else owns (a <see cref="ServerProcess"/>'s), which it does not dispose.</summary>
+    public StreamsHttpClient(HttpClient http)
+    {
+        this.http = http;
     }
 
     public static string StreamPath(string name) => "/v1/stream/" + Uri.EscapeDataString(name);
@@ -121,5 +129,17 @@ internal sealed class StreamsHttpClient : IDisposable
         Assert.True(exception is null or HttpRequestException or OperationCanceledException, $"a writer failed: {exception}");
     }
 
-    public void Dispose() => http.Dispose();
+    public void Dispose()
+    {
+        if (ownsHttp)
+        {
+            http.Dispose();
+        }
+    }
+}
+
+/// <summary>The protocol calls against a server process.</summary>
+internal static class ServerProcessProtocol
+{
+    public static StreamsHttpClient Protocol(this ServerProcess server) => new(server.Client);
 }

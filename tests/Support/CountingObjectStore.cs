@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
+using Streams.Actors.ObjectStore;
 
-namespace Streams.Actors.ObjectStore;
+namespace Streams.Tests.Support;
 
 public enum ObjectStoreOperation
 {

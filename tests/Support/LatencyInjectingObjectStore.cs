@@ -1,4 +1,6 @@
-namespace Streams.Actors.ObjectStore;
+using Streams.Actors.ObjectStore;
+
+namespace Streams.Tests.Support;
 
 /// <summary>
 /// Adds a fixed delay before every operation of the inner store, to measure how the system

@@ -1,6 +1,6 @@
 using Streams.Actors.ObjectStore;
 
-namespace Streams.Tests.Shared;
+namespace Streams.Tests.Support;
 
 /// <summary>What <see cref="FlakyObjectStore"/> does to one call.</summary>
 public enum InjectedFault

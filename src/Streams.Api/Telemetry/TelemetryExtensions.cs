@@ -1,0 +1,54 @@
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
+using Streams.Actors.Telemetry;
+
+namespace Streams.Api.Telemetry;
+
+/// <summary>
+/// OpenTelemetry for the server: the engine's meter and ASP.NET Core's, served as Prometheus text
+/// at <c>/metrics</c> (docs/adr/0006), and sent over OTLP too when an <c>OTEL_EXPORTER_OTLP_*</c>
+/// endpoint is set (the exporter reads the standard <c>OTEL_*</c> variables itself).
+/// </summary>
+internal static class TelemetryExtensions
+{
+    public const string MetricsPath = "/metrics";
+
+    private static readonly string[] OtlpEndpointVariables =
+    [
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    ];
+
+    public static IServiceCollection AddStreamsTelemetry(this IServiceCollection services)
+    {
+        // Without an endpoint the OTLP exporter would send to localhost:4317 and log every failure.
+        var otlp = OtlpEndpointVariables.Any(variable => !string.IsNullOrEmpty(Environment.GetEnvironmentVariable(variable)));
+        var telemetry = services.AddOpenTelemetry();
+        telemetry.WithMetrics(metrics =>
+        {
+            metrics
+                .AddMeter(StreamsMetrics.MeterName)
+                .AddAspNetCoreInstrumentation()
+                // No cached scrape: a scrape right after a write must show it (tests rely on it, and
+                // Prometheus scrapes far less often than any cache would help).
+                .AddPrometheusExporter(prometheus => prometheus.ScrapeResponseCacheDurationMilliseconds = 0);
+            if (otlp)
+            {
+                metrics.AddOtlpExporter();
+            }
+        });
+        if (otlp)
+        {
+            telemetry.WithTracing(tracing => tracing.AddAspNetCoreInstrumentation().AddOtlpExporter());
+        }
+
+        return services;
+    }
+
+    public static IEndpointRouteBuilder MapMetrics(this IEndpointRouteBuilder routes)
+    {
+        routes.MapPrometheusScrapingEndpoint(MetricsPath);
+        return routes;
+    }
+}

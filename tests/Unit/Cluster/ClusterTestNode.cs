@@ -1,0 +1,79 @@
+using Akka.Actor;
+using Akka.Cluster.Sharding;
+using Akka.Configuration;
+using Streams.Actors.Actors;
+using Streams.Actors.Hosting;
+using Streams.Actors.ObjectStore;
+using Streams.Actors.Protocol;
+using Streams.Actors.Restore;
+using Streams.Tests.Unit.TestSupport;
+
+namespace Streams.Tests.Unit.Cluster;
+
+/// <summary>
+/// One cluster member in this process: an <see cref="ActorSystem"/> with remoting on a loopback
+/// port the operating system picks, its own local index (a <see cref="StreamTestNode"/>), the
+/// segmenter and uploader, and the stream shard region wired as the hosting wires it (same
+/// extractor, same hand-off stop message, no remembered entities).
+/// </summary>
+internal sealed class ClusterTestNode : IAsyncDisposable
+{
+    public const string Hocon = """
+        akka.actor.provider = cluster
+        akka.remote.dot-netty.tcp.hostname = 127.0.0.1
+        akka.remote.dot-netty.tcp.port = 0
+        akka.coordinated-shutdown.run-by-clr-shutdown-hook = off
+        akka.cluster.run-coordinated-shutdown-when-down = off
+        akka.loglevel = INFO
+        """;
+
+    private ClusterTestNode(ActorSystem system, StreamTestNode engine, StreamsNode node, IActorRef region)
+    {
+        System = system;
+        Engine = engine;
+        Node = node;
+        Region = region;
+    }
+
+    public ActorSystem System { get; }
+
+    public StreamTestNode Engine { get; }
+
+    public StreamsNode Node { get; }
+
+    public IActorRef Region { get; }
+
+    public Akka.Cluster.Cluster Membership => Akka.Cluster.Cluster.Get(System);
+
+    /// <summary>Wires the engine into <paramref name="system"/> (which must be configured with <see cref="Hocon"/>).</summary>
+    public static ClusterTestNode Start(ActorSystem system, IObjectStore store, string httpBaseUrl)
+    {
+        var engine = new StreamTestNode(store, RestoreMode.Lazy);
+        var node = new StreamsNode(
+            new StreamsClusterOptions { BindHost = "127.0.0.1", PublicHost = "127.0.0.1", HttpBaseUrl = httpBaseUrl },
+            httpBaseUrl);
+        var dependencies = engine.Dependencies with { Cluster = node };
+        var clock = TimeProvider.System;
+        var uploader = system.ActorOf(
+            UploaderActor.Props(engine.Publisher, engine.Queries, engine.Backlog, engine.WalWriter, engine.Settings, clock),
+            StreamActor.UploaderName);
+        system.ActorOf(SegmenterActor.Props(engine.Sealer, uploader, engine.Settings, clock), StreamActor.SegmenterName);
+        var sharding = ClusterSharding.Get(system);
+        var settings = ClusterShardingSettings.Create(system);
+        var region = sharding.Start(
+            "streams",
+            name => StreamActor.Props(name, dependencies),
+            settings,
+            new StreamMessageExtractor(engine.Settings.ClusterShardCount),
+            sharding.DefaultShardAllocationStrategy(settings),
+            PlacementMessages.HandOff.Instance);
+        node.Started(region, Akka.Cluster.Cluster.Get(system));
+        return new ClusterTestNode(system, engine, node, region);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await System.Terminate();
+        await Engine.DisposeAsync();
+    }
+}
