@@ -18,7 +18,8 @@ public sealed record ObjectStoreCall(ObjectStoreOperation Operation, string Key)
 /// <summary>
 /// Records every call to the inner store, so that a test can assert how many requests a code
 /// path makes, for example exactly one manifest GET per hydration. Calls are counted when they
-/// start, whether or not they succeed.
+/// start, whether or not they succeed. A conditional put counts as a Put and a versioned get as a
+/// Get: each is one request, like its unconditional counterpart.
 /// </summary>
 public sealed class CountingObjectStore : IObjectStore
 {
@@ -57,6 +58,18 @@ public sealed class CountingObjectStore : IObjectStore
     {
         Record(ObjectStoreOperation.Get, key);
         return _inner.GetAsync(key, cancellationToken);
+    }
+
+    public Task<VersionedObject?> GetVersionedAsync(string key, CancellationToken cancellationToken)
+    {
+        Record(ObjectStoreOperation.Get, key);
+        return _inner.GetVersionedAsync(key, cancellationToken);
+    }
+
+    public Task<string?> PutIfVersionAsync(string key, ReadOnlyMemory<byte> content, string? expectedVersion, CancellationToken cancellationToken)
+    {
+        Record(ObjectStoreOperation.Put, key);
+        return _inner.PutIfVersionAsync(key, content, expectedVersion, cancellationToken);
     }
 
     public Task<ObjectInfo?> HeadAsync(string key, CancellationToken cancellationToken)

@@ -144,6 +144,51 @@ public sealed class FlakyObjectStore : IObjectStore
         }
     }
 
+    /// <summary>Faults for <see cref="ObjectStoreOperation.Put"/> apply; a conditional put is one.</summary>
+    public async Task<string?> PutIfVersionAsync(string key, ReadOnlyMemory<byte> content, string? expectedVersion, CancellationToken cancellationToken)
+    {
+        var fault = policy(ObjectStoreOperation.Put, key);
+        var started = Tick();
+        var reached = false;
+        try
+        {
+            await BeforeAsync(fault, ObjectStoreOperation.Put, key, cancellationToken);
+            var version = await inner.PutIfVersionAsync(key, content, expectedVersion, cancellationToken);
+            reached = true;
+            After(fault, ObjectStoreOperation.Put, key);
+            return version;
+        }
+        finally
+        {
+            Record(started, ObjectStoreOperation.Put, key, fault, reached, content.ToArray());
+        }
+    }
+
+    /// <summary>Faults for <see cref="ObjectStoreOperation.Get"/> apply; a short read keeps the version.</summary>
+    public async Task<VersionedObject?> GetVersionedAsync(string key, CancellationToken cancellationToken)
+    {
+        var fault = policy(ObjectStoreOperation.Get, key);
+        var started = Tick();
+        var reached = false;
+        try
+        {
+            await BeforeAsync(fault, ObjectStoreOperation.Get, key, cancellationToken);
+            var read = await inner.GetVersionedAsync(key, cancellationToken);
+            reached = true;
+            After(fault, ObjectStoreOperation.Get, key);
+            if (fault == InjectedFault.ShortRead && read is { Content.Length: > 0 })
+            {
+                return read with { Content = read.Content[..(read.Content.Length / 2)] };
+            }
+
+            return read;
+        }
+        finally
+        {
+            Record(started, ObjectStoreOperation.Get, key, fault, reached, content: null);
+        }
+    }
+
     public async Task<ObjectInfo?> HeadAsync(string key, CancellationToken cancellationToken)
     {
         var fault = policy(ObjectStoreOperation.Head, key);

@@ -33,6 +33,18 @@ public sealed class LatencyInjectingObjectStore : IObjectStore
         return await _inner.GetAsync(key, cancellationToken).ConfigureAwait(false);
     }
 
+    public async Task<VersionedObject?> GetVersionedAsync(string key, CancellationToken cancellationToken)
+    {
+        await Task.Delay(_delay, cancellationToken).ConfigureAwait(false);
+        return await _inner.GetVersionedAsync(key, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<string?> PutIfVersionAsync(string key, ReadOnlyMemory<byte> content, string? expectedVersion, CancellationToken cancellationToken)
+    {
+        await Task.Delay(_delay, cancellationToken).ConfigureAwait(false);
+        return await _inner.PutIfVersionAsync(key, content, expectedVersion, cancellationToken).ConfigureAwait(false);
+    }
+
     public async Task<ObjectInfo?> HeadAsync(string key, CancellationToken cancellationToken)
     {
         await Task.Delay(_delay, cancellationToken).ConfigureAwait(false);

@@ -106,6 +106,7 @@ public sealed partial class StreamActor
         var publisher = dependencies.Publisher;
         var walWriter = dependencies.WalWriter;
         var streamId = live.StreamId;
+        var name = streamName;
         Task.Run(async () =>
             {
                 try
@@ -116,11 +117,18 @@ public sealed partial class StreamActor
                 {
                     // The uploader published a newer generation meanwhile: it carries the same epochs.
                 }
+                catch (ManifestConflictException conflict)
+                {
+                    // Another node published since this one restored the stream: what this node holds
+                    // is stale. Drop it; the waiting requests are served from the newer manifest.
+                    await publisher.ForfeitAsync(streamId, name);
+                    return (object)new ClaimLost(conflict.Message);
+                }
 
                 await walWriter.Submit(new ClaimOwnershipOperation(streamId));
-                return true;
+                return new OwnershipClaimed();
             })
-            .PipeTo(Self, success: _ => new OwnershipClaimed(), failure: exception => new OwnershipClaimFailed(exception.Message));
+            .PipeTo(Self, failure: exception => new OwnershipClaimFailed(exception.Message));
         SetReceiveTimeout(null);
         Become(Claiming);
     }
@@ -132,6 +140,11 @@ public sealed partial class StreamActor
             stream!.OwnershipClaimed = true;
             BecomeReady();
             UnstashAllWaiting();
+        });
+        Receive<ClaimLost>(lost =>
+        {
+            log.Warning("Fenced: {0} Restoring its newer manifest before answering the waiting requests.", lost.Reason);
+            RestoreAfterOwnershipLost();
         });
         Receive<OwnershipClaimFailed>(failed =>
         {
@@ -218,6 +231,8 @@ public sealed partial class StreamActor
     private sealed record OwnershipClaimed;
 
     private sealed record OwnershipClaimFailed(string Error);
+
+    private sealed record ClaimLost(string Reason);
 
     private sealed record EvictionFinished(bool Evicted);
 }

@@ -176,6 +176,13 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
         Receive<CreateStream>(HandleCreateNew);
         Receive<ForkMessages.CreateFork>(HandleCreateFork);
         Receive<ForkMessages.ForkReleased>(_ => { });
+        Receive<FencingMessages.OwnershipLost>(lost =>
+        {
+            if (IsOwnLoss(lost))
+            {
+                RestoreAfterOwnershipLost();
+            }
+        });
         Receive<IStreamCommand>(_ => Sender.Tell(NotFound()));
         Receive<AppendCommitted>(committed => HandleCommitResult(committed.CommitNumber, committed, serving: false));
         Receive<AppendFailed>(failed => HandleCommitResult(failed.CommitNumber, failed, serving: false));
@@ -324,6 +331,14 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
             else
             {
                 DeclineStop();
+            }
+        });
+        Receive<FencingMessages.OwnershipLost>(lost =>
+        {
+            // An older incarnation's loss (announced while this one was being restored) changes nothing.
+            if (IsOwnLoss(lost) && stream?.StreamId == lost.StreamId)
+            {
+                RestoreAfterOwnershipLost();
             }
         });
         Receive<IStreamCommand>(command =>

@@ -31,6 +31,9 @@ public sealed class StreamSupervisorActor : ReceiveActor
         Receive<GetActiveStreamCount>(_ => Sender.Tell(owners.Count));
     }
 
+    // The uploader announces streams another node has taken over; their owners restore afresh.
+    protected override void PreStart() => Context.System.EventStream.Subscribe(Self, typeof(FencingMessages.OwnershipLost));
+
     public static Props Props(StreamDependencies dependencies) =>
         Akka.Actor.Props.Create(() => new StreamSupervisorActor(dependencies));
 

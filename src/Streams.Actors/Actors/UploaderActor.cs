@@ -3,6 +3,7 @@ using Akka.Actor;
 using Akka.Event;
 using Streams.Actors.Config;
 using Streams.Actors.Storage;
+using Streams.Actors.Protocol;
 using Streams.Actors.Telemetry;
 using static Streams.Actors.Protocol.PipelineMessages;
 
@@ -12,11 +13,14 @@ namespace Streams.Actors.Actors;
 /// Uploads sealed segments and publishes manifests, several streams at once (bounded), each stream's
 /// segments strictly in order. A stream whose upload fails waits out an exponential backoff with
 /// jitter while the others keep flowing. States: Idle, Uploading. Owns the per-stream backoff table.
+/// A stream whose manifest another node has replaced is forfeited (never published again) and its
+/// owner told through the event stream (<see cref="FencingMessages.OwnershipLost"/>).
 /// </summary>
 public sealed class UploaderActor : ReceiveActor, IWithTimers
 {
     private const string TickTimer = "upload-tick";
     private readonly ManifestPublisher publisher;
+    private readonly string writerId;
     private readonly PipelineQueries queries;
     private readonly UploadBacklog backlog;
     private readonly WalWriter walWriter;
@@ -38,6 +42,7 @@ public sealed class UploaderActor : ReceiveActor, IWithTimers
         TimeProvider clock)
     {
         this.publisher = publisher;
+        writerId = queries.Database.WriterId;
         this.queries = queries;
         this.backlog = backlog;
         this.walWriter = walWriter;
@@ -89,6 +94,15 @@ public sealed class UploaderActor : ReceiveActor, IWithTimers
             var failures = backoffs.TryGetValue(streamId, out var previous) ? previous.Failures + 1 : 1;
             backoffs[streamId] = new Backoff(failures, now + BackoffDelay(failures));
             log.Warning("Upload of stream {0} failed ({1} in a row): {2}", streamId, failures, error);
+        }
+
+        foreach (var lost in finished.Lost)
+        {
+            log.Warning("Fenced: {0} Its local state was dropped; the new owner's manifest is restored on the next touch.", lost.Reason);
+            if (lost.StreamId is { } streamId)
+            {
+                Context.System.EventStream.Publish(new FencingMessages.OwnershipLost(lost.StreamName, streamId, writerId));
+            }
         }
 
         foreach (var (name, error) in finished.TombstoneFailures)
@@ -178,7 +192,7 @@ public sealed class UploaderActor : ReceiveActor, IWithTimers
             .PipeTo(
                 Self,
                 success: result => result with { Requesters = requesters },
-                failure: exception => new RoundFinished([], new Dictionary<long, string>(), 0, new Dictionary<string, string>(), requesters) { Error = exception.Message });
+                failure: exception => new RoundFinished([], new Dictionary<long, string>(), 0, new Dictionary<string, string>(), requesters, []) { Error = exception.Message });
         Become(Uploading);
     }
 
@@ -196,7 +210,7 @@ public sealed class UploaderActor : ReceiveActor, IWithTimers
             .PipeTo(
                 Self,
                 success: result => result with { Requesters = requesters },
-                failure: exception => new RoundFinished([], new Dictionary<long, string>(), 0, new Dictionary<string, string>(), requesters) { Error = exception.Message });
+                failure: exception => new RoundFinished([], new Dictionary<long, string>(), 0, new Dictionary<string, string>(), requesters, []) { Error = exception.Message });
         Become(Uploading);
     }
 
@@ -212,6 +226,7 @@ public sealed class UploaderActor : ReceiveActor, IWithTimers
         HashSet<long>? only = null)
     {
         var tombstones = 0;
+        var lost = new ConcurrentBag<LostStream>();
         var tombstoneFailures = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var tombstone in only is null ? queries.PendingTombstones() : [])
         {
@@ -219,6 +234,11 @@ public sealed class UploaderActor : ReceiveActor, IWithTimers
             {
                 await publisher.PublishTombstoneAsync(tombstone, CancellationToken.None);
                 tombstones++;
+            }
+            catch (ManifestConflictException conflict)
+            {
+                await walWriter.Submit(new DropTombstoneOperation(tombstone.Name, tombstone.Generation));
+                lost.Add(new LostStream(tombstone.Name, null, $"tombstone not published, {conflict.Message}."));
             }
             catch (Exception exception) when (exception is not OutOfMemoryException)
             {
@@ -243,6 +263,16 @@ public sealed class UploaderActor : ReceiveActor, IWithTimers
                         StreamsMetrics.UploadSucceeded();
                     }
                 }
+                catch (ManifestConflictException conflict)
+                {
+                    // Never retried: the stream is someone else's now. Forfeiting drops what this node
+                    // held of it (unpublished appends included), so no later round tries again.
+                    var forfeited = await publisher.ForfeitAsync(streamId, conflict.StreamName);
+                    lost.Add(new LostStream(
+                        conflict.StreamName,
+                        streamId,
+                        forfeited ? $"{conflict.Message}." : $"{conflict.Message}; a local fork still reads it, so its rows stay, unpublished."));
+                }
                 catch (Exception exception) when (exception is not OutOfMemoryException)
                 {
                     failures[streamId] = exception.Message;
@@ -259,19 +289,23 @@ public sealed class UploaderActor : ReceiveActor, IWithTimers
             });
 
         backlog.Reset(queries.UnpublishedBytes());
-        return new RoundFinished([.. published], failures.ToDictionary(), tombstones, tombstoneFailures, []);
+        return new RoundFinished([.. published], failures.ToDictionary(), tombstones, tombstoneFailures, [], [.. lost]);
     }
 
     private sealed record Tick;
 
     private sealed record Backoff(int Failures, DateTimeOffset NextAttempt);
 
+    /// <summary>A stream (or, with no id, a pending tombstone) another node has taken over.</summary>
+    private sealed record LostStream(string StreamName, long? StreamId, string Reason);
+
     private sealed record RoundFinished(
         IReadOnlyList<long> Published,
         IReadOnlyDictionary<long, string> Failures,
         int TombstonesPublished,
         IReadOnlyDictionary<string, string> TombstoneFailures,
-        IReadOnlyList<IActorRef> Requesters)
+        IReadOnlyList<IActorRef> Requesters,
+        IReadOnlyList<LostStream> Lost)
     {
         public string? Error { get; init; }
     }

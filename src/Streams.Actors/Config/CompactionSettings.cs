@@ -2,7 +2,7 @@ namespace Streams.Actors.Config;
 
 /// <summary>
 /// How compaction merges small segments and when replaced objects are deleted (HOCON
-/// <c>streams.compaction</c>; see docs/adr/0009-compaction-and-safe-deletion.md).
+/// <c>streams.compaction</c>; see docs/adr/0007-compaction-and-safe-deletion.md).
 /// </summary>
 public sealed record CompactionSettings
 {

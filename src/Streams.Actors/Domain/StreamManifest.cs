@@ -30,6 +30,13 @@ public sealed record StreamManifest
     [JsonPropertyName("generation")]
     public long Generation { get; init; }
 
+    /// <summary>
+    /// The writer id of the data directory that published this manifest; absent in manifests
+    /// written before fencing. Lets a node recognise its own publish (see docs/storage-format.md).
+    /// </summary>
+    [JsonPropertyName("writer")]
+    public string? Writer { get; init; }
+
     [JsonPropertyName("content_type")]
     public required string ContentType { get; init; }
 

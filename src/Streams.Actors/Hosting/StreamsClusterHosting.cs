@@ -59,6 +59,7 @@ internal static class StreamsClusterHosting
             {
                 var self = Akka.Cluster.Cluster.Get(system);
                 node.Started(registry.Get<StreamActor>(), self);
+                system.ActorOf(OwnershipLossForwarderActor.Props(registry.Get<StreamActor>()), "ownership-loss-forwarder");
                 if (cluster.SeedNodes.Count == 0)
                 {
                     // No seeds: this node starts a cluster of its own that others can join.

@@ -113,6 +113,7 @@ internal static class FileSystemListing
             var name = child.Name;
             if (!name.StartsWith(namePrefix, StringComparison.Ordinal)
                 || name.EndsWith(ObjectKeyRules.ReservedSuffix, StringComparison.Ordinal)
+                || name.EndsWith(ObjectKeyRules.LockSuffix, StringComparison.Ordinal)
                 || !IsKeySegment(name))
             {
                 continue;

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using Streams.Actors.Storage;
 
 namespace Streams.Actors.ObjectStore;
@@ -12,9 +13,22 @@ namespace Streams.Actors.ObjectStore;
 /// "a" and "a/b"; the key layout never needs that. Directories left empty by deletes are kept:
 /// removing them would race with a concurrent put into the same directory.
 /// Call <see cref="RemoveLeftoverTempFiles"/> once at start-up (or in the background with a cutoff).
+/// A conditional put holds an exclusive lock on a lock file next to the object
+/// (<c>.&lt;name&gt;.objstore-lock</c>) around read, compare and rename; on Linux and macOS .NET takes
+/// it with flock(2), so it excludes other processes on the same directory as well as other threads.
+/// The version of an object is a hash of its content.
 /// </remarks>
 public sealed class FileSystemObjectStore : IObjectStore
 {
+    // How long a conditional put waits for another writer's lock before giving up; a holder only
+    // reads, writes and renames one small object, so waiting this long means something is stuck.
+    private static readonly TimeSpan LockTimeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan LockRetryDelay = TimeSpan.FromMilliseconds(2);
+
+    // A version names content, not a write: two puts of identical bytes have the same version.
+    // Manifests carry their writer and generation, so two different publishes never collide.
+    private const int VersionHashBytes = 16;
+
     private readonly string _root;
     private readonly string _rootWithSeparator;
 
@@ -61,6 +75,18 @@ public sealed class FileSystemObjectStore : IObjectStore
     {
         var path = PathFor(key);
         return Task.Run(() => ReadWhole(key, path), cancellationToken);
+    }
+
+    public Task<VersionedObject?> GetVersionedAsync(string key, CancellationToken cancellationToken)
+    {
+        var path = PathFor(key);
+        return Task.Run(() => ReadWhole(key, path) is { } content ? new VersionedObject(content, VersionOf(content)) : null, cancellationToken);
+    }
+
+    public Task<string?> PutIfVersionAsync(string key, ReadOnlyMemory<byte> content, string? expectedVersion, CancellationToken cancellationToken)
+    {
+        var path = PathFor(key);
+        return Task.Run(() => PutIfVersion(key, path, content, expectedVersion, cancellationToken), cancellationToken);
     }
 
     public Task<ObjectInfo?> HeadAsync(string key, CancellationToken cancellationToken)
@@ -126,6 +152,69 @@ public sealed class FileSystemObjectStore : IObjectStore
         {
             var hint = Directory.Exists(path) ? " (a directory of that name exists: other keys start with this key and '/')" : "";
             throw new ObjectStoreException($"Cannot write object '{key}'{hint}: {exception.Message}", exception);
+        }
+    }
+
+    /// <summary>The version of an object with this content: a quoted hex hash, shaped like an S3 ETag.</summary>
+    public static string VersionOf(ReadOnlySpan<byte> content)
+    {
+        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(content, hash);
+        return "\"" + Convert.ToHexStringLower(hash[..VersionHashBytes]) + "\"";
+    }
+
+    private static string? PutIfVersion(string key, string path, ReadOnlyMemory<byte> content, string? expectedVersion, CancellationToken cancellationToken)
+    {
+        var directory = Path.GetDirectoryName(path)!;
+        try
+        {
+            AtomicFile.CreateDirectoryDurably(directory);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            throw new ObjectStoreException($"Cannot write object '{key}': {exception.Message}", exception);
+        }
+
+        using var objectLock = AcquireLock(key, Path.Combine(directory, "." + Path.GetFileName(path) + ObjectKeyRules.LockSuffix), cancellationToken);
+        // Under the lock nobody else's conditional put can replace the object between this read
+        // and the rename below: compare and swap are one step for every conditional writer.
+        var current = ReadWhole(key, path);
+        var matches = expectedVersion is null ? current is null : current is not null && VersionOf(current) == expectedVersion;
+        if (!matches)
+        {
+            return null;
+        }
+
+        WriteAtomically(key, path, content);
+        return VersionOf(content.Span);
+    }
+
+    private static FileStream AcquireLock(string key, string lockPath, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + LockTimeout;
+        while (true)
+        {
+            try
+            {
+                // FileShare.None: .NET takes an exclusive flock(2), released when the stream is disposed
+                // (or the process dies, so a crash never leaves the object locked).
+                return new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException exception) when (exception is not FileNotFoundException and not DirectoryNotFoundException)
+            {
+                if (DateTime.UtcNow >= deadline)
+                {
+                    throw new ObjectStoreException($"Cannot lock object '{key}' for a conditional write within {LockTimeout}: {exception.Message}", exception);
+                }
+            }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+            {
+                throw new ObjectStoreException($"Cannot lock object '{key}' for a conditional write: {exception.Message}", exception);
+            }
+
+            // Another writer holds it for a few milliseconds. .NET cannot wait on the lock itself, so poll.
+            cancellationToken.WaitHandle.WaitOne(LockRetryDelay);
+            cancellationToken.ThrowIfCancellationRequested();
         }
     }
 

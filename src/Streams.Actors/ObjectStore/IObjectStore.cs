@@ -7,7 +7,10 @@ namespace Streams.Actors.ObjectStore;
 /// <see cref="ArgumentException"/>. Failures of the store itself throw
 /// <see cref="ObjectStoreException"/>; cancellation requested by the caller surfaces as
 /// <see cref="OperationCanceledException"/>. Implementations must be safe to call concurrently.
-/// Writes are unconditional (last writer wins): the S3 SDK in use cannot do conditional puts.
+/// <see cref="PutAsync"/> is unconditional (last writer wins); <see cref="PutIfVersionAsync"/> is a
+/// compare-and-swap on the object's version (its ETag), the building block of manifest fencing
+/// (docs/adr/0009-fencing-manifest-writes.md). Do not mix the two on one key: an unconditional put
+/// is not ordered against a concurrent conditional one.
 /// </summary>
 public interface IObjectStore
 {
@@ -19,6 +22,20 @@ public interface IObjectStore
     /// <see cref="ObjectStoreException"/> when the bytes received do not match the object's length.
     /// </summary>
     Task<byte[]?> GetAsync(string key, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Reads the whole object and its version, or null when it does not exist. The version is an
+    /// opaque string (an S3 ETag, quotes included) to hand back to <see cref="PutIfVersionAsync"/>.
+    /// </summary>
+    Task<VersionedObject?> GetVersionedAsync(string key, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Writes the whole object only if its current version is <paramref name="expectedVersion"/>,
+    /// or, when that is null, only if the object does not exist. Returns the new version, or null
+    /// when the condition did not hold (nothing was written). Atomic against every other
+    /// conditional put of the same key, from any process.
+    /// </summary>
+    Task<string?> PutIfVersionAsync(string key, ReadOnlyMemory<byte> content, string? expectedVersion, CancellationToken cancellationToken);
 
     /// <summary>The object's size, or null when it does not exist.</summary>
     Task<ObjectInfo?> HeadAsync(string key, CancellationToken cancellationToken);
@@ -35,6 +52,9 @@ public interface IObjectStore
 }
 
 public sealed record ObjectInfo(string Key, long Size);
+
+/// <summary>An object's bytes and the version they had when read.</summary>
+public sealed record VersionedObject(byte[] Content, string Version);
 
 /// <summary>
 /// A page of a listing; <see cref="ContinuationToken"/> is null on the last page. The token is

@@ -15,6 +15,13 @@ internal static class ObjectKeyRules
     /// </summary>
     public const string ReservedSuffix = ".objstore-tmp";
 
+    /// <summary>
+    /// The file-system store's per-object lock files for conditional puts end with this suffix;
+    /// reserved for the same reason. Unlike temp files they are never swept: deleting a lock file
+    /// another process holds would let a third one lock a new file of the same name.
+    /// </summary>
+    public const string LockSuffix = ".objstore-lock";
+
     // UTF-16 code units in this range are surrogates; see CompareKeys.
     private const char FirstSurrogate = '\uD800';
     private const char FirstCharAfterSurrogates = '\uE000';
@@ -137,6 +144,11 @@ internal static class ObjectKeyRules
         if (segment.EndsWith(ReservedSuffix, StringComparison.Ordinal))
         {
             throw Invalid(text, $"a segment ends with the reserved suffix '{ReservedSuffix}'", parameterName);
+        }
+
+        if (segment.EndsWith(LockSuffix, StringComparison.Ordinal))
+        {
+            throw Invalid(text, $"a segment ends with the reserved suffix '{LockSuffix}'", parameterName);
         }
     }
 

@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Http.Headers;
 using System.Runtime.InteropServices;
 using Minio;
 using Minio.DataModel.Args;
@@ -13,14 +15,16 @@ namespace Streams.Actors.ObjectStore;
 /// <list type="bullet">
 /// <item>A ranged GetObject fails with PartialContentException on the 206 reply, so objects are
 /// always fetched whole.</item>
-/// <item>PutObject sends If-None-Match / If-Match as user metadata, so there are no conditional
-/// writes: a put always overwrites, and callers must not expect otherwise.</item>
-/// <item>A GetObject body can end short without an error, so the bytes received are compared
-/// with the object's size from the SDK's preceding stat and a mismatch throws.</item>
+/// <item>PutObject sends If-None-Match / If-Match as user metadata, so it cannot make a conditional
+/// write; and GetObject stats the object (after checking the bucket) before every read, three
+/// requests where one will do. Conditional puts and gets therefore bypass the SDK's request path:
+/// the SDK only presigns the URL (locally, no request), and <see cref="HttpClient"/> sends it with
+/// the condition header (docs/adr/0010-s3-requests-presigned-through-httpclient.md).</item>
+/// <item>A body can end short; the bytes received are compared with the reply's Content-Length
+/// and a mismatch throws.</item>
 /// </list>
-/// Request cost, for whoever budgets round trips: the SDK checks that the bucket exists before
-/// every stat, so Head is two requests and Get three (bucket, stat, body); Put, Delete and a
-/// list page are one.
+/// Request cost, for whoever budgets round trips: Get, GetVersioned, PutIfVersion, Put, Delete and a
+/// list page are one request each; Head is two (the SDK checks that the bucket exists first).
 /// </remarks>
 public sealed class S3ObjectStore : IObjectStore, IDisposable
 {
@@ -29,6 +33,12 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
     // S3 serves listings 1000 keys at a time; a larger maxKeys must not pre-allocate more.
     private const int MaxInitialPageCapacity = 1000;
 
+    // A presigned URL is sent the moment it is made; the validity only has to cover the request
+    // itself (a slow body included), not any storage of the URL.
+    private const int PresignedUrlLifetimeSeconds = 15 * 60;
+
+    private static readonly MediaTypeHeaderValue OctetStream = new(ContentType);
+
     private readonly IMinioClient _client;
     private readonly string _bucket;
     private readonly string _region;
@@ -36,6 +46,7 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
     private readonly string _accessKey;
     private readonly string _secretKey;
     private readonly S3ListingCursors _cursors;
+    private readonly HttpClient _http;
 
     public S3ObjectStore(S3ObjectStoreOptions options)
     {
@@ -65,6 +76,9 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
             .WithRegion(options.Region)
             .WithCredentials(options.AccessKey, options.SecretKey)
             .Build();
+        // Presigned requests need no handler of their own: the signature is in the URL. The
+        // caller's token bounds every request, so the client imposes no timeout of its own.
+        _http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
     }
 
     public string Bucket => _bucket;
@@ -124,33 +138,84 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
         }
     }
 
-    public async Task<byte[]?> GetAsync(string key, CancellationToken cancellationToken)
+    public async Task<byte[]?> GetAsync(string key, CancellationToken cancellationToken) =>
+        (await GetWithETagAsync(key, cancellationToken).ConfigureAwait(false))?.Content;
+
+    public async Task<VersionedObject?> GetVersionedAsync(string key, CancellationToken cancellationToken) =>
+        await GetWithETagAsync(key, cancellationToken).ConfigureAwait(false) is { } read
+            ? new VersionedObject(read.Content, read.ETag ?? throw new ObjectStoreException($"S3 get '{key}' got no ETag; a versioned read needs one."))
+            : null;
+
+    private async Task<(byte[] Content, string? ETag)?> GetWithETagAsync(string key, CancellationToken cancellationToken)
     {
         var objectName = ObjectName(key);
-        using var received = new MemoryStream();
-        // Never WithOffsetAndLength: this SDK version throws PartialContentException on the 206
-        // a ranged read returns. Segments are fetched whole and sliced locally.
-        var args = new GetObjectArgs()
-            .WithBucket(_bucket)
-            .WithObject(objectName)
-            .WithCallbackStream((body, token) => body.CopyToAsync(received, token));
-        long expectedLength;
         try
         {
-            var stat = await _client.GetObjectAsync(args, cancellationToken).ConfigureAwait(false);
-            expectedLength = stat.Size;
-        }
-        catch (ObjectNotFoundException)
-        {
-            return null;
+            // Never a Range header: segments are fetched whole and sliced locally.
+            var url = await _client.PresignedGetObjectAsync(
+                new PresignedGetObjectArgs().WithBucket(_bucket).WithObject(objectName).WithExpiry(PresignedUrlLifetimeSeconds)).ConfigureAwait(false);
+            using var response = await _http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+            if (response.StatusCode == HttpStatusCode.NotFound && !await IsMissingBucketAsync(response, cancellationToken).ConfigureAwait(false))
+            {
+                return null;
+            }
+
+            await EnsureSuccessAsync(response, cancellationToken).ConfigureAwait(false);
+            var content = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
+            // The length check the SDK's stat used to feed: a body that ends early must never be
+            // taken for the object (a short segment would fail its checksum, a short manifest its parse).
+            if (response.Content.Headers.ContentLength is { } declared)
+            {
+                EnsureCompleteBody(key, declared, content.Length);
+            }
+
+            return (content, response.Headers.TryGetValues("ETag", out var etags) ? etags.FirstOrDefault() : null);
         }
         catch (Exception exception) when (IsFailure(exception, cancellationToken))
         {
             throw Failure($"get '{key}'", exception);
         }
+    }
 
-        EnsureCompleteBody(key, expectedLength, received.Length);
-        return received.ToArray();
+    public async Task<string?> PutIfVersionAsync(string key, ReadOnlyMemory<byte> content, string? expectedVersion, CancellationToken cancellationToken)
+    {
+        var objectName = ObjectName(key);
+        try
+        {
+            var url = await _client.PresignedPutObjectAsync(
+                new PresignedPutObjectArgs().WithBucket(_bucket).WithObject(objectName).WithExpiry(PresignedUrlLifetimeSeconds)).ConfigureAwait(false);
+            using var request = new HttpRequestMessage(HttpMethod.Put, url) { Content = new ReadOnlyMemoryContent(content) };
+            request.Content.Headers.ContentType = OctetStream;
+            // The condition travels as a real request header (not signed: a presigned URL signs only
+            // the host, and S3, R2, MinIO and Ceph RGW accept further headers on it).
+            if (expectedVersion is null)
+            {
+                request.Headers.TryAddWithoutValidation("If-None-Match", "*");
+            }
+            else
+            {
+                // Without the quotes: Ceph RGW 16 compares the bare hex and answers 412 to the quoted
+                // ETag; S3 and MinIO strip the quotes before comparing, so the bare form suits all.
+                request.Headers.TryAddWithoutValidation("If-Match", expectedVersion.Trim('"'));
+            }
+
+            using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            // 412: the object has another version (or exists, for If-None-Match). AWS answers an
+            // If-Match on a missing object with 404, which means the same: the expected version is gone.
+            if (response.StatusCode == HttpStatusCode.PreconditionFailed
+                || (response.StatusCode == HttpStatusCode.NotFound && expectedVersion is not null
+                    && !await IsMissingBucketAsync(response, cancellationToken).ConfigureAwait(false)))
+            {
+                return null;
+            }
+
+            await EnsureSuccessAsync(response, cancellationToken).ConfigureAwait(false);
+            return VersionFrom(response, key);
+        }
+        catch (Exception exception) when (IsFailure(exception, cancellationToken))
+        {
+            throw Failure($"conditional put '{key}'", exception);
+        }
     }
 
     public async Task<ObjectInfo?> HeadAsync(string key, CancellationToken cancellationToken)
@@ -250,6 +315,41 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
     {
         _cursors.AbandonAll();
         _client.Dispose();
+        _http.Dispose();
+    }
+
+    private static string VersionFrom(HttpResponseMessage response, string key) =>
+        response.Headers.TryGetValues("ETag", out var values) && values.FirstOrDefault() is { Length: > 0 } etag
+            ? etag
+            : throw new ObjectStoreException($"S3 reply for '{key}' carries no ETag; conditional writes need one.");
+
+    private static async Task<bool> IsMissingBucketAsync(HttpResponseMessage response, CancellationToken cancellationToken) =>
+        (await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false)).Contains("<Code>NoSuchBucket</Code>", StringComparison.Ordinal);
+
+    /// <summary>Throws for any reply but 2xx, with the S3 error code (never the presigned URL, which holds the access key).</summary>
+    private async Task EnsureSuccessAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        if (response.IsSuccessStatusCode)
+        {
+            return;
+        }
+
+        var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+        if (body.Contains("<Code>NoSuchBucket</Code>", StringComparison.Ordinal))
+        {
+            throw new HttpRequestException($"bucket '{_bucket}' does not exist (EnsureBucketAsync creates it)", null, response.StatusCode);
+        }
+
+        // Wrapped by Failure, which names the operation and redacts.
+        throw new HttpRequestException($"S3 answered {(int)response.StatusCode} {response.ReasonPhrase}: {ErrorCodeOf(body)}", null, response.StatusCode);
+    }
+
+    private static string ErrorCodeOf(string errorDocument)
+    {
+        const string open = "<Code>";
+        var start = errorDocument.IndexOf(open, StringComparison.Ordinal);
+        var end = start < 0 ? -1 : errorDocument.IndexOf("</Code>", start, StringComparison.Ordinal);
+        return end < 0 ? "(no error code)" : errorDocument[(start + open.Length)..end];
     }
 
     /// <summary>

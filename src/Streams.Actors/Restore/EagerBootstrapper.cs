@@ -101,15 +101,15 @@ public sealed class EagerBootstrapper(
     {
         try
         {
-            var bytes = await objectStore.GetAsync(key, cancellationToken)
+            var read = await objectStore.GetVersionedAsync(key, cancellationToken)
                 ?? throw new InvalidDataException("the manifest disappeared between listing and reading");
-            var manifest = StreamManifest.Parse(bytes);
+            var manifest = StreamManifest.Parse(read.Content);
             if (ObjectStoreKeys.ManifestKey(manifest.Name) != key)
             {
                 throw new InvalidDataException($"the manifest names stream '{manifest.Name}', which does not belong at this key");
             }
 
-            await hydrator.RestoreAsync(manifest, cancellationToken);
+            await hydrator.RestoreAsync(manifest, read.Version, cancellationToken);
             status.CountDone();
         }
         catch (Exception exception) when (exception is not OperationCanceledException and not OutOfMemoryException)

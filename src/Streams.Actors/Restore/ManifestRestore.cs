@@ -89,7 +89,7 @@ public sealed record RestoredStream(StreamRow Row, IReadOnlyList<SegmentRow> Seg
 /// when this node deleted the stream after that manifest was written and its tombstone is still
 /// waiting to be published.
 /// </summary>
-public sealed class HydrateStreamOperation(RestoredStream restored, long publishedAtMs) : WalOperation<StreamRow?>
+public sealed class HydrateStreamOperation(RestoredStream restored, long publishedAtMs, string? manifestVersion = null) : WalOperation<StreamRow?>
 {
     protected override StreamRow? Execute(WalSession session)
     {
@@ -110,6 +110,11 @@ public sealed class HydrateStreamOperation(RestoredStream restored, long publish
         }
 
         session.Execute("DELETE FROM tombstones WHERE name = $name", ("$name", row.Name));
+        // This node's first publish of the stream compares against the manifest it restored from.
+        if (manifestVersion is not null)
+        {
+            ManifestVersions.Record(session, row.Name, row.ManifestGeneration, manifestVersion);
+        }
         var streamId = (long)session.Scalar(
             """
             INSERT INTO streams (name, content_type, created_at_ms, ttl_seconds, expires_at_ms, last_access_ms,

@@ -32,9 +32,13 @@ public sealed class StreamHydrator(IObjectStore objectStore, WalWriter walWriter
     public Task<HydrationOutcome> HydrateAsync(string streamName, CancellationToken cancellationToken) =>
         HydrateAsync(streamName, forksBelow: [], cancellationToken);
 
-    /// <summary>Writes the rows of an already fetched manifest (the eager bootstrap's path).</summary>
-    public Task<HydrationOutcome> RestoreAsync(StreamManifest manifest, CancellationToken cancellationToken) =>
-        RestoreAsync(manifest, forksBelow: [], cancellationToken);
+    /// <summary>
+    /// Writes the rows of an already fetched manifest (the eager bootstrap's path).
+    /// <paramref name="version"/> is the manifest object's version: this node's next publish of the
+    /// stream is a compare-and-swap against it.
+    /// </summary>
+    public Task<HydrationOutcome> RestoreAsync(StreamManifest manifest, string version, CancellationToken cancellationToken) =>
+        RestoreAsync(manifest, version, forksBelow: [], cancellationToken);
 
     /// <param name="forksBelow">
     /// The forks whose restore led here, each waiting for its source: a name already among them
@@ -58,22 +62,24 @@ public sealed class StreamHydrator(IObjectStore objectStore, WalWriter walWriter
 
     private async Task<HydrationOutcome> FetchAndRestoreAsync(string streamName, HashSet<string> forksBelow, CancellationToken cancellationToken)
     {
-        var bytes = await objectStore.GetAsync(ObjectStoreKeys.ManifestKey(streamName), cancellationToken);
-        if (bytes is null)
+        var read = await objectStore.GetVersionedAsync(ObjectStoreKeys.ManifestKey(streamName), cancellationToken);
+        if (read is null)
         {
+            // Nothing at the key: this node's first publish under the name must find it still empty.
+            await walWriter.Submit(new RecordManifestVersionOperation(streamName, 0, version: null));
             return new HydrationOutcome(null, 0, EpochBumped: false);
         }
 
-        var manifest = StreamManifest.Parse(bytes);
+        var manifest = StreamManifest.Parse(read.Content);
         if (!string.Equals(manifest.Name, streamName, StringComparison.Ordinal))
         {
             throw new InvalidDataException($"the manifest at {ObjectStoreKeys.ManifestKey(streamName)} names another stream");
         }
 
-        return await RestoreAsync(manifest, forksBelow, cancellationToken);
+        return await RestoreAsync(manifest, read.Version, forksBelow, cancellationToken);
     }
 
-    private async Task<HydrationOutcome> RestoreAsync(StreamManifest manifest, HashSet<string> forksBelow, CancellationToken cancellationToken)
+    private async Task<HydrationOutcome> RestoreAsync(StreamManifest manifest, string version, HashSet<string> forksBelow, CancellationToken cancellationToken)
     {
         long? forkParentId = null;
         if (manifest.ForkParent is { } parentName && !manifest.Deleted)
@@ -94,11 +100,13 @@ public sealed class StreamHydrator(IObjectStore objectStore, WalWriter walWriter
         var restored = ManifestRestore.ToRows(manifest, clock.GetUtcNow().ToUnixTimeMilliseconds(), forkParentId);
         if (restored is null)
         {
+            // A tombstone: re-creating the name here replaces exactly this object.
+            await walWriter.Submit(new RecordManifestVersionOperation(manifest.Name, manifest.Generation, version));
             return new HydrationOutcome(null, manifest.Generation, EpochBumped: false);
         }
 
         cancellationToken.ThrowIfCancellationRequested();
-        await walWriter.Submit(new HydrateStreamOperation(restored, manifest.UpdatedAtMs));
+        await walWriter.Submit(new HydrateStreamOperation(restored, manifest.UpdatedAtMs, version));
         // Read back rather than use the written row: the index derives what the row alone lacks (a
         // fork's lineage), and if the stream already had a local row (written meanwhile) that row wins.
         // No row: this node deleted the stream after the manifest was written; it stays absent.

@@ -1,7 +1,7 @@
 namespace Streams.Actors.Storage;
 
 /// <summary>
-/// Which adjacent segments of a stream to merge (see docs/adr/0009-compaction-and-safe-deletion.md).
+/// Which adjacent segments of a stream to merge (see docs/adr/0007-compaction-and-safe-deletion.md).
 /// <para>
 /// A segment is <em>small</em> when it is uploaded and below half of the target in both rows and
 /// bytes (its object size). Merging happens only inside a run of adjacent small segments, so a run

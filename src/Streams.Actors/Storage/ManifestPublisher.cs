@@ -9,6 +9,8 @@ namespace Streams.Actors.Storage;
 /// its manifest, then — only then — commits the new generation and uploaded_through locally and drops
 /// the covered WAL rows. A crash anywhere in between repeats the same steps with the same result:
 /// re-uploading a segment writes identical bytes, and a manifest only ever lists uploaded segments.
+/// Every manifest put is a compare-and-swap (<see cref="ManifestFence"/>): when another node has
+/// taken the stream over, the publish throws <see cref="ManifestConflictException"/> and changes nothing.
 /// </summary>
 public sealed class ManifestPublisher(
     PipelineQueries queries,
@@ -27,9 +29,22 @@ public sealed class ManifestPublisher(
     /// </summary>
     private readonly ConcurrentDictionary<string, string> storedNotCommitted = new(StringComparer.Ordinal);
 
+    private readonly ManifestFence fence = new(objectStore, queries.Database);
+
+    /// <summary>
+    /// Streams that lost ownership but whose rows a local fork still reads: never published again
+    /// by this process (the next start finds the conflict again and retries the forfeit).
+    /// </summary>
+    private readonly ConcurrentDictionary<long, string> fenced = new();
+
     /// <summary>Publishes the stream if it is behind; false when the stream no longer exists.</summary>
     public async Task<bool> PublishAsync(long streamId, bool draining, CancellationToken cancellationToken)
     {
+        if (fenced.TryGetValue(streamId, out var fencedName))
+        {
+            throw new ManifestConflictException(fencedName, null, null);
+        }
+
         var snapshot = queries.LoadPublishSnapshot(streamId);
         if (snapshot is null)
         {
@@ -60,7 +75,11 @@ public sealed class ManifestPublisher(
         }
 
         var manifest = BuildManifest(snapshot, draining);
-        await objectStore.PutAsync(ObjectStoreKeys.ManifestKey(stream.Name), manifest.ToJson(), cancellationToken);
+        var localChecksums = snapshot.Segments.Select(segment => segment.Checksum).ToList();
+        var version = await fence.PutAsync(
+            manifest,
+            found => fence.IsOwn(found, manifest.Generation, localChecksums),
+            cancellationToken);
         var newLayout = snapshot.LayoutVersion > snapshot.PublishedLayoutVersion;
         if (newLayout)
         {
@@ -75,7 +94,9 @@ public sealed class ManifestPublisher(
             manifest.StreamSeq,
             manifest.Closed,
             manifest.DrainedClean,
-            manifest.UpdatedAtMs)
+            manifest.UpdatedAtMs,
+            stream.Name,
+            version)
         {
             LayoutVersion = snapshot.LayoutVersion,
         });
@@ -94,26 +115,45 @@ public sealed class ManifestPublisher(
         return true;
     }
 
+    /// <summary>
+    /// Ends this node's ownership of a stream another node has taken over: its local rows and
+    /// segment files go (see <see cref="ForfeitStreamOperation"/>), and nothing of it is published
+    /// again. Returns false when a local fork keeps the rows; the stream is then only fenced.
+    /// </summary>
+    public async Task<bool> ForfeitAsync(long streamId, string streamName)
+    {
+        fenced[streamId] = streamName;
+        ForgetStoredSegments(streamName);
+        if (!await walWriter.Submit(new ForfeitStreamOperation(streamId, streamName)))
+        {
+            return false;
+        }
+
+        segmentStore.RemoveStreamFiles(streamName);
+        // The id is never reused (AUTOINCREMENT), so the entry can go with the rows.
+        fenced.TryRemove(streamId, out _);
+        return true;
+    }
+
     /// <summary>Publishes a deleted stream's tombstone and removes its segment objects.</summary>
     public async Task PublishTombstoneAsync(PendingTombstone tombstone, CancellationToken cancellationToken)
     {
         var manifest = new StreamManifest
         {
             Name = tombstone.Name,
+            Writer = fence.WriterId,
             Generation = tombstone.Generation,
             ContentType = ContentTypes.Default,
             UpdatedAtMs = clock.GetUtcNow().ToUnixTimeMilliseconds(),
             Deleted = true,
             DrainedClean = true,
         };
-        // The tombstone goes first: once it is visible no restore uses the segments removed below.
-        await objectStore.PutAsync(ObjectStoreKeys.ManifestKey(tombstone.Name), manifest.ToJson(), cancellationToken);
+        // The tombstone goes first: once it is visible no restore uses the segments removed below. It
+        // is conditional like any manifest: if another node owns the name now, its segments stay.
+        var version = await fence.PutAsync(manifest, found => fence.IsOwn(found, tombstone.Generation, localChecksums: null), cancellationToken);
         var segmentsPrefix = ObjectStoreKeys.SegmentsPrefix(tombstone.Name);
-        foreach (var key in storedNotCommitted.Keys.Where(key => key.StartsWith(segmentsPrefix, StringComparison.Ordinal)))
-        {
-            // Deleted below: a later incarnation of the name must put its segments itself.
-            storedNotCommitted.TryRemove(key, out _);
-        }
+        // Deleted below: a later incarnation of the name must put its segments itself.
+        ForgetStoredSegments(tombstone.Name);
 
         string? continuation = null;
         do
@@ -128,7 +168,16 @@ public sealed class ManifestPublisher(
         }
         while (continuation is not null);
 
-        await walWriter.Submit(new TombstonePublishedOperation(tombstone.Name, tombstone.Generation));
+        await walWriter.Submit(new TombstonePublishedOperation(tombstone.Name, tombstone.Generation, version));
+    }
+
+    private void ForgetStoredSegments(string streamName)
+    {
+        var segmentsPrefix = ObjectStoreKeys.SegmentsPrefix(streamName);
+        foreach (var key in storedNotCommitted.Keys.Where(key => key.StartsWith(segmentsPrefix, StringComparison.Ordinal)))
+        {
+            storedNotCommitted.TryRemove(key, out _);
+        }
     }
 
     private StreamManifest BuildManifest(PublishSnapshot snapshot, bool draining)
@@ -159,6 +208,7 @@ public sealed class ManifestPublisher(
         return new StreamManifest
         {
             Name = stream.Name,
+            Writer = fence.WriterId,
             Generation = stream.ManifestGeneration + 1,
             ContentType = stream.ContentType,
             CreatedAtMs = stream.CreatedAtMs,

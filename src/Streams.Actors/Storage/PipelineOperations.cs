@@ -54,7 +54,9 @@ public sealed class ManifestPublishedOperation(
     string? publishedStreamSeq,
     bool publishedClosed,
     bool publishedClean,
-    long publishedAtMs) : WalOperation<long>
+    long publishedAtMs,
+    string? manifestName = null,
+    string? manifestVersion = null) : WalOperation<long>
 {
     /// <summary>The compaction layout the manifest lists (see <see cref="CompactSegmentsOperation"/>).</summary>
     public long LayoutVersion { get; init; }
@@ -89,6 +91,13 @@ public sealed class ManifestPublishedOperation(
         }
 
         LayoutPublished.Record(session, streamId, LayoutVersion, publishedAtMs);
+
+        if (manifestName is not null && manifestVersion is not null)
+        {
+            // The next publish compares against exactly what this one left in the store.
+            ManifestVersions.Record(session, manifestName, generation, manifestVersion);
+        }
+
         session.Execute(
             "UPDATE segments SET uploaded = 1 WHERE stream_id = $id AND first_position < $uploaded",
             ("$id", streamId),
@@ -117,13 +126,23 @@ public sealed class UploadFailedOperation(long streamId, string error) : WalOper
 }
 
 /// <summary>The tombstone manifest of a deleted stream is published: forget it locally.</summary>
-public sealed class TombstonePublishedOperation(string name, long generation) : WalOperation<bool>
+public sealed class TombstonePublishedOperation(string name, long generation, string? version = null) : WalOperation<bool>
 {
-    protected override bool Execute(WalSession session) =>
-        session.Execute(
+    protected override bool Execute(WalSession session)
+    {
+        var forgotten = session.Execute(
             "DELETE FROM tombstones WHERE name = $name AND generation = $generation",
             ("$name", name),
             ("$generation", generation)) == 1;
+        // A re-creation of the name compares its first manifest against the tombstone; unless the
+        // name was re-created meanwhile, whose own publishes then own the remembered version.
+        if (version is not null && session.Scalar("SELECT 1 FROM streams WHERE name = $name", ("$name", name)) is null)
+        {
+            ManifestVersions.Record(session, name, generation, version);
+        }
+
+        return forgotten;
+    }
 }
 
 /// <summary>This node has published its own manifest for a taken-over stream: it may now append.</summary>

@@ -7,6 +7,8 @@ namespace Streams.Actors.Storage;
 /// <summary>Read-side queries of the seal → upload → publish pipeline.</summary>
 public sealed partial class PipelineQueries(StreamDatabase database)
 {
+    public StreamDatabase Database => database;
+
     /// <summary>Every stream with unsealed records, with the size and age of what is waiting.</summary>
     public List<SealCandidate> FindSealCandidates()
     {

@@ -85,6 +85,20 @@ internal static class Schema
             PRIMARY KEY (stream_name, object_name)
         ) WITHOUT ROWID;
 
+        -- This data directory's writer id, written into every manifest it publishes, so that after a
+        -- crash between a manifest PUT and its local commit the node recognises its own publish in
+        -- the store rather than taking it for another owner's (docs/adr/0009-fencing-manifest-writes.md).
+        CREATE TABLE IF NOT EXISTS writer_identity (writer_id TEXT NOT NULL);
+
+        -- The version (ETag) of each stream's manifest object as this node last read or wrote it:
+        -- the next publish is a compare-and-swap against it. Keyed by name, not incarnation: it
+        -- describes the object at the name's key, tombstones included. No row: expect no object.
+        CREATE TABLE IF NOT EXISTS manifest_versions (
+            name       TEXT    PRIMARY KEY,
+            generation INTEGER NOT NULL,
+            version    TEXT    NOT NULL
+        ) WITHOUT ROWID;
+
         -- A deleted stream whose tombstone manifest is not yet published.
         CREATE TABLE IF NOT EXISTS tombstones (
             name       TEXT    PRIMARY KEY,

@@ -66,6 +66,43 @@ public sealed class StreamDatabase
         {
             Execute(connection, $"INSERT INTO schema_version (version) VALUES ({Schema.Version})");
         }
+
+        WriterId = LoadOrCreateWriterId(connection);
+    }
+
+    /// <summary>
+    /// A random id made once per data directory and written into every manifest this node
+    /// publishes. It survives restarts on the same disk (unlike a process id), which is what lets a
+    /// restarted node recognise a manifest it put just before crashing.
+    /// </summary>
+    public string WriterId { get; private set; } = "";
+
+    private static string LoadOrCreateWriterId(SqliteConnection connection)
+    {
+        using var select = connection.CreateCommand();
+        select.CommandText = "SELECT writer_id FROM writer_identity LIMIT 1";
+        if (select.ExecuteScalar() is string existing)
+        {
+            return existing;
+        }
+
+        var created = Guid.NewGuid().ToString("N");
+        using var insert = connection.CreateCommand();
+        insert.CommandText = "INSERT INTO writer_identity (writer_id) VALUES ($id)";
+        insert.Parameters.AddWithValue("$id", created);
+        insert.ExecuteNonQuery();
+        return created;
+    }
+
+    /// <summary>The version of the stream's manifest object as last read or written here; null when none is known.</summary>
+    public ManifestVersion? LoadManifestVersion(string name)
+    {
+        using var connection = OpenRead();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT generation, version FROM manifest_versions WHERE name = $name";
+        command.Parameters.AddWithValue("$name", name);
+        using var reader = command.ExecuteReader();
+        return reader.Read() ? new ManifestVersion(reader.GetInt64(0), reader.GetString(1)) : null;
     }
 
     /// <summary>Applies the migrations above <paramref name="current"/> and the new version number atomically.</summary>

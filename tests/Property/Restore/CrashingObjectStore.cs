@@ -20,6 +20,19 @@ internal sealed class CrashingObjectStore(IObjectStore inner) : IObjectStore
         }
     }
 
+    public async Task<string?> PutIfVersionAsync(string key, ReadOnlyMemory<byte> content, string? expectedVersion, CancellationToken cancellationToken)
+    {
+        var version = await inner.PutIfVersionAsync(key, content, expectedVersion, cancellationToken);
+        if (version is not null && CrashAfterManifestPut && ObjectStoreKeys.IsManifestKey(key))
+        {
+            throw new SimulatedCrashException(key);
+        }
+
+        return version;
+    }
+
+    public Task<VersionedObject?> GetVersionedAsync(string key, CancellationToken cancellationToken) => inner.GetVersionedAsync(key, cancellationToken);
+
     public Task<byte[]?> GetAsync(string key, CancellationToken cancellationToken) => inner.GetAsync(key, cancellationToken);
 
     public Task<ObjectInfo?> HeadAsync(string key, CancellationToken cancellationToken) => inner.HeadAsync(key, cancellationToken);

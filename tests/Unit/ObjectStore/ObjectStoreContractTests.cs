@@ -13,6 +13,7 @@ public abstract class ObjectStoreContractTests : IAsyncLifetime
     private const int MebiByte = 1024 * 1024;
     private const int LargeObjectBytes = 5 * MebiByte;
     private const int ConcurrentPuts = 24;
+    private const int ConcurrentSwaps = 8;
     private static readonly TimeSpan TestTimeout = TimeSpan.FromMinutes(2);
 
     private readonly CancellationTokenSource _timeout = new(TestTimeout);
@@ -299,6 +300,99 @@ public abstract class ObjectStoreContractTests : IAsyncLifetime
         await Assert.ThrowsAsync<ArgumentException>(() => Store.GetAsync("/absolute", Timeout));
         await Assert.ThrowsAsync<ArgumentException>(() => Store.ListAsync("../", continuationToken: null, maxKeys: 1, Timeout));
     }
+
+    [ContractFact]
+    public async Task Should_create_only_once_when_putting_on_condition_that_the_key_is_absent()
+    {
+        var first = await Store.PutIfVersionAsync("cas/manifest.json", "first"u8.ToArray(), expectedVersion: null, Timeout);
+        var second = await Store.PutIfVersionAsync("cas/manifest.json", "second"u8.ToArray(), expectedVersion: null, Timeout);
+
+        Assert.NotNull(first);
+        Assert.Null(second);
+        var read = await Store.GetVersionedAsync("cas/manifest.json", Timeout);
+        Assert.NotNull(read);
+        Assert.Equal("first"u8.ToArray(), read.Content);
+        Assert.Equal(first, read.Version);
+    }
+
+    [ContractFact]
+    public async Task Should_replace_only_the_expected_version_when_putting_on_condition_of_a_version()
+    {
+        var first = await Store.PutIfVersionAsync("cas/manifest.json", "first"u8.ToArray(), expectedVersion: null, Timeout);
+        var second = await Store.PutIfVersionAsync("cas/manifest.json", "second"u8.ToArray(), first, Timeout);
+        // A writer that still holds the first version is stale: its put must change nothing.
+        var stale = await Store.PutIfVersionAsync("cas/manifest.json", "stale"u8.ToArray(), first, Timeout);
+
+        Assert.NotNull(second);
+        Assert.NotEqual(first, second);
+        Assert.Null(stale);
+        var read = await Store.GetVersionedAsync("cas/manifest.json", Timeout);
+        Assert.Equal("second"u8.ToArray(), read!.Content);
+        Assert.Equal(second, read.Version);
+    }
+
+    [ContractFact]
+    public async Task Should_refuse_a_put_on_condition_of_a_version_when_the_key_is_absent()
+    {
+        var version = await Store.PutIfVersionAsync("cas/other.json", "x"u8.ToArray(), expectedVersion: null, Timeout);
+
+        Assert.Null(await Store.PutIfVersionAsync("cas/manifest.json", "y"u8.ToArray(), version, Timeout));
+        Assert.Null(await Store.GetVersionedAsync("cas/manifest.json", Timeout));
+    }
+
+    [ContractFact]
+    public async Task Should_give_the_version_of_an_unconditionally_put_object_so_a_conditional_put_can_replace_it()
+    {
+        await Store.PutAsync("cas/manifest.json", "plain"u8.ToArray(), Timeout);
+        var read = await Store.GetVersionedAsync("cas/manifest.json", Timeout);
+
+        var replaced = await Store.PutIfVersionAsync("cas/manifest.json", "next"u8.ToArray(), read!.Version, Timeout);
+
+        Assert.NotNull(replaced);
+        Assert.Equal("next"u8.ToArray(), await Store.GetAsync("cas/manifest.json", Timeout));
+    }
+
+    [ContractFact]
+    public async Task Should_let_exactly_one_writer_win_when_several_instances_swap_the_same_version_at_once()
+    {
+        var start = await Store.PutIfVersionAsync("cas/manifest.json", "start"u8.ToArray(), expectedVersion: null, Timeout);
+        var others = Enumerable.Range(0, ConcurrentSwaps).Select(_ => OpenAnotherInstance()).ToList();
+        try
+        {
+            var results = await Task.WhenAll(others.Select((store, i) => SwapOrFailAsync(store, Encoding.UTF8.GetBytes($"writer {i}"), start)));
+
+            // Ceph RGW 16 answers some losers of such a race with a 500 rather than a 412: an error,
+            // retried later like any store failure. What matters is that exactly one put took effect.
+            var winners = results.Select((version, i) => (version, i)).Where(result => result.version is not null).ToList();
+            var winner = Assert.Single(winners);
+            var read = await Store.GetVersionedAsync("cas/manifest.json", Timeout);
+            Assert.Equal(Encoding.UTF8.GetBytes($"writer {winner.i}"), read!.Content);
+            Assert.Equal(winner.version, read.Version);
+        }
+        finally
+        {
+            foreach (var store in others)
+            {
+                (store as IDisposable)?.Dispose();
+            }
+        }
+    }
+
+    private async Task<string?> SwapOrFailAsync(IObjectStore store, byte[] content, string? expectedVersion)
+    {
+        try
+        {
+            return await store.PutIfVersionAsync("cas/manifest.json", content, expectedVersion, Timeout);
+        }
+        catch (ObjectStoreException)
+        {
+            return null;
+        }
+    }
+
+    [ContractFact]
+    public async Task Should_return_null_when_getting_the_version_of_a_key_that_does_not_exist() =>
+        Assert.Null(await Store.GetVersionedAsync("cas/missing.json", Timeout));
 
     protected async Task<List<ObjectListPage>> ListAllPagesAsync(IObjectStore store, string prefix, int maxKeys, string? startAfter = null)
     {

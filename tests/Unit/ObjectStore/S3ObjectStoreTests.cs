@@ -37,16 +37,62 @@ public sealed class S3ObjectStoreTests : IClassFixture<S3TestBucket>, IDisposabl
     public void Dispose() => _timeout.Dispose();
 
     [Fact]
-    public async Task Should_throw_when_the_body_is_shorter_than_the_object_size_without_any_transport_error()
+    public async Task Should_get_an_object_with_one_request_and_no_stat_before_it()
     {
-        // The stat says 100 bytes; the GET is a well-formed 50-byte reply. The SDK returns it
-        // as a success, so only the store's length check notices.
-        await using var server = new FakeS3Server(ObjectServer(getReply: FakeResponse.Ok(new byte[TruncatedSize])));
+        // Minio's GetObject checks the bucket and stats the object first: three round trips. The
+        // store presigns locally and sends the GET alone.
+        var content = Enumerable.Range(0, ObjectSize).Select(i => (byte)i).ToArray();
+        await using var server = new FakeS3Server(ObjectServer(getReply: FakeResponse.Ok(content)));
         using var store = new S3ObjectStore(FakeOptions(server));
 
-        var error = await Assert.ThrowsAsync<ObjectStoreException>(() => store.GetAsync(Key, Timeout));
+        var read = await store.GetAsync(Key, Timeout);
 
-        Assert.Contains($"received {TruncatedSize} bytes but the object is {ObjectSize} bytes", error.Message, StringComparison.Ordinal);
+        Assert.Equal(content, read);
+        var get = Assert.Single(server.Requests);
+        Assert.Equal("GET", get.Method);
+        Assert.Equal($"/{Bucket}/{Key}", get.Path);
+    }
+
+    [Theory]
+    [InlineData(null, "If-None-Match", "*")]
+    [InlineData("\"abc\"", "If-Match", "abc")]
+    public async Task Should_send_the_condition_as_a_header_in_one_request_when_putting_conditionally(string? expected, string header, string value)
+    {
+        await using var server = new FakeS3Server(_ => new FakeResponse((int)HttpStatusCode.OK, [], new Dictionary<string, string> { ["ETag"] = "\"new\"" }));
+        using var store = new S3ObjectStore(FakeOptions(server));
+
+        var version = await store.PutIfVersionAsync(Key, "manifest"u8.ToArray(), expected, Timeout);
+
+        Assert.Equal("\"new\"", version);
+        var put = Assert.Single(server.Requests);
+        Assert.Equal("PUT", put.Method);
+        Assert.Equal("manifest"u8.ToArray(), put.Body);
+        Assert.Equal(value, put.Headers[header]);
+        Assert.DoesNotContain(put.Headers.Keys, name => name.StartsWith("x-amz-meta-", StringComparison.OrdinalIgnoreCase));
+    }
+
+    [Theory]
+    [InlineData((int)HttpStatusCode.PreconditionFailed)]
+    [InlineData((int)HttpStatusCode.NotFound)]
+    public async Task Should_return_null_when_the_server_refuses_the_conditional_put(int status)
+    {
+        await using var server = new FakeS3Server(_ => new FakeResponse(status, Encoding.UTF8.GetBytes("<Error><Code>PreconditionFailed</Code></Error>")));
+        using var store = new S3ObjectStore(FakeOptions(server));
+
+        Assert.Null(await store.PutIfVersionAsync(Key, "manifest"u8.ToArray(), "\"old\"", Timeout));
+    }
+
+    [Fact]
+    public async Task Should_throw_with_the_error_code_but_not_the_presigned_url_when_a_conditional_put_fails_otherwise()
+    {
+        await using var server = new FakeS3Server(_ => new FakeResponse((int)HttpStatusCode.Conflict, Encoding.UTF8.GetBytes("<Error><Code>ConditionalRequestConflict</Code></Error>")));
+        using var store = new S3ObjectStore(FakeOptions(server));
+
+        var error = await Assert.ThrowsAsync<ObjectStoreException>(() => store.PutIfVersionAsync(Key, "m"u8.ToArray(), "\"old\"", Timeout));
+
+        Assert.Contains("ConditionalRequestConflict", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(AccessKey, error.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("X-Amz-Signature", error.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -75,7 +121,7 @@ public sealed class S3ObjectStoreTests : IClassFixture<S3TestBucket>, IDisposabl
     }
 
     [Fact]
-    public async Task Should_send_no_conditional_headers_when_putting()
+    public async Task Should_send_no_conditional_headers_when_putting_unconditionally()
     {
         await using var server = new FakeS3Server(_ => FakeResponse.Ok());
         using var store = new S3ObjectStore(FakeOptions(server));

@@ -27,6 +27,13 @@ public sealed class ControllableObjectStore(IObjectStore inner) : IObjectStore
     public void Fail(ObjectStoreOperation operation, Func<string, bool> keyMatches, Func<Exception> exception) =>
         Add(new Rule(operation, keyMatches, null, exception));
 
+    /// <summary>
+    /// Every matching call reaches the inner store and then throws, as if the process died after the
+    /// store took the request but before the caller saw the reply.
+    /// </summary>
+    public void FailAfter(ObjectStoreOperation operation, Func<string, bool> keyMatches, Func<Exception> exception) =>
+        Add(new Rule(operation, keyMatches, null, null) { FailureAfter = exception });
+
     /// <summary>Drops every rule and releases every held call, so nothing stays blocked after a test.</summary>
     public void ClearRules()
     {
@@ -57,6 +64,13 @@ public sealed class ControllableObjectStore(IObjectStore inner) : IObjectStore
 
     public Task<byte[]?> GetAsync(string key, CancellationToken cancellationToken) =>
         RunAsync(ObjectStoreOperation.Get, key, cancellationToken, () => inner.GetAsync(key, cancellationToken));
+
+    public Task<VersionedObject?> GetVersionedAsync(string key, CancellationToken cancellationToken) =>
+        RunAsync(ObjectStoreOperation.Get, key, cancellationToken, () => inner.GetVersionedAsync(key, cancellationToken));
+
+    /// <summary>Rules for <see cref="ObjectStoreOperation.Put"/> apply to conditional puts as well.</summary>
+    public Task<string?> PutIfVersionAsync(string key, ReadOnlyMemory<byte> content, string? expectedVersion, CancellationToken cancellationToken) =>
+        RunAsync(ObjectStoreOperation.Put, key, cancellationToken, () => inner.PutIfVersionAsync(key, content, expectedVersion, cancellationToken));
 
     public Task<ObjectInfo?> HeadAsync(string key, CancellationToken cancellationToken) =>
         RunAsync(ObjectStoreOperation.Head, key, cancellationToken, () => inner.HeadAsync(key, cancellationToken));
@@ -100,6 +114,12 @@ public sealed class ControllableObjectStore(IObjectStore inner) : IObjectStore
                     throw failure();
                 }
 
+                if (rule.FailureAfter is { } failureAfter)
+                {
+                    await call();
+                    throw failureAfter();
+                }
+
                 await rule.Gate!.PassAsync(cancellationToken);
             }
 
@@ -111,7 +131,10 @@ public sealed class ControllableObjectStore(IObjectStore inner) : IObjectStore
         }
     }
 
-    private sealed record Rule(ObjectStoreOperation Operation, Func<string, bool> KeyMatches, Gate? Gate, Func<Exception>? Failure);
+    private sealed record Rule(ObjectStoreOperation Operation, Func<string, bool> KeyMatches, Gate? Gate, Func<Exception>? Failure)
+    {
+        public Func<Exception>? FailureAfter { get; init; }
+    }
 
     /// <summary>Where held calls wait. Counts arrivals so a test can wait until a call is being held.</summary>
     public sealed class Gate
