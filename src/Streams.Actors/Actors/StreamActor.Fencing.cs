@@ -18,13 +18,12 @@ public sealed partial class StreamActor
 
     private void RestoreAfterOwnershipLost()
     {
-        foreach (var waiter in waiters)
+        foreach (var waiter in waiters.TakeAll())
         {
             Timers.Cancel(waiter.TimerKey);
             waiter.ReplyTo.Tell(new StreamRejected(ErrorCode.Unavailable, "the stream moved to another node; retry"));
         }
 
-        waiters.Clear();
         stream = null;
         remoteChecked = false;
         StartHydration();
