@@ -1,3 +1,4 @@
+using Streams.Actors.Domain;
 using Streams.Actors.Actors;
 using Streams.Actors.Config;
 using Streams.Actors.ObjectStore;

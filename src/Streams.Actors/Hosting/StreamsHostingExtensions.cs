@@ -1,3 +1,4 @@
+using Streams.Actors.Domain;
 using Akka.Actor;
 using Akka.Hosting;
 using Microsoft.Extensions.DependencyInjection;

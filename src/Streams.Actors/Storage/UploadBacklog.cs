@@ -14,13 +14,3 @@ public sealed class UploadBacklog
 
     public void Reset(long measured) => Interlocked.Exchange(ref bytes, measured);
 }
-
-/// <summary>Set once the server begins to drain: from then on appends are refused.</summary>
-public sealed class DrainState
-{
-    private volatile bool draining;
-
-    public bool IsDraining => draining;
-
-    public void Begin() => draining = true;
-}

@@ -1,6 +1,6 @@
+using Streams.Actors.Domain;
 using Streams.Actors.Hosting;
 using Streams.Actors.Restore;
-using Streams.Actors.Storage;
 
 namespace Streams.Api.Cluster;
 
