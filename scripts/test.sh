@@ -61,6 +61,7 @@ trap 'exit 143' TERM
 
 # ---- stage bookkeeping --------------------------------------------------------------------
 stage_names=()
+failed_test_names=()
 stage_results=()
 stage_details=()
 total_passed=0
@@ -240,6 +241,8 @@ run_dotnet_test_stage() {
         record_stage "${name}" "FAIL" "no test summary line found (dotnet test exit status ${status})"
     elif ((status != 0 || failed > 0)); then
         record_stage "${name}" "FAIL" "${counts} (dotnet test exit status ${status})" "${failed}"
+        # The names go to the summary too: a CI log is often read from its end only.
+        failed_test_names+=("$(strip_colours < "${stage_log}" | sed -n -E "s/^ +Failed (.+) \[[^]]*\]$/  ${name}: \1/p" | head -n 20)")
     elif ((skipped > 0)); then
         echo "test.sh: NOTE: ${name}: ${skipped} test(s) skipped; their names are in the 'Skipped' lines above" >&2
         record_stage "${name}" "PASS" "${counts} - see the Skipped lines above"
@@ -371,6 +374,11 @@ stop_s3
 banner "summary"
 for i in "${!stage_names[@]}"; do
     printf '%-19s %-9s %s\n' "${stage_names[$i]}" "${stage_results[$i]}" "${stage_details[$i]}"
+done
+for names in "${failed_test_names[@]}"; do
+    if [[ -n "${names}" ]]; then
+        printf 'failed tests:\n%s\n' "${names}"
+    fi
 done
 if ((any_stage_failed == 1)); then
     echo "test.sh: FAILED (at least one stage failed)"
