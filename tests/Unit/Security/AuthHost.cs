@@ -35,6 +35,10 @@ internal sealed class AuthHost : IAsyncDisposable
         {
             ["Streams:AuthStrategy"] = "api-key",
             ["Streams:ApiKeyFile"] = KeyFile,
+            // The in-memory test server does not end a request when its client lets go of the
+            // response, so disposing an SSE response waits for the server to end the event stream:
+            // a short connection age keeps that wait at a second instead of a minute.
+            ["Streams:Hocon"] = "streams.sse-max-connection-age = 1s",
         };
         foreach (var (key, value) in moreSettings ?? new Dictionary<string, string>())
         {
