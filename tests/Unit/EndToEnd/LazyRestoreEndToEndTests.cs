@@ -89,6 +89,81 @@ public sealed class LazyRestoreEndToEndTests(ITestOutputHelper output) : IAsyncL
         await KilledWriterThenLazyNodeAsync();
     }
 
+    [S3Fact]
+    public async Task Should_not_change_what_readers_see_when_a_killed_writer_comes_back_with_its_old_disk_after_another_node_took_over()
+    {
+        store = await S3BucketStore.CreateAsync();
+        const string name = "e2e/stale-owner";
+        const int sealedRecords = 5;
+
+        // The old owner: five records fill a segment and are published; two more are acknowledged
+        // but stay in its WAL (no seal by age for ten minutes) when it is killed.
+        var oldDisk = new TempDirectory();
+        directories.Add(oldDisk);
+        string[] holdTailFlags = ["--segment-target-rows", $"{sealedRecords}", "--segment-max-age-ms", "600000"];
+        var oldOwner = StartOn(oldDisk, "old-owner", holdTailFlags);
+        await oldOwner.WaitUntilHealthyAsync(StartTimeout);
+        await CreateAsync(oldOwner, name, ContentTypes.Json);
+        for (var r = 0; r < sealedRecords; r++)
+        {
+            await AppendAsync(oldOwner, name, ContentTypes.Json, JsonRecord(name, r));
+        }
+
+        await Poll.UntilAsync(() => IsFullyUploadedAsync(oldOwner, name), PublishTimeout, $"{name} is uploaded through its first segment");
+        await AppendAsync(oldOwner, name, ContentTypes.Json, JsonRecord(name, 100));
+        await AppendAsync(oldOwner, name, ContentTypes.Json, JsonRecord(name, 101));
+        Assert.False(await IsFullyUploadedAsync(oldOwner, name), "the old owner's last two records must still be unpublished when it is killed");
+        await oldOwner.KillAsync();
+
+        // The new owner takes the stream over from the bucket and writes its own history over the
+        // offsets the old owner's unpublished tail had used.
+        var newOwner = Start("new-owner", ["--lazy-restore", .. WriterFlags]);
+        await newOwner.WaitUntilHealthyAsync(StartTimeout);
+        for (var r = 200; r < 203; r++)
+        {
+            await AppendAsync(newOwner, name, ContentTypes.Json, JsonRecord(name, r));
+        }
+
+        await Poll.UntilAsync(() => IsFullyUploadedAsync(newOwner, name), PublishTimeout, $"{name} is uploaded by the new owner");
+        var newHistory = await ReadAllAsync(newOwner, name);
+        var newRecords = JsonSerializer.Deserialize<JsonElement[]>(newHistory.Body)!.Select(e => e.GetProperty("record").GetInt32()).ToList();
+        Assert.Equal([0, 1, 2, 3, 4, 200, 201, 202], newRecords);
+
+        // The old owner comes back with its old disk and seals and uploads its stale tail at once.
+        var returned = StartOn(oldDisk, "old-owner-again", WriterFlags);
+        await returned.WaitUntilHealthyAsync(StartTimeout);
+        await Poll.UntilAsync(
+            () => Task.FromResult(returned.Output.Contains($"Fenced: the manifest of stream '{name}'", StringComparison.Ordinal)),
+            PublishTimeout,
+            "the returned old owner finds the manifest replaced and gives the stream up");
+
+        // Every reader sees the new owner's history: the new owner itself, then, once it has drained
+        // (a clean manifest, so a reader that hydrates keeps its epoch), a node restoring from the
+        // bucket afresh, and the returned old owner.
+        var stillServed = await ReadAllAsync(newOwner, name);
+        Assert.True(newHistory.Body.AsSpan().SequenceEqual(stillServed.Body), $"the new owner serves {Encoding.UTF8.GetString(stillServed.Body)}");
+        Assert.Equal(newHistory.NextOffset, stillServed.NextOffset);
+        Assert.Equal(0, await newOwner.TerminateAsync(StopTimeout));
+
+        var fresh = Start("fresh-reader", "--lazy-restore");
+        await fresh.WaitUntilHealthyAsync(StartTimeout);
+        var freshRead = await ReadAllAsync(fresh, name);
+        Assert.True(newHistory.Body.AsSpan().SequenceEqual(freshRead.Body), $"a fresh node serves {Encoding.UTF8.GetString(freshRead.Body)}");
+        Assert.Equal(newHistory.NextOffset, freshRead.NextOffset);
+
+        // The old owner restored the newer manifest as soon as it was fenced, while the new owner was
+        // still running: that is a take-over of an unclean manifest, so its copy opens a later epoch
+        // at the same position. The records and their positions are the new owner's.
+        var returnedRead = await ReadAllAsync(returned, name);
+        Assert.True(newHistory.Body.AsSpan().SequenceEqual(returnedRead.Body), $"the returned old owner serves {Encoding.UTF8.GetString(returnedRead.Body)}");
+        Assert.True(Offset.TryParse(returnedRead.NextOffset, out var returnedTail), returnedRead.NextOffset);
+        Assert.True(Offset.TryParse(newHistory.NextOffset, out var newTail), newHistory.NextOffset);
+        Assert.Equal(newTail.Position, returnedTail.Position);
+
+        Assert.Equal(0, await returned.TerminateAsync(StopTimeout));
+        Assert.Equal(0, await fresh.TerminateAsync(StopTimeout));
+    }
+
     // ---- scenarios -------------------------------------------------------------------------------
 
     private async Task DrainedWriterThenRestoringNodesAsync()
@@ -245,6 +320,12 @@ public sealed class LazyRestoreEndToEndTests(ITestOutputHelper output) : IAsyncL
     {
         var dataDirectory = new TempDirectory();
         directories.Add(dataDirectory);
+        return StartOn(dataDirectory, label, flags);
+    }
+
+    /// <summary>A server on a given data directory: a node restarted with the disk it had.</summary>
+    private ServerProcess StartOn(TempDirectory dataDirectory, string label, params string[] flags)
+    {
         var server = ServerProcess.Start(
             label,
             ["--data-dir", dataDirectory.Path, .. store!.ServerArguments, .. flags],
