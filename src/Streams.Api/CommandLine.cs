@@ -1,3 +1,6 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+
 namespace Streams.Api;
 
 /// <summary>
@@ -6,53 +9,69 @@ namespace Streams.Api;
 /// configuration style (<c>--Streams:Port=80</c>, and the generic host's <c>--environment=...</c>,
 /// <c>--contentRoot=...</c>, <c>--applicationName=...</c>) pass through unchanged: that is how a
 /// hosting environment such as the ASP.NET test host hands its settings to the entry point.
+/// The flags themselves are parsed by <see cref="CommandLineSyntax"/>, the grammar the benchmark uses too.
 /// </summary>
 internal static class CommandLine
 {
     private const string OptionPrefix = "--";
     private const string RestoreKey = "Streams:Restore";
+    private const string LazyRestore = "lazy";
 
-    private static readonly Dictionary<string, string> Flags = new(StringComparer.OrdinalIgnoreCase)
+    /// <summary>A flag with a value, the key it sets and the line <c>--help</c> prints for it (docs/configuration.md says more).</summary>
+    private sealed record ValueFlag(string Name, string Key, string ValueName, string Description)
     {
-        ["--host"] = "Streams:Host",
-        ["--port"] = "Streams:Port",
-        ["--data-dir"] = "Streams:DataDir",
-        ["--long-poll-timeout-ms"] = "Streams:LongPollTimeoutMs",
-        ["--max-append-bytes"] = "Streams:MaxAppendBytes",
-        ["--segment-target-rows"] = "Streams:SegmentTargetRows",
-        ["--segment-max-age-ms"] = "Streams:SegmentMaxAgeMs",
-        ["--hocon"] = "Streams:Hocon",
-        ["--object-store"] = "Streams:ObjectStore",
-        ["--object-store-dir"] = "Streams:ObjectStoreDir",
-        ["--s3-endpoint"] = "Streams:S3Endpoint",
-        ["--s3-bucket"] = "Streams:S3Bucket",
-        ["--s3-region"] = "Streams:S3Region",
-        ["--s3-prefix"] = "Streams:S3Prefix",
-        ["--s3-path-style"] = "Streams:S3PathStyle",
-        ["--restore-parallelism"] = "Streams:RestoreParallelism",
-        ["--auth-strategy"] = "Streams:AuthStrategy",
-        ["--api-key-file"] = "Streams:ApiKeyFile",
-        ["--cors-origins"] = "Streams:CorsOrigins",
-        ["--log-format"] = "Streams:LogFormat",
-        ["--max-concurrent-requests"] = "Streams:MaxConcurrentRequests",
-        ["--max-live-readers"] = "Streams:MaxLiveReaders",
-        ["--max-live-readers-per-stream"] = "Streams:MaxLiveReadersPerStream",
-        ["--cluster-seed-nodes"] = "Streams:ClusterSeedNodes",
-        ["--cluster-host"] = "Streams:ClusterHost",
-        ["--cluster-port"] = "Streams:ClusterPort",
-        ["--cluster-role"] = "Streams:ClusterRole",
-    };
+        public Option<string[]> Option { get; } = CommandLineSyntax.Value(Name, Description, ValueName);
+    }
 
-    /// <summary>Flags without a value: each sets a key to a fixed value.</summary>
-    private static readonly Dictionary<string, (string Key, string Value)> Switches = new(StringComparer.OrdinalIgnoreCase)
+    /// <summary>A flag without a value: it sets a key to a fixed value.</summary>
+    private sealed record SwitchFlag(string Name, string Key, string Value, string Description)
     {
-        ["--lazy-restore"] = ("Streams:Restore", "lazy"),
-        ["--bootstrap-from-object-store"] = ("Streams:Restore", "eager"),
-        ["--bootstrap-from-r2"] = ("Streams:Restore", "eager"),
-        ["--no-auth"] = ("Streams:AuthStrategy", "none"),
-        ["--health-requires-auth"] = ("Streams:HealthRequiresAuth", "true"),
-        ["--allow-private-webhooks"] = ("Streams:AllowPrivateWebhooks", "true"),
-    };
+        public Option<bool> Option { get; } = CommandLineSyntax.Switch(Name, Description);
+    }
+
+    private static readonly ValueFlag[] ValueFlags =
+    [
+        new("--host", "Streams:Host", "address", "IP address to listen on, as a literal (127.0.0.1, ::1, 0.0.0.0, ::) [default: 127.0.0.1]"),
+        new("--port", "Streams:Port", "port", "TCP port, 0 to 65535; 0 lets the operating system choose [env: PORT] [default: 4437]"),
+        new("--data-dir", "Streams:DataDir", "path", "the node's local state (SQLite WAL, segments, keys) [env: DS_ROOT] [default: ./data]"),
+        new("--long-poll-timeout-ms", "Streams:LongPollTimeoutMs", "ms", "long-poll wait and SSE keep-alive interval [default: streams.long-poll-timeout]"),
+        new("--max-append-bytes", "Streams:MaxAppendBytes", "bytes", "largest PUT/POST body; larger get 413 [default: streams.max-append-bytes]"),
+        new("--segment-target-rows", "Streams:SegmentTargetRows", "rows", "seal a segment once this many records wait [env: DS_SEGMENT_TARGET_ROWS] [default: streams.segment.target-rows]"),
+        new("--segment-max-age-ms", "Streams:SegmentMaxAgeMs", "ms", "or once the oldest waiting record is this old [default: streams.segment.max-age]"),
+        new("--hocon", "Streams:Hocon", "hocon", "HOCON applied over streams.conf, e.g. 'streams.upload.parallelism = 16'"),
+        new("--object-store", "Streams:ObjectStore", "local|s3", "local (a directory) or s3 (any S3-compatible service; r2 is an alias) [default: local]"),
+        new("--object-store-dir", "Streams:ObjectStoreDir", "path", "root of the local object store [default: <data dir>/objects]"),
+        new("--s3-endpoint", "Streams:S3Endpoint", "url", "http(s)://host:port of the S3 service [env: DURABLE_STREAMS_R2_ENDPOINT]"),
+        new("--s3-bucket", "Streams:S3Bucket", "name", "bucket; created at start-up if missing [env: DURABLE_STREAMS_R2_BUCKET]"),
+        new("--s3-region", "Streams:S3Region", "region", "signing region (auto for R2) [env: DURABLE_STREAMS_R2_REGION] [default: us-east-1]"),
+        new("--s3-prefix", "Streams:S3Prefix", "prefix", "key prefix for everything this deployment stores"),
+        new("--s3-path-style", "Streams:S3PathStyle", "true", "path-style requests; must stay true [default: true]"),
+        new("--restore-parallelism", "Streams:RestoreParallelism", "count", "streams restored at once by an eager restore [default: streams.restore.parallelism]"),
+        new("--auth-strategy", "Streams:AuthStrategy", "api-key", "api-key: every request needs 'Authorization: Bearer <key>' (the key from the environment variable API_KEY)"),
+        new("--api-key-file", "Streams:ApiKeyFile", "path", "JSON file of scoped keys, reloaded on change and on SIGHUP; needs --auth-strategy api-key [env: STREAMS_API_KEY_FILE]"),
+        new("--cors-origins", "Streams:CorsOrigins", "origins", "comma-separated browser origins allowed by CORS, or * [default: * without auth, none with it]"),
+        new("--log-format", "Streams:LogFormat", "text|json", "json: one JSON object per console line [default: text]"),
+        new("--max-concurrent-requests", "Streams:MaxConcurrentRequests", "count", "requests handled at once; more get 503 [default: streams.limits.concurrent-requests]"),
+        new("--max-live-readers", "Streams:MaxLiveReaders", "count", "open long-poll and SSE requests on the node [default: streams.limits.live-readers-per-node]"),
+        new("--max-live-readers-per-stream", "Streams:MaxLiveReadersPerStream", "count", "open long-poll and SSE requests on one stream [default: streams.limits.live-readers-per-stream]"),
+        new("--cluster-seed-nodes", "Streams:ClusterSeedNodes", "addresses", "comma-separated akka.tcp://streams@host:port nodes to join; turns cluster mode on [env: STREAMS_CLUSTER_SEED_NODES]"),
+        new("--cluster-host", "Streams:ClusterHost", "name", "the name other nodes reach this one by [env: STREAMS_CLUSTER_HOST] [default: --host, or the machine name for 0.0.0.0/::]"),
+        new("--cluster-port", "Streams:ClusterPort", "port", "remoting port, 0 to 65535; turns cluster mode on [env: STREAMS_CLUSTER_PORT]"),
+        new("--cluster-role", "Streams:ClusterRole", "role", "this node's cluster role; when set, streams live only on nodes with it [env: STREAMS_CLUSTER_ROLE]"),
+    ];
+
+    private static readonly SwitchFlag[] SwitchFlags =
+    [
+        new("--lazy-restore", RestoreKey, LazyRestore, "serve at once, fetch a stream from the object store on its first touch; wins over an eager flag [env: DS_LAZY_RESTORE=1]"),
+        new("--bootstrap-from-object-store", RestoreKey, "eager", "rebuild every stream from the object store before serving"),
+        new("--bootstrap-from-r2", RestoreKey, "eager", "the same as --bootstrap-from-object-store"),
+        new("--no-auth", "Streams:AuthStrategy", "none", "no authentication, also on an address that is not loopback"),
+        new("--health-requires-auth", "Streams:HealthRequiresAuth", "true", "put /health and /ready behind auth too"),
+        new("--allow-private-webhooks", "Streams:AllowPrivateWebhooks", "true", "webhooks may deliver to loopback and private addresses [env: DS_ALLOW_PRIVATE_WEBHOOKS=1]"),
+    ];
+
+    /// <summary>The server's command: every flag, as <c>--help</c> lists them.</summary>
+    private static readonly RootCommand Command = CreateCommand();
 
     /// <summary>Environment variables (ours and the original's), mapped to our keys. Secrets are read elsewhere.</summary>
     private static readonly Dictionary<string, string> EnvironmentAliases = new(StringComparer.Ordinal)
@@ -83,9 +102,15 @@ internal static class CommandLine
         Parse(args, Environment.GetEnvironmentVariable, out problems);
 
     /// <summary>As <see cref="Parse(string[], out List{string})"/>, reading the environment through <paramref name="environment"/>.</summary>
-    public static Dictionary<string, string?> Parse(string[] args, Func<string, string?> environment, out List<string> problems)
+    public static Dictionary<string, string?> Parse(string[] args, Func<string, string?> environment, out List<string> problems) =>
+        Read(args, environment, out problems, out _);
+
+    /// <summary>
+    /// The configuration keys given by the environment aliases and <paramref name="args"/>, the problems
+    /// found in them, and whether <c>--help</c> was asked for (then the problems do not matter).
+    /// </summary>
+    public static Dictionary<string, string?> Read(string[] args, Func<string, string?> environment, out List<string> problems, out bool helpRequested)
     {
-        problems = [];
         var values = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
         foreach (var (variable, key) in EnvironmentAliases)
         {
@@ -99,7 +124,7 @@ internal static class CommandLine
         var lazyRequested = environment("DS_LAZY_RESTORE") is "1" or "true";
         if (lazyRequested)
         {
-            values["Streams:Restore"] = "lazy";
+            values[RestoreKey] = LazyRestore;
         }
 
         // DS_ALLOW_PRIVATE_WEBHOOKS=1 is the environment's --allow-private-webhooks.
@@ -108,59 +133,75 @@ internal static class CommandLine
             values["Streams:AllowPrivateWebhooks"] = "true";
         }
 
-        for (var i = 0; i < args.Length; i++)
+        // Configuration paths and host keys are the host's business, not flags of ours: they go
+        // straight to configuration, and the parser sees only the rest.
+        var flags = new List<string>();
+        foreach (var arg in args)
         {
-            var arg = args[i];
             var equals = arg.IndexOf('=');
-            var flag = equals > 0 ? arg[..equals] : arg;
-            if (Switches.TryGetValue(flag, out var switched))
+            if (equals > 0 && IsPassThrough(args, arg[..equals], arg[(equals + 1)..]))
             {
-                // --lazy-restore wins over an eager flag, whatever the order (as in the original).
-                lazyRequested |= switched.Value == "lazy";
-                values[switched.Key] = lazyRequested && switched.Key == RestoreKey ? "lazy" : switched.Value;
-                continue;
-            }
-
-            if (!Flags.TryGetValue(flag, out var key))
-            {
-                var passedValue = equals > 0 ? arg[(equals + 1)..] : null;
-                if (passedValue is not null && IsPassThrough(args, flag, passedValue))
+                // An empty value carries no setting; hosts send one for every section name.
+                if (equals + 1 < arg.Length)
                 {
-                    // An empty value carries no setting; hosts send one for every section name.
-                    if (passedValue.Length > 0)
-                    {
-                        values[flag[OptionPrefix.Length..]] = passedValue;
-                    }
-
-                    continue;
+                    values[arg[OptionPrefix.Length..equals]] = arg[(equals + 1)..];
                 }
 
-                problems.Add($"unknown option '{flag}'");
                 continue;
             }
 
-            if (equals > 0)
+            flags.Add(arg);
+        }
+
+        var result = CommandLineSyntax.Parse(Command, flags);
+        helpRequested = CommandLineSyntax.HelpRequested(result);
+        problems = CommandLineSyntax.Problems(result);
+        // In the order the flags were given, so that of --auth-strategy and --no-auth the later one wins.
+        foreach (var given in result.CommandResult.Children.OfType<OptionResult>().Where(given => !given.Implicit))
+        {
+            if (ValueFlags.FirstOrDefault(flag => flag.Option == given.Option) is { } valueFlag)
             {
-                values[key] = arg[(equals + 1)..];
+                if (CommandLineSyntax.LastValue(result, valueFlag.Option) is { } value)
+                {
+                    values[valueFlag.Key] = value;
+                }
             }
-            else if (i + 1 < args.Length && !args[i + 1].StartsWith(OptionPrefix, StringComparison.Ordinal))
+            else if (SwitchFlags.FirstOrDefault(flag => flag.Option == given.Option) is { } switchFlag)
             {
-                // "--port --data-dir x" is a forgotten value, not a port named "--data-dir".
-                values[key] = args[++i];
-            }
-            else
-            {
-                problems.Add($"option '{flag}' needs a value");
+                // --lazy-restore wins over an eager flag, whatever the order (as in the original).
+                lazyRequested |= switchFlag.Value == LazyRestore;
+                values[switchFlag.Key] = lazyRequested && switchFlag.Key == RestoreKey ? LazyRestore : switchFlag.Value;
             }
         }
 
         return values;
     }
 
+    /// <summary>Writes the usage and every flag with its description.</summary>
+    public static void WriteHelp(TextWriter output) => CommandLineSyntax.WriteHelp(Command, output);
+
     /// <summary>S3 credentials: only from the environment, never from flags or files in the repo.</summary>
     public static (string? AccessKey, string? SecretKey) S3Credentials() =>
         (FirstSet("STREAMS_S3_ACCESS_KEY", "DURABLE_STREAMS_R2_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID"),
          FirstSet("STREAMS_S3_SECRET_KEY", "DURABLE_STREAMS_R2_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY"));
+
+    private static RootCommand CreateCommand()
+    {
+        var command = CommandLineSyntax.Root(
+            "Streams, a Durable Streams server. Every flag is also a configuration key (Streams:Port for --port), "
+            + "settable in appsettings.json or the environment (Streams__Port); see docs/configuration.md.");
+        foreach (var flag in ValueFlags)
+        {
+            command.Options.Add(flag.Option);
+        }
+
+        foreach (var flag in SwitchFlags)
+        {
+            command.Options.Add(flag.Option);
+        }
+
+        return command;
+    }
 
     private static string? FirstSet(params string[] variables) =>
         variables.Select(Environment.GetEnvironmentVariable).FirstOrDefault(value => !string.IsNullOrEmpty(value));

@@ -8,7 +8,13 @@ using Streams.Api.Http;
 using Streams.Api.Security;
 using Streams.Api.Telemetry;
 
-var flags = CommandLine.Parse(args, out var problems);
+var flags = CommandLine.Read(args, Environment.GetEnvironmentVariable, out var problems, out var helpRequested);
+if (helpRequested)
+{
+    CommandLine.WriteHelp(Console.Out);
+    return 0;
+}
+
 if (problems.Count > 0)
 {
     return Refuse(problems);

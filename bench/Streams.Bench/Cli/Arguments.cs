@@ -1,55 +1,32 @@
+using System.CommandLine;
 using System.Globalization;
+using Streams.Api;
 
 namespace Streams.Bench.Cli;
 
 /// <summary>
-/// The flags of one subcommand: <c>--name value</c> or <c>--name=value</c>. Every flag read is
-/// remembered so that a misspelt flag is reported instead of silently running with a default.
+/// The flags of one subcommand, as parsed by the server's grammar (<see cref="CommandLineSyntax"/>)
+/// against the declarations in <see cref="Usage"/>: a flag not declared there is an unknown option,
+/// and a command asking for one is a mistake in the benchmark itself.
 /// </summary>
 public sealed class Arguments
 {
-    private readonly Dictionary<string, string> values = new(StringComparer.Ordinal);
-    private readonly HashSet<string> read = new(StringComparer.Ordinal);
-    private readonly List<string> problems = [];
+    private const string OptionPrefix = "--";
 
-    public Arguments(IEnumerable<string> args)
+    private readonly ParseResult result;
+    private readonly List<string> problems;
+
+    public Arguments(ParseResult result)
     {
-        var list = args.ToList();
-        for (var i = 0; i < list.Count; i++)
-        {
-            var arg = list[i];
-            if (!arg.StartsWith("--", StringComparison.Ordinal))
-            {
-                problems.Add($"unexpected argument '{arg}'");
-                continue;
-            }
-
-            var equals = arg.IndexOf('=', StringComparison.Ordinal);
-            if (equals > 0)
-            {
-                values[arg[2..equals]] = arg[(equals + 1)..];
-            }
-            else if (i + 1 < list.Count && !list[i + 1].StartsWith("--", StringComparison.Ordinal))
-            {
-                values[arg[2..]] = list[++i];
-            }
-            else
-            {
-                // A flag without a value is a switch.
-                values[arg[2..]] = "true";
-            }
-        }
+        this.result = result;
+        problems = CommandLineSyntax.Problems(result);
     }
 
-    public string? String(string name)
-    {
-        read.Add(name);
-        return values.TryGetValue(name, out var value) ? value : null;
-    }
+    public string? String(string name) => CommandLineSyntax.LastValue(result, Declared<string[]>(name));
 
     public string String(string name, string fallback) => String(name) ?? fallback;
 
-    public bool Switch(string name) => String(name) is { } value && value is "true" or "1" or "yes";
+    public bool Switch(string name) => CommandLineSyntax.IsSet(result, Declared<bool>(name));
 
     public int Int(string name, int fallback, int minimum = int.MinValue)
     {
@@ -90,10 +67,13 @@ public sealed class Arguments
         return result;
     }
 
-    /// <summary>Problems found so far, plus every flag given that no one asked for.</summary>
-    public IReadOnlyList<string> Problems()
+    /// <summary>Problems found by the parser and by the conversions so far.</summary>
+    public IReadOnlyList<string> Problems() => problems;
+
+    private Option<T> Declared<T>(string name)
     {
-        var unknown = values.Keys.Where(key => !read.Contains(key)).Select(key => $"unknown option '--{key}'");
-        return [.. problems, .. unknown];
+        var command = result.CommandResult.Command;
+        return command.Options.OfType<Option<T>>().SingleOrDefault(option => option.Name == OptionPrefix + name)
+            ?? throw new InvalidOperationException($"{command.Name} reads --{name}, which Usage does not declare");
     }
 }

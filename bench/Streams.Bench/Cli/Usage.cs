@@ -1,51 +1,34 @@
+using System.CommandLine;
+using Streams.Api;
+using Streams.Bench.Cluster;
+using Streams.Bench.Restore;
+using Streams.Bench.Serving;
+using Streams.Bench.Throughput;
+using static Streams.Api.CommandLineSyntax;
+
 namespace Streams.Bench.Cli;
 
-/// <summary>The help text, and the exit path for bad arguments.</summary>
+/// <summary>
+/// Every subcommand and its flags, declared once in the server's grammar (<see cref="CommandLineSyntax"/>)
+/// with the line the help prints; and the exit path for bad arguments. A command reads its flags by name
+/// through <see cref="Arguments"/>, which refuses a name not declared here.
+/// </summary>
 public static class Usage
 {
     public const int BadArguments = 2;
 
-    public const string Text = """
-        usage: streams-bench <command> [flags]
+    public static RootCommand Root { get; } = CreateRoot();
 
-        restore-scaling    time-to-healthy of a fresh node over N published streams, eager vs lazy
-          --store s3|local             s3 (default) uses STREAMS_TEST_S3_* from scripts/s3-test-server.sh
-          --streams 100,1000,10000     backlog sizes
-          --latency-ms 5               delay added to every object-store call of the measured node
-          --project-latency-ms 25      per-call latency the results are projected to
-          --parallelism 1,8,32,128     eager restore parallelisms (32 is the default of streams.restore.parallelism)
-          --sequential-max-streams N   skip parallelism 1 above N streams
-          --seed-streams 4 --records-per-seed 60 --segment-target-rows 30
-          --cold-reads 50              never-touched streams read on the lazy node
-          --run-timeout-s 900          per node start
-          --s3-bucket NAME             default: streams-bench-<random>
-          --keep                       keep the scratch directory and the objects
-
-        append-throughput  appends/s, MB/s and latency of concurrent writers; catch-up read MB/s; long-poll delivery
-          --url http://127.0.0.1:PORT  a running server (default: start one on a scratch directory)
-          --seconds 10                 per append phase
-          --server-pid PID             with --url: the server's process, for its CPU per operation
-          --label TEXT                 with --url: names the server in the table heading
-          --writers 16 --streams 8     small-body phases (100 B): one stream, 8 streams,
-          --many-streams 1000            and round-robin over 1,000 streams
-          --only one,few,many,large,catch-up,long-poll   the scenarios to run (default: all)
-          --large-writers 4 --large-streams 4   large-body phase (1 MiB)
-          --max-requests 200000 --large-max-requests 2000
-          --catch-up-mb 50 --catch-up-rounds 3
-          --long-poll-samples 200
-          --keep                       keep the scratch directory
-
-        cluster            a cluster on the S3 test server (STREAMS_TEST_S3_*): appends/s and catch-up MB/s through
-                           the owner and a non-owner, one stream's handoff pause, moving many streams, joining over N
-          --nodes 3                    at least 3: the last one leaves for the pause, the one before for the move
-          --seconds 10 --writers 16 --streams 8   append phases (100 B bodies), once per node asked
-          --catch-up-mb 32 --catch-up-rounds 2
-          --move-streams 1000          streams on the node that leaves for the move
-          --join-streams 1000,10000    published streams under the cluster a node joins
-          --cold-reads 50              never-touched streams read through the joining node
-          --s3-bucket NAME             default: streams-bench-<random>
-          --keep                       keep the scratch directory and the objects
-        """;
+    /// <summary>The help of every subcommand, one after the other: every flag there is.</summary>
+    public static void Write(TextWriter output)
+    {
+        output.WriteLine("usage: streams-bench <command> [flags]");
+        foreach (var command in Root.Subcommands.Where(command => !command.Hidden))
+        {
+            output.WriteLine();
+            WriteHelp(Root, output, command.Name);
+        }
+    }
 
     public static int Fail(IEnumerable<string> problems)
     {
@@ -54,7 +37,71 @@ public static class Usage
             Console.Error.WriteLine($"streams-bench: {problem}");
         }
 
-        Console.Error.WriteLine(Text);
+        Write(Console.Error);
         return BadArguments;
+    }
+
+    private static RootCommand CreateRoot()
+    {
+        var root = Root("streams-bench: benchmarks of the Streams server (docs/benchmarks.md).");
+        root.Subcommands.Add(new Command(RestoreScalingCommand.Name, "time-to-healthy of a fresh node over N published streams, eager vs lazy")
+        {
+            Value("--store", "s3 (default) uses STREAMS_TEST_S3_* from scripts/s3-test-server.sh", "s3|local"),
+            Value("--streams", "backlog sizes [default: 100,1000,10000]", "100,1000,10000"),
+            Value("--latency-ms", "delay added to every object-store call of the measured node [default: 5]", "ms"),
+            Value("--project-latency-ms", "per-call latency the results are projected to [default: 25]", "ms"),
+            Value("--parallelism", "eager restore parallelisms (32 is the default of streams.restore.parallelism) [default: 1,8,32,128]", "1,8,32,128"),
+            Value("--sequential-max-streams", "skip parallelism 1 above N streams", "N"),
+            Value("--seed-streams", "distinct streams written and published once, then copied to make the backlog [default: 4]", "N"),
+            Value("--records-per-seed", "records appended to each seed stream [default: 60]", "N"),
+            Value("--segment-target-rows", "segment size of the seed streams [default: 30]", "N"),
+            Value("--cold-reads", "never-touched streams read on the lazy node [default: 50]", "N"),
+            Value("--run-timeout-s", "per node start [default: 900]", "s"),
+            Value("--s3-bucket", "[default: streams-bench-<random>]", "name"),
+            Switch("--keep", "keep the scratch directory and the objects"),
+        });
+        root.Subcommands.Add(new Command(AppendThroughputCommand.Name, "appends/s, MB/s and latency of concurrent writers; catch-up read MB/s; long-poll delivery")
+        {
+            Value("--url", "a running server [default: start one on a scratch directory]", "http://127.0.0.1:PORT"),
+            Value("--seconds", "per append phase [default: 10]", "s"),
+            Value("--server-pid", "with --url: the server's process, for its CPU per operation", "PID"),
+            Value("--label", "with --url: names the server in the table heading", "text"),
+            Value("--writers", "writers of the small-body phases (100 B) [default: 16]", "N"),
+            Value("--streams", "streams of the few-streams phase [default: 8]", "N"),
+            Value("--many-streams", "streams written round-robin in the many-streams phase [default: 1000]", "N"),
+            Value("--only", "the scenarios to run [default: all]", "one,few,many,large,catch-up,long-poll"),
+            Value("--large-writers", "writers of the large-body phase (1 MiB) [default: 4]", "N"),
+            Value("--large-streams", "streams of the large-body phase [default: 4]", "N"),
+            Value("--max-requests", "bound on the requests of a small-body phase [default: 200000]", "N"),
+            Value("--large-max-requests", "bound on the requests of the large-body phase [default: 2000]", "N"),
+            Value("--catch-up-mb", "size of the stream read back [default: 50]", "MB"),
+            Value("--catch-up-rounds", "reads of it [default: 3]", "N"),
+            Value("--long-poll-samples", "long-poll deliveries timed [default: 200]", "N"),
+            Switch("--keep", "keep the scratch directory"),
+        });
+        root.Subcommands.Add(new Command(ClusterCommand.Name,
+            "a cluster on the S3 test server (STREAMS_TEST_S3_*): appends/s and catch-up MB/s through the owner and a non-owner, "
+            + "one stream's handoff pause, moving many streams, joining over N")
+        {
+            Value("--nodes", "at least 3: the last one leaves for the pause, the one before for the move [default: 3]", "N"),
+            Value("--seconds", "per append phase (100 B bodies), once per node asked [default: 10]", "s"),
+            Value("--writers", "concurrent writers of an append phase [default: 16]", "N"),
+            Value("--streams", "streams of an append phase [default: 8]", "N"),
+            Value("--catch-up-mb", "size of the stream read back [default: 32]", "MB"),
+            Value("--catch-up-rounds", "reads of it [default: 2]", "N"),
+            Value("--move-streams", "streams on the node that leaves for the move [default: 1000]", "N"),
+            Value("--join-streams", "published streams under the cluster a node joins [default: 1000,10000]", "1000,10000"),
+            Value("--cold-reads", "never-touched streams read through the joining node [default: 50]", "N"),
+            Value("--s3-bucket", "[default: streams-bench-<random>]", "name"),
+            Switch("--keep", "keep the scratch directory and the objects"),
+        });
+        // The served child of the benchmarks (ServedNode starts it): not one to run by hand.
+        root.Subcommands.Add(new Command(ServeCommand.Name, "the server with a counting (and delaying) object store")
+        {
+            Hidden = true,
+            Options = { Value(ServeCommand.LatencyFlag, "delay added to every object-store call [default: 0]", "ms") },
+            Arguments = { new Argument<string[]>(ServeCommand.ServerFlagsArgument) { Description = "the server's own flags, after --", Arity = ArgumentArity.ZeroOrMore } },
+        });
+        return root;
     }
 }

@@ -1,9 +1,11 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Streams.Actors.ObjectStore;
+using Streams.Bench.Cli;
 
 namespace Streams.Bench.Serving;
 
@@ -23,28 +25,34 @@ internal static class ServeCommand
 {
     public const string Name = "serve";
     public const string Separator = "--";
-    public const string LatencyFlag = "--latency-ms";
+    public const string LatencyFlag = "--" + LatencyName;
+    private const string LatencyName = "latency-ms";
+    public const string ServerFlagsArgument = "server-flags";
 
     // The server's hosted service that runs the eager restore (internal to the engine, so named here).
     private const string RestoreServiceTypeName = "EagerRestoreService";
 
-    public static async Task<int> RunAsync(string[] args)
+    public static async Task<int> RunAsync(ParseResult parsed)
     {
-        var separator = Array.IndexOf(args, Separator);
-        var own = separator < 0 ? args : args[..separator];
-        var serverArgs = separator < 0 ? [] : args[(separator + 1)..];
+        var arguments = new Arguments(parsed);
         var latency = TimeSpan.Zero;
-        if (own.Length == 2 && own[0] == LatencyFlag
-            && double.TryParse(own[1], NumberStyles.Float, CultureInfo.InvariantCulture, out var milliseconds) && milliseconds >= 0)
+        if (arguments.String(LatencyName) is { } latencyText)
         {
+            if (!double.TryParse(latencyText, NumberStyles.Float, CultureInfo.InvariantCulture, out var milliseconds) || milliseconds < 0)
+            {
+                return Usage.Fail([$"{LatencyFlag} must be a number of milliseconds of at least 0, not '{latencyText}'"]);
+            }
+
             latency = TimeSpan.FromMilliseconds(milliseconds);
         }
-        else if (own.Length != 0)
+
+        if (arguments.Problems() is { Count: > 0 } problems)
         {
-            await Console.Error.WriteLineAsync($"usage: streams-bench {Name} [{LatencyFlag} D] {Separator} <server flags>");
-            return 2;
+            return Usage.Fail(problems);
         }
 
+        // Everything after "--" is the server's, passed on as it came.
+        var serverArgs = parsed.GetValue<string[]>(ServerFlagsArgument) ?? [];
         var calls = new ObjectStoreCalls();
         using var subscription = DiagnosticListener.AllListeners.Subscribe(
             new HostBuildingObserver(services => Decorate(services, calls, latency)));

@@ -157,8 +157,10 @@ public sealed class StreamActorLifecycleTests(ITestOutputHelper output) : Stream
         var gate = await WriterGate.CloseAsync(Engine.Writer);
 
         stream.Tell(Append(Name, "in flight"), writer);
+        await InFlightAsync(stream, writer);
+        // The delete is in the owner's mailbox before the gate opens, so ahead of the append's commit
+        // report, which the writer can send only after it; the delete's own write queues behind the gate.
         stream.Tell(new DeleteStream(Name));
-        await ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
         gate.Open();
 
         // The append was committed before the delete (the writer keeps submission order), so it is
@@ -176,12 +178,25 @@ public sealed class StreamActorLifecycleTests(ITestOutputHelper output) : Stream
         var gate = await WriterGate.CloseAsync(Engine.Writer);
 
         stream.Tell(Append(Name, "in flight"), writer);
-        await writer.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
+        // The append must be taken before the clock passes the TTL, or it would be refused as expired.
+        await InFlightAsync(stream, writer);
         Engine.Clock.Advance(Ttl + TimeSpan.FromSeconds(1));
         stream.Tell(new DescribeStream(Name));
         gate.Open();
 
         await writer.ExpectMsgAsync<Appended>();
         Assert.Equal(ErrorCode.StreamNotFound, (await ExpectMsgAsync<StreamRejected>()).Code);
+    }
+
+    /// <summary>
+    /// Returns once the owner has handled the append sent before (it answers the details query in
+    /// mailbox order, without waiting for commits) and checks that the append is not answered yet:
+    /// an acknowledgement sent while the append was handled would already be in the writer's queue.
+    /// </summary>
+    private async Task InFlightAsync(IActorRef stream, Akka.TestKit.TestProbe writer)
+    {
+        stream.Tell(new GetStreamDetails(Name));
+        await ExpectMsgAsync<StreamDetailsReported>();
+        Assert.False(writer.HasMessages, "the append was answered before its commit");
     }
 }

@@ -22,6 +22,12 @@ public sealed class TieredRecordReaderTests : IAsyncLifetime
     private const int Total = SealedRecords + WalRecords;
     private const long Unlimited = long.MaxValue;
 
+    /// <summary>
+    /// A read of eleven small records takes milliseconds; a faulty reader that never reaches its end
+    /// (one that starts a record late in a later segment did) must fail the test, not hang the run.
+    /// </summary>
+    private static readonly TimeSpan ReadDeadline = TimeSpan.FromSeconds(10);
+
     private readonly TempDirectory objects = new();
     private StreamTestNode node = null!;
     private long streamId;
@@ -63,7 +69,7 @@ public sealed class TieredRecordReaderTests : IAsyncLifetime
     [InlineData(10)]
     public async Task Should_return_every_record_from_the_start_position_to_the_end_in_order_whatever_tier_the_start_is_in(long from)
     {
-        var records = await node.Dependencies.RecordReader.ReadAsync(streamId, Name, from, Total, Unlimited, CancellationToken.None);
+        var records = await ReadAsync(from, Total, Unlimited);
 
         AssertRecords(from, Total, records);
     }
@@ -74,7 +80,7 @@ public sealed class TieredRecordReaderTests : IAsyncLifetime
     [InlineData(8, 9)]
     public async Task Should_stop_at_the_end_position_given_when_it_lies_in_a_later_segment_or_the_wal(long from, long to)
     {
-        var records = await node.Dependencies.RecordReader.ReadAsync(streamId, Name, from, to, Unlimited, CancellationToken.None);
+        var records = await ReadAsync(from, to, Unlimited);
 
         AssertRecords(from, to, records);
     }
@@ -89,13 +95,33 @@ public sealed class TieredRecordReaderTests : IAsyncLifetime
         var position = from;
         while (position < Total)
         {
-            var page = await node.Dependencies.RecordReader.ReadAsync(streamId, Name, position, Total, maxBytes: 1, CancellationToken.None);
+            var page = await ReadAsync(position, Total, maxBytes: 1);
             Assert.NotEmpty(page);
             read.AddRange(page);
             position += page.Count;
         }
 
         AssertRecords(from, Total, read);
+    }
+
+    /// <summary>
+    /// The reader's read, on a thread of its own and awaited only until <see cref="ReadDeadline"/>: a
+    /// read that loops without awaiting would not see its cancellation token, and would hold the test
+    /// thread if it ran there.
+    /// </summary>
+    private async Task<List<StoredRecord>> ReadAsync(long from, long to, long maxBytes)
+    {
+        using var deadline = new CancellationTokenSource(ReadDeadline);
+        var reader = node.Dependencies.RecordReader;
+        var read = Task.Run(() => reader.ReadAsync(streamId, Name, from, to, maxBytes, deadline.Token), deadline.Token);
+        try
+        {
+            return await read.WaitAsync(ReadDeadline);
+        }
+        catch (Exception exception) when (exception is TimeoutException or OperationCanceledException)
+        {
+            throw new TimeoutException($"reading positions {from} to {to} (at most {maxBytes} bytes) did not finish within {ReadDeadline.TotalSeconds} s", exception);
+        }
     }
 
     private static byte[] Payload(int position) => Encoding.UTF8.GetBytes($"record-{position}");
