@@ -10,8 +10,9 @@ public sealed record StreamOwner(string NodeName, string HttpBaseUrl, bool IsLoc
 
 /// <summary>
 /// Finds a stream's owner in a cluster. A stream owned here is known without a message; otherwise
-/// the shard region (through its proxy, <see cref="StreamsNode.Locator"/>) is asked (starting the owner where the shard lives) and the answer is kept for
-/// <c>streams.cluster.owner-cache-ttl</c>. A stale answer costs one "moving" reply and a new question.
+/// the shard region is asked through its proxy (<see cref="StreamsNode.Locator"/>), which starts the
+/// owner where the shard lives, and the answer is kept for <c>streams.cluster.owner-cache-ttl</c>. A
+/// stale answer costs one "moving" reply and a new question.
 /// </summary>
 public sealed class StreamOwnerDirectory(StreamsNode node, StreamsSettings settings, TimeProvider clock)
 {

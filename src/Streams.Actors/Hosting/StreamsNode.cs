@@ -15,6 +15,7 @@ public sealed class StreamsNode
     private volatile string name;
     private volatile IActorRef? region;
     private volatile IActorRef? locator;
+    // Lives as long as the process (the node is a singleton); it has no timer or wait handle to release.
     private readonly CancellationTokenSource listenerClosing = new();
     private volatile Akka.Cluster.Cluster? membership;
 

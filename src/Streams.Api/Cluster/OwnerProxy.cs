@@ -139,6 +139,7 @@ internal sealed class OwnerProxy(HttpClient client, StreamsNode node, ILogger<Ow
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
+            // The listener closes: the event stream just ends here, as a local one does.
         }
     }
 
