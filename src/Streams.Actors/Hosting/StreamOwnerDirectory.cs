@@ -10,8 +10,9 @@ public sealed record StreamOwner(string NodeName, string HttpBaseUrl, bool IsLoc
 
 /// <summary>
 /// Finds a stream's owner in a cluster. A stream owned here is known without a message; otherwise
-/// the shard region is asked (starting the owner where the shard lives) and the answer is kept for
-/// <c>streams.cluster.owner-cache-ttl</c>. A stale answer costs one "moving" reply and a new question.
+/// the shard region is asked through its proxy (<see cref="StreamsNode.Locator"/>), which starts the
+/// owner where the shard lives, and the answer is kept for <c>streams.cluster.owner-cache-ttl</c>. A
+/// stale answer costs one "moving" reply and a new question.
 /// </summary>
 public sealed class StreamOwnerDirectory(StreamsNode node, StreamsSettings settings, TimeProvider clock)
 {
@@ -40,7 +41,7 @@ public sealed class StreamOwnerDirectory(StreamsNode node, StreamsSettings setti
             return entry.Owner;
         }
 
-        if (node.Region is not { } region)
+        if (node.Locator is not { } locator)
         {
             return null;
         }
@@ -48,7 +49,7 @@ public sealed class StreamOwnerDirectory(StreamsNode node, StreamsSettings setti
         object reply;
         try
         {
-            reply = await region.Ask<object>(new PlacementMessages.LocateOwner(streamName), LocateTimeout, cancellationToken);
+            reply = await locator.Ask<object>(new PlacementMessages.LocateOwner(streamName), LocateTimeout, cancellationToken);
         }
         catch (AskTimeoutException)
         {

@@ -55,10 +55,14 @@ internal static class StreamsClusterHosting
                     // The owners passivate themselves when idle, with the same hand-off drain.
                     ShouldPassivateIdleEntities = false,
                 })
+            // Where-is questions go through a proxy: it outlives this node's own region, which stops
+            // once a leaving node has handed its shards off while the node still takes requests.
+            // (A null role, like the region's, keeps sharding's configured default: any member.)
+            .WithShardRegionProxy<RegionProxy>(RegionName, cluster.ShardRole!, new StreamMessageExtractor(settings.ClusterShardCount))
             .AddStartup((system, registry) =>
             {
                 var self = Akka.Cluster.Cluster.Get(system);
-                node.Started(registry.Get<StreamActor>(), self);
+                node.Started(registry.Get<StreamActor>(), self, registry.Get<RegionProxy>());
                 system.ActorOf(OwnershipLossForwarderActor.Props(registry.Get<StreamActor>()), "ownership-loss-forwarder");
                 if (cluster.SeedNodes.Count == 0)
                 {
@@ -69,10 +73,15 @@ internal static class StreamsClusterHosting
         return builder;
     }
 
+    /// <summary>The registry key of the shard region proxy (<see cref="StreamsNode.Locator"/>).</summary>
+    internal sealed class RegionProxy;
+
     /// <summary>The services a cluster node adds, in the order that makes SIGTERM a graceful leave.</summary>
     public static void AddClusterStopSequence(IServiceCollection services, Action addDrain)
     {
-        // Hosted services stop in reverse order: hand off shards, then drain what is left, then leave.
+        // The hand-off runs before any hosted service stops (IHostedLifecycleService.StoppingAsync),
+        // Kestrel included; then hosted services stop in reverse order: Kestrel (registered last by
+        // WebApplication), the drain of what is left, the leave, and the actor system.
         services.AddHostedService<ClusterLeaveService>();
         addDrain();
         services.AddHostedService<ShardHandOffService>();

@@ -220,7 +220,10 @@ public static class StreamsHostingExtensions
             StreamsClusterHosting.AddClusterStopSequence(services, () => services.AddHostedService<DrainCoordinator>());
         }
 
-        services.Configure<HostOptions>(host => host.ShutdownTimeout = settings.DrainTimeout + ShutdownMargin);
+        // Every step of a stop honours the host's shutdown token, so this bounds SIGTERM to exit. A
+        // cluster node first hands its shards off with its listener still open (ShardHandOffService).
+        var shutdownTimeout = settings.DrainTimeout + ShutdownMargin + (options.Cluster is null ? TimeSpan.Zero : ShardHandOffService.Bound(settings));
+        services.Configure<HostOptions>(host => host.ShutdownTimeout = shutdownTimeout);
         return services;
     }
 

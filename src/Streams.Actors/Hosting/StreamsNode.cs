@@ -14,6 +14,9 @@ public sealed class StreamsNode
     private volatile string? httpBaseUrl;
     private volatile string name;
     private volatile IActorRef? region;
+    private volatile IActorRef? locator;
+    // Lives as long as the process (the node is a singleton); it has no timer or wait handle to release.
+    private readonly CancellationTokenSource listenerClosing = new();
     private volatile Akka.Cluster.Cluster? membership;
 
     public StreamsNode(StreamsClusterOptions? cluster, string name)
@@ -36,6 +39,16 @@ public sealed class StreamsNode
     /// <summary>The shard region; null until the actor system has started it (and on a single node).</summary>
     public IActorRef? Region => region;
 
+    /// <summary>
+    /// Where where-is questions go: a proxy of the shard region, which keeps finding owners on the
+    /// other nodes after this node's own region has handed off its shards and stopped (a leaving node
+    /// still serves and forwards requests until its listener closes).
+    /// </summary>
+    public IActorRef? Locator => locator ?? region;
+
+    /// <summary>Cancelled when a leaving node is about to close its listener: live reads it forwards end then.</summary>
+    public CancellationToken ListenerClosing => listenerClosing.Token;
+
     /// <summary>How many stream owners run on this node (cluster mode).</summary>
     public int LocalOwnerCount => localOwners.Count;
 
@@ -44,12 +57,15 @@ public sealed class StreamsNode
     /// <summary>This member's status (Joining, Up, Leaving, ...); null on a single node and before the start.</summary>
     public string? MemberStatus => membership?.SelfMember.Status.ToString();
 
-    public void Started(IActorRef shardRegion, Akka.Cluster.Cluster cluster)
+    public void Started(IActorRef shardRegion, Akka.Cluster.Cluster cluster, IActorRef? regionProxy = null)
     {
         region = shardRegion;
+        locator = regionProxy;
         membership = cluster;
         name = cluster.SelfAddress.ToString();
     }
+
+    public void CloseListener() => listenerClosing.Cancel();
 
     public void RegisterOwner(string streamName, IActorRef owner) => localOwners[streamName] = owner;
 

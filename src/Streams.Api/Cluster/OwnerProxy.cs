@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using Microsoft.AspNetCore.Http.Features;
 using Streams.Actors.Domain;
 using Streams.Actors.Hosting;
+using Streams.Api.Http;
 
 namespace Streams.Api.Cluster;
 
@@ -103,7 +104,7 @@ internal sealed class OwnerProxy(HttpClient client, StreamsNode node, ILogger<Ow
         return message;
     }
 
-    private static async Task CopyResponseAsync(HttpContext context, HttpResponseMessage response, CancellationToken cancellationToken)
+    private async Task CopyResponseAsync(HttpContext context, HttpResponseMessage response, CancellationToken cancellationToken)
     {
         var target = context.Response;
         target.StatusCode = (int)response.StatusCode;
@@ -122,14 +123,45 @@ internal sealed class OwnerProxy(HttpClient client, StreamsNode node, ILogger<Ow
 
         // Each chunk is written (and so flushed) as it arrives: SSE events are not held back.
         await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
-        await body.CopyToAsync(target.Body, cancellationToken);
+        if (!IsEventStream(response))
+        {
+            await body.CopyToAsync(target.Body, cancellationToken);
+            return;
+        }
+
+        // An event stream runs for minutes: when this node leaves, it ends as the node's own do at
+        // SIGTERM (the client reconnects from its last offset, through a node that stays), rather
+        // than hold the listener's shutdown back for the rest of its life.
+        using var ended = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, node.ListenerClosing);
+        try
+        {
+            await body.CopyToAsync(target.Body, ended.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // The listener closes: the event stream just ends here, as a local one does.
+        }
     }
 
-    /// <summary>Refused connections never reached the owner; reads may always be asked again.</summary>
+    private static bool IsEventStream(HttpResponseMessage response) =>
+        response.Content.Headers.ContentType?.MediaType is "text/event-stream";
+
+    /// <summary>
+    /// Refused connections never reached the owner; reads may always be asked again; so may an
+    /// append of an idempotent producer, which the owner applies once however often it arrives (a
+    /// copy that did get applied is answered as the duplicate it is).
+    /// </summary>
     private static bool IsSafeToRetry(HttpContext context, HttpRequestException exception) =>
         exception.InnerException is SocketException { SocketErrorCode: SocketError.ConnectionRefused or SocketError.HostUnreachable } ||
         HttpMethods.IsGet(context.Request.Method) ||
-        HttpMethods.IsHead(context.Request.Method);
+        HttpMethods.IsHead(context.Request.Method) ||
+        IsIdempotentProducerAppend(context.Request);
+
+    private static bool IsIdempotentProducerAppend(HttpRequest request) =>
+        HttpMethods.IsPost(request.Method) &&
+        request.Headers.ContainsKey(ProtocolHeaders.ProducerId) &&
+        request.Headers.ContainsKey(ProtocolHeaders.ProducerEpoch) &&
+        request.Headers.ContainsKey(ProtocolHeaders.ProducerSeq);
 
     /// <summary>Lets <see cref="StreamContent"/> read the request body without closing it.</summary>
     private sealed class KeepOpenStream(Stream inner) : Stream

@@ -18,6 +18,9 @@ internal static class ClusterOnS3
 
     public static readonly TimeSpan ProgressTimeout = TimeSpan.FromSeconds(120);
 
+    /// <summary>HOCON added to every node's <c>--hocon</c> when set.</summary>
+    public const string ExtraHoconVariable = "STREAMS_TEST_CLUSTER_HOCON";
+
     public static async Task<StreamsCluster> StartAsync(
         int nodeCount,
         S3TestBucket bucket,
@@ -27,7 +30,11 @@ internal static class ClusterOnS3
     {
         var s3 = S3TestServer.Require();
         await bucket.EnsureCreatedAsync();
-        string[] arguments = [.. s3.ServerArguments(bucket.Name, prefix), "--hocon", S3PipelineTests.FastPipeline, .. sealing];
+        // Extra engine or Akka settings for every node, to measure a tuning (docs/cluster.md#node-loss-recovery-time).
+        var hocon = Environment.GetEnvironmentVariable(ExtraHoconVariable) is { Length: > 0 } extra
+            ? S3PipelineTests.FastPipeline + "\n" + extra
+            : S3PipelineTests.FastPipeline;
+        string[] arguments = [.. s3.ServerArguments(bucket.Name, prefix), "--hocon", hocon, .. sealing];
         return await StreamsCluster.StartAsync(nodeCount, directory, arguments, s3.ServerEnvironment());
     }
 

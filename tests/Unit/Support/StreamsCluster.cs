@@ -32,6 +32,9 @@ internal sealed record ClusterNode(int Number, int RemotingPort, ServerProcess P
 internal sealed class StreamsCluster : IAsyncDisposable
 {
     public const string ReadyPath = "ready";
+
+    /// <summary>A directory to which every node's output is appended, one file per node (docs/testing.md).</summary>
+    public const string KeepLogsVariable = "STREAMS_TEST_CLUSTER_LOGS";
     private const string Loopback = "127.0.0.1";
 
     /// <summary>A remoting port seen free may be taken before the node binds it; then another is tried.</summary>
@@ -141,6 +144,10 @@ internal sealed class StreamsCluster : IAsyncDisposable
                 ],
                 Environment = environment,
                 ReadinessPath = ReadyPath,
+                // Set to keep every node's whole output after the run (the failure message shows only the last lines).
+                LogPath = System.Environment.GetEnvironmentVariable(KeepLogsVariable) is { Length: > 0 } logs
+                    ? Path.Combine(logs, $"{DateTime.UtcNow:HHmmss}-node-{number.ToString(CultureInfo.InvariantCulture)}-{remotingPort.ToString(CultureInfo.InvariantCulture)}.log")
+                    : null,
             };
             try
             {
