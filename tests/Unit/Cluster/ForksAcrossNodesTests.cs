@@ -122,6 +122,8 @@ public sealed class ForksAcrossNodesTests : Akka.TestKit.Xunit2.TestKit, IAsyncL
         Assert.IsType<StreamCreated>(await AskAsync(second, Fork(remoteFork, "moving", forkOffset: null, subOffset: 0)));
         Assert.IsType<StreamCreated>(await AskAsync(first, Fork(localFork, "moving", forkOffset: null, subOffset: 0)));
         Assert.IsType<Appended>(await AskAsync(first, Append(localFork, "a")));
+        // The source moves soft-deleted: it must stay so on its next owner, and keep serving its forks.
+        Assert.IsType<StreamDeleted>(await AskAsync(first, new DeleteStream("moving")));
 
         // The first node hands every shard it has to the second: the forks must not hold their source back.
         var stopped = CreateTestProbe();
@@ -129,14 +131,22 @@ public sealed class ForksAcrossNodesTests : Akka.TestKit.Xunit2.TestKit, IAsyncL
         first.Region.Tell(GracefulShutdown.Instance);
         await stopped.ExpectTerminatedAsync(first.Region, ClusterTimeout);
 
+        // Both drained cleanly: only a fully published stream's rows are dropped.
         Assert.Null(first.Engine.Database.LoadStream("moving"));
         Assert.Null(first.Engine.Database.LoadStream(localFork));
+        Assert.Equal(ErrorCode.StreamGone, Assert.IsType<StreamRejected>(await AskAsync(second, new DescribeStream("moving"))).Code);
         Assert.Equal(["m1", "m2", "a"], await ReadAsync(second, localFork, ReadStart.Beginning));
         Assert.Equal(["m1", "m2"], await ReadAsync(second, remoteFork, ReadStart.Beginning));
         // The moved fork was restored alone: its source was hydrated only by its own owner.
         var restored = second.Engine.Database.LoadStream(localFork)!;
         Assert.Null(restored.ForkParentId);
         Assert.Equal("moving", restored.ForkParentName);
+
+        // The last fork's delete collects the source on its new owner.
+        Assert.IsType<StreamDeleted>(await AskAsync(second, new DeleteStream(localFork)));
+        Assert.Equal(ErrorCode.StreamGone, Assert.IsType<StreamRejected>(await AskAsync(second, new DescribeStream("moving"))).Code);
+        Assert.IsType<StreamDeleted>(await AskAsync(second, new DeleteStream(remoteFork)));
+        Assert.Equal(ErrorCode.StreamNotFound, Assert.IsType<StreamRejected>(await AskAsync(second, new DescribeStream("moving"))).Code);
     }
 
     private async Task StartTwoNodesAsync(params (string Name, string ContentType, string[] Records)[] sources)
