@@ -318,14 +318,20 @@ public sealed partial class StreamActor
         var isJson = live.IsJson;
         var end = live.CommittedPosition;
         var subOffset = describe.SubOffset;
+        // In a cluster the answer crosses remoting in one message: the prefix must fit a frame.
+        var maxPrefixBytes = Clustered ? dependencies.Settings.ForkReadPageBytes : long.MaxValue;
         // Reading the record(s) at the fork position is I/O: off the actor thread, answered directly.
         Task.Run(() => ForkPrefix.MaterialiseAsync(reader, database, lineage, isJson, position, end, subOffset, CancellationToken.None))
             .PipeTo(
                 Sender,
                 // An array: the answer may cross remoting (see ServeForkRange).
-                success: prefix => prefix.Records is { } records
-                    ? described with { Prefix = records.ToArray() }
-                    : new StreamRejected(ErrorCode.InvalidHeader, prefix.Problem!),
+                success: prefix => prefix.Records is not { } records
+                    ? new StreamRejected(ErrorCode.InvalidHeader, prefix.Problem!)
+                    : records.Sum(record => (long)record.Length) > maxPrefixBytes
+                        ? new StreamRejected(
+                            ErrorCode.PayloadTooLarge,
+                            $"a Stream-Fork-Sub-Offset prefix of more than {maxPrefixBytes} bytes cannot be forked on a cluster")
+                        : described with { Prefix = records.ToArray() },
                 failure: exception => new StreamRejected(ErrorCode.Unavailable, $"the fork source could not be read: {exception.Message}"));
     }
 
