@@ -120,9 +120,11 @@ keep_artifacts() {
     [[ -n "${target}" && -n "${work_dir}" && -d "${work_dir}" ]] || return 0
     mkdir -p "${target}"
     local file
-    for file in results.json server.log peer-*.log; do
-        if [[ -f "${work_dir}/${file}" ]]; then
-            cp "${work_dir}/${file}" "${target}/${file}"
+    # The peers' logs are matched in the work directory: a bare peer-*.log would match (or not) in
+    # the current directory instead.
+    for file in "${work_dir}"/results.json "${work_dir}"/server.log "${work_dir}"/peer-*.log; do
+        if [[ -f "${file}" ]]; then
+            cp "${file}" "${target}/${file##*/}"
         fi
     done
 }

@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Event;
 using Streams.Actors.Domain;
 using Streams.Actors.Protocol;
 using Streams.Actors.Storage;
@@ -21,10 +22,36 @@ namespace Streams.Actors.Actors;
 /// committed row is the reference. A delete of a stream some fork references leaves it SoftDeleted:
 /// 410 to clients, 409 to a PUT, its records kept. When a fork is removed it tells its parent, which,
 /// if soft-deleted and no longer referenced, removes itself and tells its own parent in turn.
+///
+/// In a cluster (docs/adr/0011-forks-across-cluster-nodes.md) a fork never depends on rows of its
+/// source on its own node: the reference is a marker object in the bucket, written before the source
+/// is asked to describe itself and removed once the fork is gone; positions below the fork position
+/// are read from the source's owner (<see cref="ReadForkRange"/>), which answers in Ready and
+/// SoftDeleted alike; and a delete lists the markers before it decides between soft delete and removal.
 /// </summary>
 public sealed partial class StreamActor
 {
     private bool softDeletedCollectAttempted;
+    private IRecordReader? forkAwareReader;
+
+    private bool Clustered => dependencies.Cluster is not null;
+
+    /// <summary>
+    /// The reader of this stream's lineage: in a cluster a fork's source is a remote entry, read from
+    /// its owner through the region; on a single node every entry is local.
+    /// </summary>
+    private IRecordReader RecordReader => !Clustered
+        ? dependencies.RecordReader
+        : forkAwareReader ??= new ForkAwareRecordReader(
+            dependencies.RecordReader,
+            new ClusterForkSourceReader(
+                Router,
+                dependencies.Settings.AskTimeout,
+                dependencies.Settings.MoveRetryPause,
+                dependencies.Settings.ForkReadPageBytes));
+
+    private ObjectStore.ForkReferences ForkReferences =>
+        dependencies.ForkReferences ?? throw new InvalidOperationException("a cluster node needs its fork references");
 
     // ---- Creating a fork: this stream is the fork ---------------------------------------------
 
@@ -39,16 +66,33 @@ public sealed partial class StreamActor
 
         var replyTo = Sender;
         var describe = new DescribeForkSource(create.SourceName, streamName, create.ContentType, create.ForkOffset, create.SubOffset);
-        // The supervisor routes by name and starts the source's owner if needed. The answer arrives as
-        // a message, so this actor never blocks, and the source's owner never waits for us.
-        Router.Ask<object>(describe, dependencies.Settings.AskTimeout)
+        var router = Router;
+        var timeout = dependencies.Settings.AskTimeout;
+        var references = Clustered ? ForkReferences : null;
+        var forkName = streamName;
+        // The supervisor (or the shard region) routes by name and starts the source's owner if needed.
+        // The answer arrives as a message, so this actor never blocks, and the source's owner never
+        // waits for us.
+        Task.Run(async () =>
+            {
+                if (references is not null)
+                {
+                    // Before the source is asked: a delete the source handles after our question then
+                    // certainly sees the marker (the source handles both in turn), so it only soft-deletes.
+                    await references.AddAsync(describe.StreamName, forkName, CancellationToken.None);
+                }
+
+                return await router.Ask<object>(describe, timeout);
+            })
             .PipeTo(
                 Self,
                 success: answer => new ForkSourceAnswered(create, replyTo, answer),
-                failure: _ => new ForkSourceAnswered(
+                failure: exception => new ForkSourceAnswered(
                     create,
                     replyTo,
-                    new StreamRejected(ErrorCode.Timeout, $"the fork source '{create.SourceName}' did not answer in time; retry")));
+                    exception is AskTimeoutException or TaskCanceledException
+                        ? new StreamRejected(ErrorCode.Timeout, $"the fork source '{create.SourceName}' did not answer in time; retry")
+                        : new StreamRejected(ErrorCode.Unavailable, $"the fork could not be registered with its source: {exception.Message}")));
         SetReceiveTimeout(null);
         Become(AwaitingForkSource);
     }
@@ -56,6 +100,12 @@ public sealed partial class StreamActor
     private void AwaitingForkSource()
     {
         Receive<ForkSourceAnswered>(HandleForkSourceAnswered);
+        Receive<ForkAbandoned>(abandoned =>
+        {
+            abandoned.ReplyTo.Tell(abandoned.Reply);
+            BecomeAbsent();
+            UnstashAllWaiting();
+        });
         Receive<WaiterTimedOut>(_ => { });
         ReceiveAny(StashOrReject);
     }
@@ -65,19 +115,18 @@ public sealed partial class StreamActor
         var create = answered.Create;
         if (answered.Answer is not ForkSourceDescribed source)
         {
-            answered.ReplyTo.Tell(answered.Answer as StreamRejected
-                ?? new StreamRejected(ErrorCode.Unavailable, $"unexpected answer {answered.Answer.GetType().Name} from the fork source"));
-            BecomeAbsent();
-            UnstashAllWaiting();
+            AbandonFork(
+                create,
+                answered.ReplyTo,
+                answered.Answer as StreamRejected
+                    ?? new StreamRejected(ErrorCode.Unavailable, $"unexpected answer {answered.Answer.GetType().Name} from the fork source"));
             return;
         }
 
         var contentType = create.ContentType ?? source.ContentType;
         if (SplitInitialBody(contentType, create.InitialBody, dependencies.Settings.MaxAppendMessages, out var initialRecords) is { } rejected)
         {
-            answered.ReplyTo.Tell(rejected);
-            BecomeAbsent();
-            UnstashAllWaiting();
+            AbandonFork(create, answered.ReplyTo, rejected);
             return;
         }
 
@@ -99,7 +148,9 @@ public sealed partial class StreamActor
             NextPosition = position,
             SealedThrough = position,
             UploadedThrough = position,
-            ForkParentId = source.StreamId,
+            // In a cluster the source is referenced by its marker and read through its owner: no id of
+            // a row on this node, which the source may never have had or may leave at any time.
+            ForkParentId = Clustered ? null : source.StreamId,
             ForkPosition = position,
             ForkSubOffset = create.SubOffset,
             ForkParentName = source.Name,
@@ -111,6 +162,8 @@ public sealed partial class StreamActor
         var replyTo = answered.ReplyTo;
         var name = streamName;
         var sourceLineage = source.Lineage;
+        var clustered = Clustered;
+        var sourceName = source.Name;
         dependencies.WalWriter.Submit(new CreateStreamOperation(row, records, now, appendSizes))
             .PipeTo(
                 Self,
@@ -119,11 +172,53 @@ public sealed partial class StreamActor
                     {
                         StreamId = streamId,
                         NextPosition = position + records.Count,
-                        Lineage = StreamLineage.ForkOf(sourceLineage, streamId, name, position),
+                        Lineage = clustered
+                            ? StreamLineage.RemoteFork(streamId, name, position, sourceName)
+                            : StreamLineage.ForkOf(sourceLineage, streamId, name, position),
                     },
                     replyTo),
                 failure: exception => new WriteFailed(exception, replyTo));
         BecomeWaitingForWrite();
+    }
+
+    /// <summary>
+    /// The fork is not created: answer <paramref name="reply"/>. In a cluster its marker goes first, so
+    /// a delete of the source after this answer does not find it; and a source that soft-deleted itself
+    /// meanwhile (it saw the marker) is told, so that it can collect itself.
+    /// </summary>
+    private void AbandonFork(CreateFork create, IActorRef replyTo, object reply)
+    {
+        if (!Clustered)
+        {
+            replyTo.Tell(reply);
+            BecomeAbsent();
+            UnstashAllWaiting();
+            return;
+        }
+
+        var references = ForkReferences;
+        var router = Router;
+        var forkName = streamName;
+        var sourceName = create.SourceName;
+        var sourceSoftDeleted = reply is StreamRejected { Code: ErrorCode.StreamSoftDeleted };
+        Task.Run(async () =>
+            {
+                await references.RemoveAsync(sourceName, forkName, CancellationToken.None);
+                if (sourceSoftDeleted)
+                {
+                    router.Tell(new ForkReleased(sourceName), ActorRefs.NoSender);
+                }
+
+                return new ForkAbandoned(replyTo, reply);
+            })
+            .PipeTo(
+                Self,
+                failure: exception =>
+                {
+                    // The marker stays: the source can at worst be kept soft-deleted, never lose records.
+                    log.Warning("The fork marker of {0} on {1} could not be removed: {2}", forkName, sourceName, exception.Message);
+                    return new ForkAbandoned(replyTo, reply);
+                });
     }
 
     /// <summary>The fork's initial records, or the rejection (same rules and limits as any PUT body).</summary>
@@ -168,6 +263,13 @@ public sealed partial class StreamActor
                 break;
             case ForkReleased:
                 // Only a soft-deleted source has anything to do when a fork goes away.
+                NoteForkReleased();
+                break;
+            case ReadForkRange read:
+                ServeForkRange(live, read);
+                break;
+            case FindForkAppendEnd find:
+                ServeForkAppendEnd(live, find);
                 break;
         }
     }
@@ -175,11 +277,6 @@ public sealed partial class StreamActor
     /// <summary>Checks a fork request against this stream and describes it; no reference is taken here.</summary>
     private void DescribeAsForkSource(LiveStream live, DescribeForkSource describe)
     {
-        if (RefuseForkOnAnotherNode())
-        {
-            return;
-        }
-
         if (describe.ContentType is { } contentType && !ContentTypes.SameMediaType(contentType, live.ContentType))
         {
             Sender.Tell(new StreamRejected(
@@ -215,19 +312,26 @@ public sealed partial class StreamActor
             return;
         }
 
-        var reader = dependencies.RecordReader;
+        var reader = RecordReader;
         var database = dependencies.Database;
         var lineage = live.Lineage;
         var isJson = live.IsJson;
         var end = live.CommittedPosition;
         var subOffset = describe.SubOffset;
+        // In a cluster the answer crosses remoting in one message: the prefix must fit a frame.
+        var maxPrefixBytes = Clustered ? dependencies.Settings.ForkReadPageBytes : long.MaxValue;
         // Reading the record(s) at the fork position is I/O: off the actor thread, answered directly.
         Task.Run(() => ForkPrefix.MaterialiseAsync(reader, database, lineage, isJson, position, end, subOffset, CancellationToken.None))
             .PipeTo(
                 Sender,
-                success: prefix => prefix.Records is { } records
-                    ? described with { Prefix = records }
-                    : new StreamRejected(ErrorCode.InvalidHeader, prefix.Problem!),
+                // An array: the answer may cross remoting (see ServeForkRange).
+                success: prefix => prefix.Records is not { } records
+                    ? new StreamRejected(ErrorCode.InvalidHeader, prefix.Problem!)
+                    : records.Sum(record => (long)record.Length) > maxPrefixBytes
+                        ? new StreamRejected(
+                            ErrorCode.PayloadTooLarge,
+                            $"a Stream-Fork-Sub-Offset prefix of more than {maxPrefixBytes} bytes cannot be forked on a cluster")
+                        : described with { Prefix = records.ToArray() },
                 failure: exception => new StreamRejected(ErrorCode.Unavailable, $"the fork source could not be read: {exception.Message}"));
     }
 
@@ -254,7 +358,16 @@ public sealed partial class StreamActor
         // Appends accepted before the delete still get their answers.
         Receive<AppendCommitted>(committed => HandleCommitResult(committed.CommitNumber, committed, serving: false));
         Receive<AppendFailed>(failed => HandleCommitResult(failed.CommitNumber, failed, serving: false));
-        Receive<ForkReleased>(_ => StartDelete(stream!, replyTo: null));
+        Receive<ForkReleased>(_ =>
+        {
+            NoteForkReleased();
+            StartDelete(stream!, replyTo: null);
+        });
+        // Its records stay for the forks made before the delete: they keep reading through it.
+        Receive<ReadForkRange>(read => ServeForkRange(stream!, read));
+        Receive<FindForkAppendEnd>(find => ServeForkAppendEnd(stream!, find));
+        // The publish asked for when it was soft-deleted (cluster mode) answers here.
+        Receive<PipelineMessages.AllPublished>(_ => { });
         Receive<CreateStream>(_ => Sender.Tell(SoftDeletedConflict()));
         Receive<CreateFork>(_ => Sender.Tell(SoftDeletedConflict()));
         Receive<DescribeForkSource>(_ => Sender.Tell(new StreamRejected(
@@ -285,6 +398,13 @@ public sealed partial class StreamActor
 
     private void HandleStreamSoftDeleted(StreamSoftDeleted softDeleted)
     {
+        if (Clustered && !stream!.SoftDeleted)
+        {
+            // The next owner, on any node, must restore it soft-deleted: publish that now rather than
+            // at the next hand-off, which a crash could forestall.
+            Context.ActorSelection($"/user/{UploaderName}").Tell(new PipelineMessages.PublishStream(stream.StreamId));
+        }
+
         stream!.SoftDeleted = true;
         SignalRemoved();
         softDeleted.ReplyTo?.Tell(new StreamDeleted(streamName));
@@ -295,9 +415,150 @@ public sealed partial class StreamActor
     /// <summary>This stream is gone for good: its parent may be a soft-deleted source waiting for that.</summary>
     private void ReleaseForkParent()
     {
+        if (Clustered)
+        {
+            // Done by the delete itself, before the client is answered (StartClusterDelete).
+            return;
+        }
+
         if (stream?.ForkParentName is { } parent)
         {
             Router.Tell(new ForkReleased(parent), ActorRefs.NoSender);
+        }
+    }
+
+    /// <summary>A fork that waits for this answer (cluster mode) may now tell its client it is deleted.</summary>
+    private void NoteForkReleased()
+    {
+        if (!Sender.IsNobody())
+        {
+            Sender.Tell(new ForkReleaseNoted(streamName));
+        }
+    }
+
+    // ---- Cluster mode: serving a fork's reads, deleting with markers ------------------------
+
+    /// <summary>
+    /// Records a fork reads below its fork position, from this stream's lineage (so a remote entry of
+    /// its own recurses to its source's owner), off the actor thread, answered directly. A record
+    /// larger than a page is answered one page-sized piece at a time.
+    /// </summary>
+    private void ServeForkRange(LiveStream live, ReadForkRange read)
+    {
+        var end = Math.Min(read.ToPosition, live.CommittedPosition);
+        if (read.FromPosition < 0 || read.FromPosition >= end || read.SkipBytes < 0)
+        {
+            // A fork only reads below its fork position, which this stream had committed: these
+            // positions were lost with an unclean stop of this stream's earlier owner.
+            Sender.Tell(new StreamRejected(
+                ErrorCode.Unavailable,
+                $"stream '{streamName}' has no records at positions {read.FromPosition}..{read.ToPosition} any more"));
+            return;
+        }
+
+        var reader = RecordReader;
+        var lineage = live.Lineage;
+        var pageBytes = dependencies.Settings.ForkReadPageBytes;
+        var maxBytes = Math.Max(1, Math.Min(read.MaxBytes, pageBytes));
+        var from = read.FromPosition;
+        var skip = read.SkipBytes;
+        Task.Run(async () =>
+            {
+                var records = await lineage.ReadAsync(reader, from, end, maxBytes, CancellationToken.None);
+                var first = records[0].Payload;
+                if (skip > 0 || first.Length > pageBytes)
+                {
+                    if (skip >= first.Length)
+                    {
+                        return (object)new StreamRejected(ErrorCode.InvalidOffset, $"the record at {from} has only {first.Length} bytes");
+                    }
+
+                    var piece = first.Slice((int)skip, (int)Math.Min(pageBytes, first.Length - skip)).ToArray();
+                    // Arrays, not collection expressions: an answer crosses remoting, and the JSON
+                    // serializer can only rebuild concrete collection types.
+                    return new ForkRangeRead(new[] { piece }, first.Length);
+                }
+
+                return new ForkRangeRead(records.Select(record => record.Payload.ToArray()).ToArray(), PartialRecordLength: 0);
+            })
+            .PipeTo(Sender, failure: exception => new StreamRejected(ErrorCode.Unavailable, $"the fork source could not be read: {exception.Message}"));
+    }
+
+    /// <summary>Where the append covering a position ends, cut at the end of the range its stream serves here.</summary>
+    private void ServeForkAppendEnd(LiveStream live, FindForkAppendEnd find)
+    {
+        var reader = RecordReader;
+        var database = dependencies.Database;
+        var (entry, rangeEnd) = live.Lineage.Serving(find.Position);
+        var committed = live.CommittedPosition;
+        var position = find.Position;
+        Task.Run(async () =>
+            {
+                var end = await ForkPrefix.AppendEndAsync(reader, database, entry, position, CancellationToken.None);
+                return new ForkAppendEndFound(Math.Min(end, Math.Min(rangeEnd, committed)));
+            })
+            .PipeTo(Sender, failure: exception => new StreamRejected(ErrorCode.Unavailable, $"the fork source could not be read: {exception.Message}"));
+    }
+
+    /// <summary>
+    /// A delete in a cluster: forks on any node reference this stream by their markers, so the owner
+    /// lists them first and the writer then soft-deletes (some marker) or removes (none). A removed
+    /// fork then drops its own marker and waits until its source has taken the release in, so that a
+    /// client told "deleted" finds a soft-deleted source already being collected.
+    /// </summary>
+    private void StartClusterDelete(LiveStream live, IActorRef? replyTo)
+    {
+        var references = ForkReferences;
+        var walWriter = dependencies.WalWriter;
+        var router = Router;
+        var timeout = dependencies.Settings.AskTimeout;
+        var name = streamName;
+        var streamId = live.StreamId;
+        var sourceName = live.ForkParentName;
+        var log = this.log;
+        Task.Run(async () =>
+            {
+                var referenced = await references.AnyAsync(name, CancellationToken.None);
+                var removal = new RemoveUnlessForkedOperation(streamId, referenced);
+                var result = await walWriter.Submit(removal);
+                if (result == StreamRemoval.SoftDeleted)
+                {
+                    return (object)new StreamSoftDeleted(replyTo);
+                }
+
+                if (result == StreamRemoval.Removed && sourceName is not null)
+                {
+                    await ReleaseSourceAsync(references, router, timeout, sourceName, name, log);
+                }
+
+                // The operation has completed here, so its tombstone generation is set.
+                return new StreamRemoved(removal.TombstoneGeneration, replyTo);
+            })
+            .PipeTo(Self, failure: exception => new WriteFailed(exception, replyTo));
+        BecomeWaitingForWrite();
+    }
+
+    /// <summary>
+    /// The fork is gone: its marker goes, then its source is told. Failures are only logged: the fork's
+    /// removal is committed, and a source kept by a stale marker only stays soft-deleted (it collects
+    /// itself once the marker is gone and it is loaded or released again).
+    /// </summary>
+    private static async Task ReleaseSourceAsync(
+        ObjectStore.ForkReferences references,
+        IActorRef router,
+        TimeSpan timeout,
+        string sourceName,
+        string forkName,
+        ILoggingAdapter log)
+    {
+        try
+        {
+            await references.RemoveAsync(sourceName, forkName, CancellationToken.None);
+            await router.Ask<object>(new ForkReleased(sourceName), timeout);
+        }
+        catch (Exception exception)
+        {
+            log.Warning("Releasing the source {0} of the removed fork {1} did not finish: {2}", sourceName, forkName, exception.Message);
         }
     }
 
@@ -309,4 +570,6 @@ public sealed partial class StreamActor
     private sealed record ForkSourceAnswered(CreateFork Create, IActorRef ReplyTo, object Answer);
 
     private sealed record StreamSoftDeleted(IActorRef? ReplyTo);
+
+    private sealed record ForkAbandoned(IActorRef ReplyTo, object Reply);
 }

@@ -81,24 +81,6 @@ public sealed partial class StreamActor
         StartHandOff();
     }
 
-    /// <summary>
-    /// A fork reads its source's records through its own node's index, so a source owned by
-    /// another node cannot be forked (yet): say so at once rather than let the fork wait for an
-    /// answer it could not use.
-    /// </summary>
-    private bool RefuseForkOnAnotherNode()
-    {
-        if (dependencies.Cluster is null || !Sender.Path.Address.HasGlobalScope)
-        {
-            return false;
-        }
-
-        Sender.Tell(new StreamRejected(
-            ErrorCode.NotImplemented,
-            $"stream '{streamName}' is owned by another cluster node; forking across nodes is not supported yet"));
-        return true;
-    }
-
     private StreamRejected Moving() =>
         new(ErrorCode.StreamMoving, $"stream '{streamName}' is moving to another node; retry");
 
@@ -159,12 +141,15 @@ public sealed partial class StreamActor
         }
 
         handOffStarted = true;
-        if (stream is not { SoftDeleted: false } live)
+        if (stream is not { } live)
         {
             // Nothing of its own to publish: a deleted stream's tombstone is the uploader's.
             Context.Stop(Self);
             return;
         }
+
+        // A soft-deleted stream moves like any other: its forks keep reading it through its next
+        // owner, which restores it soft-deleted from the manifest published here.
 
         var segmenter = Context.ActorSelection($"/user/{SegmenterName}");
         var uploader = Context.ActorSelection($"/user/{UploaderName}");
@@ -214,6 +199,8 @@ public sealed partial class StreamActor
         // Only a fully published stream is evicted; the next owner on this node hydrates it afresh.
         if (!await walWriter.Submit(new EvictStreamOperation(streamId, lastAccessMs)))
         {
+            // A cluster fork never references local rows (docs/adr/0011), so only rows left by a
+            // single-node run on this disk can still hold the stream here.
             return "its local rows could not be dropped (a local fork still reads them)";
         }
 

@@ -28,12 +28,14 @@ public sealed partial class StreamActor
         var hydrator = dependencies.Hydrator;
         var name = streamName;
         var timeout = dependencies.Settings.HydrationTimeout;
+        // In a cluster a fork's source is read through its owner, never restored here with the fork.
+        var forkSourcesRemote = dependencies.Cluster is not null;
         Task.Run(async () =>
             {
                 // Gives up on the object store when the waiting requests do: a request that never
                 // answers must not hold a connection, nor write rows long after the owner moved on.
                 using var giveUp = new CancellationTokenSource(timeout);
-                return await hydrator.HydrateAsync(name, giveUp.Token);
+                return await hydrator.HydrateAsync(name, forkSourcesRemote, giveUp.Token);
             })
             .PipeTo(
                 Self,

@@ -175,7 +175,7 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
     {
         Receive<CreateStream>(HandleCreateNew);
         Receive<ForkMessages.CreateFork>(HandleCreateFork);
-        Receive<ForkMessages.ForkReleased>(_ => { });
+        Receive<ForkMessages.ForkReleased>(_ => NoteForkReleased());
         Receive<FencingMessages.OwnershipLost>(lost =>
         {
             if (IsOwnLoss(lost))
@@ -294,8 +294,9 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
         if (stream!.SoftDeleted)
         {
             // Collecting needs to see every fork. Under a restore mode the forks may still be only in
-            // the object store, so a soft-deleted source is kept until the forks release it.
-            BecomeSoftDeleted(collect: dependencies.RestoreMode == RestoreMode.None);
+            // the object store, so a soft-deleted source is kept until the forks release it; in a
+            // cluster the markers in the bucket name every fork, wherever it lives.
+            BecomeSoftDeleted(collect: dependencies.RestoreMode == RestoreMode.None || dependencies.Cluster is not null);
             return;
         }
 
@@ -775,7 +776,7 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
             return;
         }
 
-        var reader = dependencies.RecordReader;
+        var reader = RecordReader;
         var lineage = live.Lineage;
         Task.Run(async () =>
             {
@@ -834,6 +835,12 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
         {
             Timers.Cancel(waiter.TimerKey);
             waiter.ReplyTo.Tell(NotFound());
+        }
+
+        if (dependencies.Cluster is not null)
+        {
+            StartClusterDelete(live, replyTo);
+            return;
         }
 
         // A stream that forks still read through is only soft-deleted; the writer decides, so that a

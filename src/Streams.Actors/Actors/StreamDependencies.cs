@@ -7,7 +7,9 @@ namespace Streams.Actors.Actors;
 
 /// <summary>
 /// What every stream owner shares: the index, the writer, the reader and the clock; in cluster mode
-/// also <paramref name="Cluster"/>, this node's place in the cluster (null on a single node).
+/// also <paramref name="Cluster"/>, this node's place in the cluster (null on a single node), and
+/// <paramref name="ForkReferences"/>, the markers that say which forks read a stream (a fork and its
+/// source may live on different nodes there, so no local row can say it).
 /// </summary>
 public sealed record StreamDependencies(
     StreamDatabase Database,
@@ -22,4 +24,5 @@ public sealed record StreamDependencies(
     RestoreMode RestoreMode,
     StreamsSettings Settings,
     TimeProvider Clock,
-    Hosting.StreamsNode? Cluster = null);
+    Hosting.StreamsNode? Cluster = null,
+    ObjectStore.ForkReferences? ForkReferences = null);

@@ -87,6 +87,9 @@ public sealed record StreamsSettings
 
     public required TimeSpan MoveRetryPause { get; init; }
 
+    /// <summary>Record bytes per answer when a fork reads its source over remoting (cluster mode).</summary>
+    public required long ForkReadPageBytes { get; init; }
+
     private const string ResourceName = "Streams.Actors.Config.streams.conf";
 
     /// <summary>The embedded defaults as HOCON, to be used as the fallback of any overrides.</summary>
@@ -140,6 +143,8 @@ public sealed record StreamsSettings
             HandOffTimeout = streams.GetTimeSpan("cluster.handoff-timeout"),
             OwnerCacheTtl = streams.GetTimeSpan("cluster.owner-cache-ttl"),
             MoveRetryPause = streams.GetTimeSpan("cluster.move-retry-pause"),
+            ForkReadPageBytes = streams.GetByteSize("cluster.fork-read-page-bytes")
+                ?? throw new InvalidOperationException("streams.cluster.fork-read-page-bytes is not set"),
             UploadManifestMinInterval = streams.GetTimeSpan("upload.manifest-min-interval"),
             Compaction = CompactionSettings.From(streams),
         };

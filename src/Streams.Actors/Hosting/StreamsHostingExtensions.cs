@@ -109,7 +109,8 @@ public static class StreamsHostingExtensions
             restoreMode,
             settings,
             provider.GetRequiredService<TimeProvider>(),
-            options.Cluster is null ? null : node));
+            options.Cluster is null ? null : node,
+            options.Cluster is null ? null : new ForkReferences(provider.GetRequiredService<IObjectStore>())));
         services.AddSingleton(provider => new SegmentSealer(
             provider.GetRequiredService<PipelineQueries>(),
             provider.GetRequiredService<WalWriter>(),

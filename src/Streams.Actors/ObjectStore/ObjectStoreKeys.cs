@@ -37,6 +37,20 @@ public static class ObjectStoreKeys
 
     public static string ManifestKey(string streamName) => StreamDirectory(streamName) + ManifestFileName;
 
+    public const string ForkReferencesDirectoryName = "forks";
+    public const string ForkReferenceExtension = ".json";
+
+    /// <summary>
+    /// The prefix, ending in '/', of the fork reference markers of a stream (cluster mode): one object
+    /// per fork that reads it, see <see cref="ForkReferences"/>.
+    /// </summary>
+    public static string ForkReferencesPrefix(string sourceName) =>
+        StreamDirectory(sourceName) + ForkReferencesDirectoryName + "/";
+
+    /// <summary>The marker saying that <paramref name="forkName"/> reads <paramref name="sourceName"/>.</summary>
+    public static string ForkReferenceKey(string sourceName, string forkName) =>
+        ForkReferencesPrefix(sourceName) + StreamHash(forkName) + ForkReferenceExtension;
+
     /// <summary>The prefix, ending in '/', under which one stream's segments live.</summary>
     public static string SegmentsPrefix(string streamName) =>
         StreamDirectory(streamName) + SegmentsDirectoryName + "/";

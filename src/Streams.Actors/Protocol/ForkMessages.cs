@@ -46,8 +46,34 @@ public static class ForkMessages
     /// <summary>
     /// A fork of <paramref name="StreamName"/> was removed for good. A soft-deleted source then checks
     /// whether anything still references it and, if not, removes itself, which cascades up the chain.
+    /// A sender other than NoSender (cluster mode) is answered <see cref="ForkReleaseNoted"/> once the
+    /// source has taken it in, so a client told "deleted" afterwards finds the source collected.
     /// </summary>
     public sealed record ForkReleased(string StreamName) : IForkCommand;
+
+    /// <summary>The source has taken a <see cref="ForkReleased"/> in (and, if soft-deleted, started collecting).</summary>
+    public sealed record ForkReleaseNoted(string StreamName);
+
+    /// <summary>
+    /// Cluster mode: a fork asks its source (<paramref name="StreamName"/>) for the records in
+    /// [<paramref name="FromPosition"/>, <paramref name="ToPosition"/>), below the fork position, within
+    /// <paramref name="MaxBytes"/> (at least one record). Answered by a Ready or soft-deleted source,
+    /// from its own lineage, with <see cref="ForkRangeRead"/> or a rejection.
+    /// <paramref name="SkipBytes"/> above 0 continues a record too large for one answer from that byte.
+    /// </summary>
+    public sealed record ReadForkRange(string StreamName, long FromPosition, long ToPosition, long MaxBytes, long SkipBytes) : IForkCommand;
+
+    /// <summary>
+    /// Whole records from the position asked for, in order; or, when <paramref name="PartialRecordLength"/>
+    /// is above 0, one piece of the record at that position (whose full length it gives), starting at the
+    /// asked <c>SkipBytes</c>: the record is larger than one answer may carry.
+    /// </summary>
+    public sealed record ForkRangeRead(IReadOnlyList<byte[]> Records, long PartialRecordLength);
+
+    /// <summary>Cluster mode: where does the append covering <paramref name="Position"/> end (a JSON sub-offset counts within it)?</summary>
+    public sealed record FindForkAppendEnd(string StreamName, long Position) : IForkCommand;
+
+    public sealed record ForkAppendEndFound(long EndPosition);
 
     /// <summary>
     /// What the fork needs from its source at creation. <paramref name="ForkPosition"/> is the resolved

@@ -122,10 +122,10 @@ public sealed class HydrateStreamOperation(RestoredStream restored, long publish
                                  last_stream_seq, next_position, sealed_through, uploaded_through,
                                  manifest_generation, last_upload_at_ms, restored, published_producers,
                                  published_stream_seq, published_closed, published_clean, ownership_claimed,
-                                 soft_deleted, fork_parent_id, fork_position, fork_sub_offset)
+                                 soft_deleted, fork_parent_id, fork_position, fork_sub_offset, fork_parent_name)
             VALUES ($name, $type, $created, $ttl, $expires, $access, $closed, $cpid, $cpepoch, $cpseq, $seq,
                     $next, $next, $next, $generation, $published, 1, $producers, $seq, $closed, $clean, 0,
-                    $softDeleted, $forkParent, $forkPosition, $forkSubOffset)
+                    $softDeleted, $forkParent, $forkPosition, $forkSubOffset, $forkParentName)
             RETURNING stream_id
             """,
             ("$name", row.Name),
@@ -146,8 +146,10 @@ public sealed class HydrateStreamOperation(RestoredStream restored, long publish
             ("$clean", restored.EpochBumped ? 0 : 1),
             ("$softDeleted", row.SoftDeleted ? 1 : 0),
             ("$forkParent", row.ForkParentId),
-            ("$forkPosition", row.ForkParentId is null ? null : row.ForkPosition),
-            ("$forkSubOffset", row.ForkParentId is null ? null : row.ForkSubOffset))!;
+            ("$forkPosition", row.ForkParentId is null && !row.ForkSourceIsRemote ? null : row.ForkPosition),
+            ("$forkSubOffset", row.ForkParentId is null && !row.ForkSourceIsRemote ? null : row.ForkSubOffset),
+            // Restored in cluster mode, a fork keeps its source by name and reads it through the cluster.
+            ("$forkParentName", row.ForkSourceIsRemote ? row.ForkParentName : null))!;
 
         foreach (var epoch in row.Epochs)
         {

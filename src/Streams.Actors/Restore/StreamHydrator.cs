@@ -33,6 +33,16 @@ public sealed class StreamHydrator(IObjectStore objectStore, WalWriter walWriter
         HydrateAsync(streamName, forksBelow: [], cancellationToken);
 
     /// <summary>
+    /// In cluster mode (<paramref name="forkSourcesRemote"/>) a fork is restored alone: its source
+    /// belongs to whichever node owns it and is read through that owner, so it is never restored
+    /// here as a side effect (its rows on this node would go stale the moment it changed elsewhere).
+    /// </summary>
+    public Task<HydrationOutcome> HydrateAsync(string streamName, bool forkSourcesRemote, CancellationToken cancellationToken) =>
+        forkSourcesRemote
+            ? HydrateAsync(streamName, forksBelow: null, cancellationToken)
+            : HydrateAsync(streamName, forksBelow: [], cancellationToken);
+
+    /// <summary>
     /// Writes the rows of an already fetched manifest (the eager bootstrap's path).
     /// <paramref name="version"/> is the manifest object's version: this node's next publish of the
     /// stream is a compare-and-swap against it.
@@ -42,9 +52,10 @@ public sealed class StreamHydrator(IObjectStore objectStore, WalWriter walWriter
 
     /// <param name="forksBelow">
     /// The forks whose restore led here, each waiting for its source: a name already among them
-    /// means the manifests name each other as sources, which only a corrupt store can hold.
+    /// means the manifests name each other as sources, which only a corrupt store can hold. Null:
+    /// fork sources are remote and not restored here.
     /// </param>
-    private async Task<HydrationOutcome> HydrateAsync(string streamName, HashSet<string> forksBelow, CancellationToken cancellationToken)
+    private async Task<HydrationOutcome> HydrateAsync(string streamName, HashSet<string>? forksBelow, CancellationToken cancellationToken)
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
@@ -60,7 +71,7 @@ public sealed class StreamHydrator(IObjectStore objectStore, WalWriter walWriter
         }
     }
 
-    private async Task<HydrationOutcome> FetchAndRestoreAsync(string streamName, HashSet<string> forksBelow, CancellationToken cancellationToken)
+    private async Task<HydrationOutcome> FetchAndRestoreAsync(string streamName, HashSet<string>? forksBelow, CancellationToken cancellationToken)
     {
         var read = await objectStore.GetVersionedAsync(ObjectStoreKeys.ManifestKey(streamName), cancellationToken);
         if (read is null)
@@ -79,10 +90,10 @@ public sealed class StreamHydrator(IObjectStore objectStore, WalWriter walWriter
         return await RestoreAsync(manifest, read.Version, forksBelow, cancellationToken);
     }
 
-    private async Task<HydrationOutcome> RestoreAsync(StreamManifest manifest, string version, HashSet<string> forksBelow, CancellationToken cancellationToken)
+    private async Task<HydrationOutcome> RestoreAsync(StreamManifest manifest, string version, HashSet<string>? forksBelow, CancellationToken cancellationToken)
     {
         long? forkParentId = null;
-        if (manifest.ForkParent is { } parentName && !manifest.Deleted)
+        if (manifest.ForkParent is { } parentName && !manifest.Deleted && forksBelow is not null)
         {
             if (!forksBelow.Add(manifest.Name) || forksBelow.Contains(parentName))
             {

@@ -29,7 +29,7 @@ public static class ForkPrefix
 
         if (isJson)
         {
-            var unit = JsonUnitLength(database, lineage, forkPosition, committedEnd);
+            var unit = await JsonUnitLengthAsync(reader, database, lineage, forkPosition, committedEnd, cancellationToken);
             if (subOffset > unit)
             {
                 return new Result(null, $"Stream-Fork-Sub-Offset {subOffset} is beyond the {unit} messages of the append at the fork offset");
@@ -53,12 +53,37 @@ public static class ForkPrefix
     /// Messages from <paramref name="position"/> to the end of the append covering it, as the stream
     /// serving that position recorded it, cut at the end of that stream's range in this lineage.
     /// </summary>
-    private static long JsonUnitLength(StreamDatabase database, StreamLineage lineage, long position, long committedEnd)
+    private static async Task<long> JsonUnitLengthAsync(
+        IRecordReader reader,
+        StreamDatabase database,
+        StreamLineage lineage,
+        long position,
+        long committedEnd,
+        CancellationToken cancellationToken)
     {
         var (entry, rangeEnd) = lineage.Serving(position);
-        var unitEnd = database.FindAppendBatch(entry.StreamId, position) is { } batch
+        var unitEnd = await AppendEndAsync(reader, database, entry, position, cancellationToken);
+        return Math.Min(unitEnd, Math.Min(rangeEnd, committedEnd)) - position;
+    }
+
+    /// <summary>
+    /// Where the append covering <paramref name="position"/> ends, as the stream of
+    /// <paramref name="entry"/> recorded it; a remote entry (a cluster fork's source) is asked.
+    /// </summary>
+    public static async Task<long> AppendEndAsync(
+        IRecordReader reader,
+        StreamDatabase database,
+        LineageEntry entry,
+        long position,
+        CancellationToken cancellationToken)
+    {
+        if (entry.IsRemote && reader is ForkAwareRecordReader forkAware)
+        {
+            return await forkAware.Remote.AppendEndAsync(entry.Name, position, cancellationToken);
+        }
+
+        return database.FindAppendBatch(entry.StreamId, position) is { } batch
             ? batch.FirstPosition + batch.RecordCount
             : position + 1;
-        return Math.Min(unitEnd, Math.Min(rangeEnd, committedEnd)) - position;
     }
 }

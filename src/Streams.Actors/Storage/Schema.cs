@@ -8,9 +8,10 @@ internal static class Schema
 {
     /// <summary>
     /// 2 added <c>segments.object_name</c>; 3 added the layout versions of compaction and
-    /// <c>object_deletions</c>. <see cref="Migrations"/> brings an older file up to date.
+    /// <c>object_deletions</c>; 4 added <c>streams.fork_parent_name</c>. <see cref="Migrations"/>
+    /// brings an older file up to date.
     /// </summary>
-    public const int Version = 3;
+    public const int Version = 4;
 
     public const string Create = """
         CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
@@ -49,6 +50,9 @@ internal static class Schema
             -- re-create must name the same one, and the materialised prefix is already among the
             -- fork's own records, so nothing else depends on it.
             fork_sub_offset          INTEGER,
+            -- Cluster mode: the fork's source by name, read through the source's owner wherever it
+            -- lives (fork_parent_id is then NULL: nothing local is referenced). NULL for a local fork.
+            fork_parent_name         TEXT,
             -- Deleted while forks still read through it: kept, but invisible to clients.
             soft_deleted             INTEGER NOT NULL DEFAULT 0,
             -- 1 when the row was written from a manifest rather than by local appends.
@@ -176,5 +180,6 @@ internal static class Schema
             ALTER TABLE streams ADD COLUMN layout_version INTEGER NOT NULL DEFAULT 0;
             ALTER TABLE streams ADD COLUMN published_layout_version INTEGER NOT NULL DEFAULT 0;
             """),
+        (4, "ALTER TABLE streams ADD COLUMN fork_parent_name TEXT;"),
     ];
 }

@@ -225,7 +225,8 @@ public sealed class StreamDatabase
                closed, closed_by_producer_id, closed_by_producer_epoch, closed_by_producer_seq,
                last_stream_seq, next_position, sealed_through, uploaded_through, manifest_generation,
                fork_parent_id, fork_position, soft_deleted, restored, fork_sub_offset,
-               (SELECT parent.name FROM streams parent WHERE parent.stream_id = streams.fork_parent_id),
+               COALESCE((SELECT parent.name FROM streams parent WHERE parent.stream_id = streams.fork_parent_id),
+                        fork_parent_name),
                ownership_claimed
         FROM streams
         """;
@@ -305,6 +306,11 @@ public sealed class StreamDatabase
     /// <summary>Walks the fork parents up to the root; a stream that is not a fork is its own lineage.</summary>
     private static StreamLineage LoadLineage(SqliteConnection connection, StreamRow row)
     {
+        if (row.ForkSourceIsRemote)
+        {
+            return StreamLineage.RemoteFork(row.StreamId, row.Name, row.ForkPosition ?? 0, row.ForkParentName!);
+        }
+
         if (row.ForkParentId is null)
         {
             return StreamLineage.Root(row.StreamId, row.Name);

@@ -1,7 +1,18 @@
 namespace Streams.Actors.Storage;
 
 /// <summary>One stream that serves the positions from <see cref="FromPosition"/> up to the next entry's start.</summary>
-public readonly record struct LineageEntry(long StreamId, string Name, long FromPosition);
+public readonly record struct LineageEntry(long StreamId, string Name, long FromPosition)
+{
+    /// <summary>
+    /// The id of an entry this node does not keep (ids are AUTOINCREMENT, so never 0): a cluster
+    /// fork's source, read by name through the source's owner.
+    /// </summary>
+    public const long RemoteStreamId = 0;
+
+    public bool IsRemote => StreamId == RemoteStreamId;
+
+    public static LineageEntry Remote(string name, long fromPosition) => new(RemoteStreamId, name, fromPosition);
+}
 
 /// <summary>
 /// Which stream's records serve which positions of a stream's offset space. A fork shares its
@@ -31,6 +42,14 @@ public sealed class StreamLineage
     /// </summary>
     public static StreamLineage ForkOf(IEnumerable<LineageEntry> source, long forkStreamId, string forkName, long forkPosition) =>
         FromChain([new LineageEntry(forkStreamId, forkName, forkPosition), .. source]);
+
+    /// <summary>
+    /// The lineage of a cluster fork: its own records from the fork position on, and below it one
+    /// remote entry, its source, which answers for every lower position through its own lineage
+    /// (so a fork of a fork recurses on the nodes that own each level).
+    /// </summary>
+    public static StreamLineage RemoteFork(long forkStreamId, string forkName, long forkPosition, string sourceName) =>
+        FromChain([new LineageEntry(forkStreamId, forkName, forkPosition), LineageEntry.Remote(sourceName, 0)]);
 
     /// <summary>
     /// Builds a lineage from a chain of streams, self first, each with the position its own records

@@ -40,8 +40,17 @@ public sealed record StreamRow
     /// <summary>The Stream-Fork-Sub-Offset a fork was created with; 0 for none.</summary>
     public long ForkSubOffset { get; init; }
 
-    /// <summary>The name of the stream this one was forked from (loaded, not a column).</summary>
+    /// <summary>
+    /// The name of the stream this one was forked from: loaded through <see cref="ForkParentId"/> for a
+    /// local fork, stored as <c>fork_parent_name</c> for a fork whose source is read through the cluster.
+    /// </summary>
     public string? ForkParentName { get; init; }
+
+    /// <summary>
+    /// A fork (cluster mode) that references no local row: its positions below the fork position are
+    /// asked of its source's owner, wherever that lives.
+    /// </summary>
+    public bool ForkSourceIsRemote => ForkParentId is null && ForkParentName is not null;
 
     /// <summary>Which stream serves which positions (loaded, not a column); null means only itself.</summary>
     public StreamLineage? Lineage { get; init; }

@@ -35,9 +35,11 @@ public sealed class CreateStreamOperation(
             INSERT INTO streams (name, content_type, created_at_ms, ttl_seconds, expires_at_ms, last_access_ms,
                                  closed, closed_by_producer_id, closed_by_producer_epoch, closed_by_producer_seq,
                                  last_stream_seq, next_position, sealed_through, uploaded_through,
-                                 manifest_generation, fork_parent_id, fork_position, fork_sub_offset, restored)
+                                 manifest_generation, fork_parent_id, fork_position, fork_sub_offset, restored,
+                                 fork_parent_name)
             VALUES ($name, $type, $created, $ttl, $expires, $access, $closed, $cpid, $cpepoch, $cpseq, $seq,
-                    $next, $sealed, $uploaded, $generation, $forkParent, $forkPosition, $forkSubOffset, $restored)
+                    $next, $sealed, $uploaded, $generation, $forkParent, $forkPosition, $forkSubOffset, $restored,
+                    $forkParentName)
             RETURNING stream_id
             """,
             ("$name", row.Name),
@@ -57,8 +59,10 @@ public sealed class CreateStreamOperation(
             ("$generation", generation),
             ("$forkParent", row.ForkParentId),
             ("$forkPosition", row.ForkPosition),
-            ("$forkSubOffset", row.ForkParentId is null ? null : row.ForkSubOffset),
-            ("$restored", row.Restored ? 1 : 0))!;
+            ("$forkSubOffset", row.ForkParentId is null && !row.ForkSourceIsRemote ? null : row.ForkSubOffset),
+            ("$restored", row.Restored ? 1 : 0),
+            // Only a fork with no local parent row keeps the name; a local fork's comes from its parent.
+            ("$forkParentName", row.ForkSourceIsRemote ? row.ForkParentName : null))!;
 
         var epochs = row.Epochs.Count == 0 ? [new EpochStart(0, 0)] : row.Epochs;
         foreach (var epoch in epochs)
@@ -159,8 +163,11 @@ public enum StreamRemoval
 /// references it, in which case it is only marked soft-deleted and its records stay for the forks.
 /// The decision is made here, inside the writer's transaction, so it cannot race a fork's creation:
 /// a fork row committed first keeps the source, a removal committed first makes the fork's insert fail.
+/// In cluster mode forks reference their source by marker objects in the bucket instead
+/// (<see cref="ObjectStore.ForkReferences"/>); the owner looks before it writes and passes
+/// <paramref name="referencedElsewhere"/>.
 /// </summary>
-public sealed class RemoveUnlessForkedOperation(long streamId) : WalOperation<StreamRemoval>
+public sealed class RemoveUnlessForkedOperation(long streamId, bool referencedElsewhere = false) : WalOperation<StreamRemoval>
 {
     /// <summary>
     /// After a <see cref="StreamRemoval.Removed"/> result: the generation of the queued tombstone.
@@ -171,7 +178,8 @@ public sealed class RemoveUnlessForkedOperation(long streamId) : WalOperation<St
 
     protected override StreamRemoval Execute(WalSession session)
     {
-        if (session.Scalar("SELECT 1 FROM streams WHERE fork_parent_id = $id LIMIT 1", ("$id", streamId)) is not null)
+        if (referencedElsewhere
+            || session.Scalar("SELECT 1 FROM streams WHERE fork_parent_id = $id LIMIT 1", ("$id", streamId)) is not null)
         {
             return session.Execute("UPDATE streams SET soft_deleted = 1 WHERE stream_id = $id", ("$id", streamId)) == 1
                 ? StreamRemoval.SoftDeleted

@@ -45,14 +45,17 @@ internal sealed class ClusterTestNode : IAsyncDisposable
 
     public Akka.Cluster.Cluster Membership => Akka.Cluster.Cluster.Get(System);
 
-    /// <summary>Wires the engine into <paramref name="system"/> (which must be configured with <see cref="Hocon"/>).</summary>
-    public static ClusterTestNode Start(ActorSystem system, IObjectStore store, string httpBaseUrl)
+    /// <summary>
+    /// Wires the engine into <paramref name="system"/> (which must be configured with <see cref="Hocon"/>);
+    /// <paramref name="streamsHocon"/> overrides engine settings (<c>streams.*</c>).
+    /// </summary>
+    public static ClusterTestNode Start(ActorSystem system, IObjectStore store, string httpBaseUrl, string? streamsHocon = null)
     {
-        var engine = new StreamTestNode(store, RestoreMode.Lazy);
+        var engine = new StreamTestNode(store, RestoreMode.Lazy, streamsHocon);
         var node = new StreamsNode(
             new StreamsClusterOptions { BindHost = "127.0.0.1", PublicHost = "127.0.0.1", HttpBaseUrl = httpBaseUrl },
             httpBaseUrl);
-        var dependencies = engine.Dependencies with { Cluster = node };
+        var dependencies = engine.Dependencies with { Cluster = node, ForkReferences = new ForkReferences(store) };
         var clock = TimeProvider.System;
         var uploader = system.ActorOf(
             UploaderActor.Props(engine.Publisher, engine.Queries, engine.Backlog, engine.WalWriter, engine.Settings, clock),

@@ -58,9 +58,59 @@ public sealed class StreamLineageTests
         Assert.Equal(["root 0-2"], reader.Calls);
     }
 
+    [Fact]
+    public async Task Should_read_a_cluster_forks_inherited_range_from_its_source_by_name_and_its_own_locally()
+    {
+        var local = new ListReader();
+        local.Add(7, 2, "x", "y");
+        var remote = new RemoteSource(["a", "b"]);
+        var lineage = StreamLineage.RemoteFork(7, "fork", 2, "source");
+
+        var records = await lineage.ReadAsync(new ForkAwareRecordReader(local, remote), 0, 4, long.MaxValue, CancellationToken.None);
+
+        Assert.Equal(["a", "b", "x", "y"], records.Select(record => Text(record)));
+        Assert.Equal(["source 0-2"], remote.Calls);
+        Assert.Equal(["fork 2-4"], local.Calls);
+        Assert.True(lineage.Entries[1].IsRemote);
+        Assert.Equal(LineageEntry.RemoteStreamId, lineage.Entries[1].StreamId);
+    }
+
+    [Fact]
+    public async Task Should_ask_the_source_where_an_append_ends_when_the_position_is_inherited_through_the_cluster()
+    {
+        var remote = new RemoteSource(["a", "b", "c"]) { AppendEnd = 3 };
+        var reader = new ForkAwareRecordReader(new ListReader(), remote);
+
+        var end = await ForkPrefix.AppendEndAsync(reader, database: null!, LineageEntry.Remote("source", 0), 1, CancellationToken.None);
+
+        Assert.Equal(3, end);
+    }
+
     private static (string, long) Describe((LineageEntry Entry, long End) serving) => (serving.Entry.Name, serving.End);
 
     private static string Text(StoredRecord record) => System.Text.Encoding.UTF8.GetString(record.Payload.Span);
+
+    /// <summary>A cluster fork's source in memory: records from position 0, one append end for every position.</summary>
+    private sealed class RemoteSource(string[] payloads) : IForkSourceReader
+    {
+        public List<string> Calls { get; } = [];
+
+        public long AppendEnd { get; init; }
+
+        public Task<List<StoredRecord>> ReadAsync(string sourceName, long fromPosition, long toPosition, long maxBytes, CancellationToken cancellationToken)
+        {
+            Calls.Add($"{sourceName} {fromPosition}-{toPosition}");
+            var records = new List<StoredRecord>();
+            for (var position = fromPosition; position < toPosition; position++)
+            {
+                records.Add(new StoredRecord(position, 0, System.Text.Encoding.UTF8.GetBytes(payloads[position])));
+            }
+
+            return Task.FromResult(records);
+        }
+
+        public Task<long> AppendEndAsync(string sourceName, long position, CancellationToken cancellationToken) => Task.FromResult(AppendEnd);
+    }
 
     /// <summary>Each stream's records in memory, read with the same budget rule as the real reader.</summary>
     private sealed class ListReader : IRecordReader

@@ -70,6 +70,29 @@ public sealed class ForkSourceHydrationTests : IAsyncLifetime
         Assert.Null(node.Database.LoadStream("forks/fork"));
     }
 
+    [Fact]
+    public async Task Should_restore_a_fork_alone_with_a_remote_source_when_fork_sources_are_remote()
+    {
+        await PutManifestAsync(Manifest("forks/source", forkParent: null));
+        await PutManifestAsync(Manifest("forks/fork", forkParent: "forks/source") with { ForkPosition = 2, NextPosition = 2 });
+
+        var outcome = await node.Hydrator.HydrateAsync("forks/fork", forkSourcesRemote: true, CancellationToken.None).WaitAsync(Patience);
+
+        // The source belongs to its own owner, on whichever node: nothing of it is written here.
+        Assert.Null(node.Database.LoadStream("forks/source"));
+        Assert.Equal(0, world.ManifestGets("forks/source"));
+        var row = Assert.IsType<Streams.Actors.Storage.StreamRow>(outcome.Row);
+        Assert.Null(row.ForkParentId);
+        Assert.Equal("forks/source", row.ForkParentName);
+        Assert.True(row.ForkSourceIsRemote);
+        var reloaded = node.Database.LoadStream("forks/fork")!;
+        Assert.Equal("forks/source", reloaded.ForkParentName);
+        // Below its fork position the fork is served by its source, by name, through the cluster.
+        Assert.Equal(["forks/fork", "forks/source"], reloaded.Lineage!.Entries.Select(entry => entry.Name));
+        Assert.True(reloaded.Lineage.Serving(1).Entry.IsRemote);
+        Assert.False(reloaded.Lineage.Serving(2).Entry.IsRemote);
+    }
+
     private Task PutManifestAsync(StreamManifest manifest) => world.WriteManifestBytesAsync(manifest.Name, manifest.ToJson());
 
     private static StreamManifest Manifest(string name, string? forkParent) => new()

@@ -194,6 +194,7 @@ public sealed class SegmentObjectNameTests : Akka.TestKit.Xunit2.TestKit, IAsync
                 ALTER TABLE segments DROP COLUMN object_name;
                 ALTER TABLE streams DROP COLUMN layout_version;
                 ALTER TABLE streams DROP COLUMN published_layout_version;
+                ALTER TABLE streams DROP COLUMN fork_parent_name;
                 DROP TABLE object_deletions;
                 UPDATE schema_version SET version = 1;
                 INSERT INTO segments (stream_id, segment_index, first_position, record_count, byte_size, checksum, uploaded)
@@ -208,7 +209,7 @@ public sealed class SegmentObjectNameTests : Akka.TestKit.Xunit2.TestKit, IAsync
         using var command = check.CreateCommand();
         command.CommandText = """
             SELECT (SELECT version FROM schema_version), segment_index, object_name,
-                   (SELECT COUNT(*) FROM pragma_table_info('streams') WHERE name IN ('layout_version', 'published_layout_version'))
+                   (SELECT COUNT(*) FROM pragma_table_info('streams') WHERE name IN ('layout_version', 'published_layout_version', 'fork_parent_name'))
             FROM segments WHERE stream_id = 7
             """;
         using var reader = await command.ExecuteReaderAsync();
@@ -216,7 +217,7 @@ public sealed class SegmentObjectNameTests : Akka.TestKit.Xunit2.TestKit, IAsync
         Assert.Equal(Streams.Actors.Storage.Schema.Version, reader.GetInt64(0));
         Assert.Equal(0, reader.GetInt64(1));
         Assert.True(reader.IsDBNull(2));
-        Assert.Equal(2, reader.GetInt64(3));
+        Assert.Equal(3, reader.GetInt64(3));
         SqliteConnection.ClearAllPools();
     }
 
