@@ -186,26 +186,35 @@ public sealed partial class SubscriptionActor
 
     // ---- Pull-wake -------------------------------------------------------------------------------
 
-    private void HandleClaim(Claim claim)
+    private void HandleClaim(Claim claim) => HandleClaim(claim, Sender, tailsAsked: false);
+
+    /// <param name="tailsAsked">The linked streams were just asked for their tails (see <see cref="AskTailsForClaim"/>).</param>
+    private void HandleClaim(Claim claim, IActorRef replyTo, bool tailsAsked)
     {
-        if (!IsPullWake())
+        if (document!.Spec.Type != SubscriptionType.PullWake)
         {
+            replyTo.Tell(new SubscriptionRejected(SubscriptionErrorCode.InvalidRequest, "claim, ack and release belong to pull-wake subscriptions; webhooks use the callback"));
             return;
         }
 
         if (wake?.Holder is { } holder)
         {
-            Sender.Tell(new SubscriptionRejected(SubscriptionErrorCode.AlreadyClaimed, $"the wake is claimed by '{holder}'", holder, wake.Generation));
+            replyTo.Tell(new SubscriptionRejected(SubscriptionErrorCode.AlreadyClaimed, $"the wake is claimed by '{holder}'", holder, wake.Generation));
             return;
         }
 
         if (!HasPending())
         {
-            Sender.Tell(new SubscriptionRejected(SubscriptionErrorCode.NoPendingWork, "no linked stream has unacknowledged data"));
+            if (dependencies.Clustered && !tailsAsked)
+            {
+                AskTailsForClaim(claim, replyTo);
+                return;
+            }
+
+            replyTo.Tell(new SubscriptionRejected(SubscriptionErrorCode.NoPendingWork, "no linked stream has unacknowledged data"));
             return;
         }
 
-        var replyTo = Sender;
         if (wake is null)
         {
             StartWake(then: () => Grant(claim.Worker, replyTo));
@@ -213,6 +222,22 @@ public sealed partial class SubscriptionActor
         }
 
         Grant(claim.Worker, replyTo);
+    }
+
+    /// <summary>
+    /// In a cluster a stream's signal crosses the network and may arrive after the appender's next
+    /// request: before answering "nothing pending" the owner asks the linked streams for their
+    /// tails, so a claim right after an acknowledged append always finds it.
+    /// </summary>
+    private void AskTailsForClaim(Claim claim, IActorRef replyTo)
+    {
+        var streams = dependencies.Streams;
+        var names = document!.Links.Keys.ToList();
+        var parallelism = dependencies.Settings.BackfillParallelism;
+        var timeout = dependencies.AskTimeout;
+        StreamTails.DescribeAsync(streams, names, parallelism, timeout)
+            .PipeTo(Self, success: described => new ClaimTailsDescribed(claim, described, replyTo), failure: exception => new WorkFailed(exception, replyTo));
+        BecomeBusy();
     }
 
     private void Grant(string worker, IActorRef replyTo)
@@ -375,4 +400,6 @@ public sealed partial class SubscriptionActor
     private sealed record LeaseExpired(string WakeId);
 
     private sealed record WakeAnnounced(string? Error);
+
+    private sealed record ClaimTailsDescribed(Claim Claim, Dictionary<string, Offset?> Tails, IActorRef ReplyTo);
 }

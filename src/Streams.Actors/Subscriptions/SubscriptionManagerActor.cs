@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Akka.Actor;
+using Akka.Cluster.Tools.PublishSubscribe;
 using Akka.Event;
 
 namespace Streams.Actors.Subscriptions;
@@ -43,12 +44,31 @@ public sealed class SubscriptionManagerActor : ReceiveActor, IWithStash, IWithTi
     protected override void PreStart()
     {
         // Subscribed before loading: a signal published meanwhile is stashed, not lost.
-        Context.System.EventStream.Subscribe(Self, typeof(StreamSignals.TailObserved));
-        Context.System.EventStream.Subscribe(Self, typeof(StreamSignals.StreamRemoved));
+        if (dependencies.Clustered)
+        {
+            // Stream owners on every node publish to this topic (StreamSignals.Publish).
+            DistributedPubSub.Get(Context.System).Mediator.Tell(new Subscribe(StreamSignals.Topic, Self));
+        }
+        else
+        {
+            Context.System.EventStream.Subscribe(Self, typeof(StreamSignals.TailObserved));
+            Context.System.EventStream.Subscribe(Self, typeof(StreamSignals.StreamRemoved));
+        }
+
         Load();
     }
 
-    protected override void PostStop() => Context.System.EventStream.Unsubscribe(Self);
+    protected override void PostStop()
+    {
+        if (dependencies.Clustered)
+        {
+            DistributedPubSub.Get(Context.System).Mediator.Tell(new Unsubscribe(StreamSignals.Topic, Self));
+        }
+        else
+        {
+            Context.System.EventStream.Unsubscribe(Self);
+        }
+    }
 
     private void Load()
     {
@@ -81,6 +101,7 @@ public sealed class SubscriptionManagerActor : ReceiveActor, IWithStash, IWithTi
             Timers.StartSingleTimer("load", new RetryLoad(), LoadRetryDelay);
         });
         Receive<RetryLoad>(_ => Load());
+        Receive<SubscribeAck>(_ => { });
         ReceiveAny(_ => Stash.Stash());
     }
 
@@ -98,6 +119,7 @@ public sealed class SubscriptionManagerActor : ReceiveActor, IWithStash, IWithTi
         });
         Receive<StreamSignals.TailObserved>(Broadcast);
         Receive<StreamSignals.StreamRemoved>(Broadcast);
+        Receive<SubscribeAck>(_ => { });
     }
 
     private void Broadcast(object signal)
