@@ -290,13 +290,11 @@ run_conformance_stage() {
         return
     fi
     local status=0
-    # Every single-node stage runs the opt-in subscription tests too (their webhook receiver is on
-    # loopback). A cluster member does not serve subscriptions yet (docs/subscriptions.md), and
-    # forks across nodes are not served yet (docs/cluster.md): the cluster stage leaves the former
-    # out and allow-lists the latter in expected-failures-cluster.txt.
+    # Every stage runs the opt-in subscription tests too (their webhook receiver is on loopback).
+    # Forks across nodes are not served yet (docs/cluster.md): the cluster stage allow-lists them
+    # in expected-failures-cluster.txt.
     local subscriptions=1 expected_failures="tests/Conformance/expected-failures.txt"
     if ((cluster_nodes > 1)); then
-        subscriptions=0
         expected_failures="tests/Conformance/expected-failures-cluster.txt"
     fi
     CONFORMANCE_SUBSCRIPTIONS="${subscriptions}" CONFORMANCE_EXPECTED_FAILURES="${repo_root}/${expected_failures}" \

@@ -8,10 +8,10 @@ namespace Streams.Actors.Subscriptions;
 
 /// <summary>
 /// Routes every subscription command to the subscription's owner (a <see cref="SubscriptionActor"/>
-/// child), creating it on the first message, and hands every stream signal to every owner. This is
-/// the one-node stand-in for a shard region: the owner's entity id is
-/// <see cref="EntityId"/> of the subscription id, and in a cluster the same commands go through the
-/// region instead (docs/subscriptions.md).
+/// child), creating it on the first message, and hands every stream signal to every owner. On one
+/// node the signals come from the event stream; in a cluster this actor is a cluster singleton (one
+/// node owns every subscription; docs/adr/0012-subscriptions-in-a-cluster.md) and the signals come
+/// from the DistributedPubSub topic <see cref="StreamSignals.Topic"/>.
 ///
 /// States: Loading (stashes everything while the stored subscriptions are read from the object
 /// store; retried until it succeeds) → Routing.
