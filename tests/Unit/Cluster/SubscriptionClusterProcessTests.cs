@@ -6,6 +6,7 @@ using System.Text.Json;
 using Streams.Actors.Domain;
 using Streams.Tests.Support;
 using Streams.Tests.Unit.EndToEnd;
+using Streams.Tests.Unit.ObjectStore;
 using Streams.Tests.Unit.Subscriptions;
 using Streams.Tests.Unit.Support;
 using Xunit;
@@ -65,9 +66,19 @@ public sealed class SubscriptionClusterProcessTests(ITestOutputHelper output) : 
             tails[name] = await appender.AppendAsync(name, Encoding.UTF8.GetBytes($"{name}:1"));
         }
 
+        // Every stream is read through the control node too. Besides checking that it serves them,
+        // this leaves their shard homes in its region: when the oldest node leaves, the shard
+        // coordinator moves to the control node, and a shard home asked of the new coordinator in
+        // its first moments can be allocated a second time to the asking node while another node
+        // still hosts the shard (two owners of a stream; see docs/cluster.md, Limits). That is a
+        // defect of the stream placement, not of subscriptions, which the new subscription owner
+        // would otherwise hit at once, since it asks every linked stream for its tail on start.
+        using var controlStreams = new StreamsHttpClient(controlNode.BaseAddress);
         var streamOwners = new HashSet<string>();
         foreach (var name in names)
         {
+            var (_, tail) = await controlStreams.ReadToTailAsync(name);
+            Assert.Equal(tails[name], tail);
             streamOwners.Add((await appender.DetailsAsync(name)).GetProperty("owner_node").GetString()!);
         }
 
