@@ -343,12 +343,12 @@ public sealed partial class SubscriptionActor : ReceiveActor, IWithStash, IWithT
         {
             Receive<Backfilled>(FinishCreate);
             Receive<StreamsDescribed>(FinishAddStreams);
-            Receive<ClaimTailsDescribed>(described =>
+            Receive<TailsAskedFor>(asked =>
             {
-                RememberTails(described.Tails);
+                RememberTails(asked.Tails);
                 Stash.UnstashAll();
                 Become(Active);
-                HandleClaim(described.Claim, described.ReplyTo, tailsAsked: true);
+                asked.Retry();
             });
             Receive<Saved>(saved =>
             {
