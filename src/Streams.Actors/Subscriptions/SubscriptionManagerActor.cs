@@ -46,7 +46,9 @@ public sealed class SubscriptionManagerActor : ReceiveActor, IWithStash, IWithTi
         // Subscribed before loading: a signal published meanwhile is stashed, not lost.
         if (dependencies.Clustered)
         {
-            // Stream owners on every node publish to this topic (StreamSignals.Publish).
+            // Stream owners on every node publish to this topic (StreamSignals.Publish). The
+            // subscription takes effect a little later; what is signalled before that is covered by
+            // each owner asking its linked streams for their tails when it starts.
             DistributedPubSub.Get(Context.System).Mediator.Tell(new Subscribe(StreamSignals.Topic, Self));
         }
         else

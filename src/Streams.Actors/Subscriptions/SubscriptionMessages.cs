@@ -63,7 +63,6 @@ public enum SubscriptionErrorCode
     InvalidOffset,
     TokenInvalid,
     Unavailable,
-
 }
 
 /// <summary>One linked stream as clients see it.</summary>
