@@ -293,12 +293,10 @@ run_conformance_stage() {
         return
     fi
     local status=0
-    # Every single-node stage runs the opt-in subscription tests too (their webhook receiver is on
-    # loopback). A cluster member does not serve subscriptions yet (docs/subscriptions.md): the
-    # cluster stage leaves them out and has an allow-list of its own, expected-failures-cluster.txt.
+    # Every stage runs the opt-in subscription tests too (their webhook receiver is on loopback);
+    # the cluster stage has an allow-list of its own, expected-failures-cluster.txt.
     local subscriptions=1 expected_failures="tests/Conformance/expected-failures.txt"
     if ((cluster_nodes > 1)); then
-        subscriptions=0
         expected_failures="tests/Conformance/expected-failures-cluster.txt"
     fi
     CONFORMANCE_SUBSCRIPTIONS="${subscriptions}" CONFORMANCE_EXPECTED_FAILURES="${repo_root}/${expected_failures}" \

@@ -3,9 +3,11 @@ using Streams.Actors.Subscriptions;
 namespace Streams.Actors.Actors;
 
 /// <summary>
-/// Signals for subscriptions, published on the actor system's event stream. Each is published
-/// before the change is acknowledged to the client, so the client can never reach a subscription
-/// before it has heard of the change (the subscription manager's mailbox already holds it).
+/// Signals for subscriptions: on one node published on the actor system's event stream, in a
+/// cluster on the cluster-wide topic the subscriptions' owner listens to (see
+/// <see cref="StreamSignals.Publish"/>). Each is published before the change is acknowledged to
+/// the client; on one node the subscription manager's mailbox therefore already holds it when the
+/// client can ask anything.
 /// </summary>
 public sealed partial class StreamActor
 {
@@ -15,10 +17,10 @@ public sealed partial class StreamActor
         // A soft-deleted source lives on only for its forks; to subscribers it is gone.
         if (!live.SoftDeleted)
         {
-            Context.System.EventStream.Publish(new StreamSignals.TailObserved(streamName, live.CommittedTail, activity));
+            StreamSignals.Publish(Context.System, clustered: dependencies.Cluster is not null, new StreamSignals.TailObserved(streamName, live.CommittedTail, activity));
         }
     }
 
     private void SignalRemoved() =>
-        Context.System.EventStream.Publish(new StreamSignals.StreamRemoved(streamName));
+        StreamSignals.Publish(Context.System, clustered: dependencies.Cluster is not null, new StreamSignals.StreamRemoved(streamName));
 }

@@ -190,9 +190,12 @@ public static class StreamsHostingExtensions
                         "compactor"));
                 }
             });
-            if (options.Cluster is null)
+            if (options.Cluster is { } subscriptionsCluster)
             {
-                // Single node only for now: docs/subscriptions.md describes how they become sharded entities.
+                builder.WithClusterSubscriptionActors(provider, subscriptionsCluster);
+            }
+            else
+            {
                 builder.WithSubscriptionActors(provider);
             }
         });

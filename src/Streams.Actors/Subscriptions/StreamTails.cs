@@ -15,16 +15,39 @@ internal static class StreamTails
     {
         var matches = new List<string>();
         string? after = null;
+        do
+        {
+            (var page, after) = MatchingPage(listStreamNames, pattern, after, int.MaxValue);
+            matches.AddRange(page);
+        }
+        while (after is not null);
+
+        return matches;
+    }
+
+    /// <summary>
+    /// Up to about <paramref name="limit"/> names this node knows that <paramref name="pattern"/>
+    /// matches, after <paramref name="after"/>; <c>ResumeAfter</c> is where the next page starts,
+    /// null when every name has been seen.
+    /// </summary>
+    public static (List<string> Matches, string? ResumeAfter) MatchingPage(
+        Func<string?, int, IReadOnlyList<string>> listStreamNames, string pattern, string? after, int limit)
+    {
+        var matches = new List<string>();
         while (true)
         {
             var page = listStreamNames(after, NamePageSize);
             matches.AddRange(page.Where(name => StreamGlob.IsMatch(pattern, name)));
             if (page.Count < NamePageSize)
             {
-                return matches;
+                return (matches, null);
             }
 
             after = page[^1];
+            if (matches.Count >= limit)
+            {
+                return (matches, after);
+            }
         }
     }
 

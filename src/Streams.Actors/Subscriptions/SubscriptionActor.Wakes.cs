@@ -181,31 +181,40 @@ public sealed partial class SubscriptionActor
             return;
         }
 
-        Report(callback.Token, callback.Report);
+        Report(callback.Token, callback.Report, Sender, tailsAsked: false);
     }
 
     // ---- Pull-wake -------------------------------------------------------------------------------
 
-    private void HandleClaim(Claim claim)
+    private void HandleClaim(Claim claim) => HandleClaim(claim, Sender, tailsAsked: false);
+
+    /// <param name="tailsAsked">The linked streams were just asked for their tails (see <see cref="AskTailsThen"/>).</param>
+    private void HandleClaim(Claim claim, IActorRef replyTo, bool tailsAsked)
     {
-        if (!IsPullWake())
+        if (document!.Spec.Type != SubscriptionType.PullWake)
         {
+            replyTo.Tell(new SubscriptionRejected(SubscriptionErrorCode.InvalidRequest, "claim, ack and release belong to pull-wake subscriptions; webhooks use the callback"));
             return;
         }
 
         if (wake?.Holder is { } holder)
         {
-            Sender.Tell(new SubscriptionRejected(SubscriptionErrorCode.AlreadyClaimed, $"the wake is claimed by '{holder}'", holder, wake.Generation));
+            replyTo.Tell(new SubscriptionRejected(SubscriptionErrorCode.AlreadyClaimed, $"the wake is claimed by '{holder}'", holder, wake.Generation));
             return;
         }
 
         if (!HasPending())
         {
-            Sender.Tell(new SubscriptionRejected(SubscriptionErrorCode.NoPendingWork, "no linked stream has unacknowledged data"));
+            if (dependencies.Clustered && !tailsAsked)
+            {
+                AskTailsThen(document.Links.Keys.ToList(), replyTo, () => HandleClaim(claim, replyTo, tailsAsked: true));
+                return;
+            }
+
+            replyTo.Tell(new SubscriptionRejected(SubscriptionErrorCode.NoPendingWork, "no linked stream has unacknowledged data"));
             return;
         }
 
-        var replyTo = Sender;
         if (wake is null)
         {
             StartWake(then: () => Grant(claim.Worker, replyTo));
@@ -213,6 +222,22 @@ public sealed partial class SubscriptionActor
         }
 
         Grant(claim.Worker, replyTo);
+    }
+
+    /// <summary>
+    /// In a cluster a stream's signal crosses the network and may arrive after the appender's next
+    /// request. Before answering from tails that may be stale — a claim that would find nothing
+    /// pending, an ack beyond the known tail — the owner asks <paramref name="names"/> for their
+    /// tails and then handles the request again (<paramref name="retry"/>, once).
+    /// </summary>
+    private void AskTailsThen(IReadOnlyList<string> names, IActorRef replyTo, Action retry)
+    {
+        var streams = dependencies.Streams;
+        var parallelism = dependencies.Settings.BackfillParallelism;
+        var timeout = dependencies.AskTimeout;
+        StreamTails.DescribeAsync(streams, names, parallelism, timeout)
+            .PipeTo(Self, success: described => new TailsAskedFor(described, retry), failure: exception => new WorkFailed(exception, replyTo));
+        BecomeBusy();
     }
 
     private void Grant(string worker, IActorRef replyTo)
@@ -226,7 +251,7 @@ public sealed partial class SubscriptionActor
     {
         if (IsPullWake())
         {
-            Report(ack.Token, ack.Report);
+            Report(ack.Token, ack.Report, Sender, tailsAsked: false);
         }
     }
 
@@ -260,27 +285,33 @@ public sealed partial class SubscriptionActor
     }
 
     /// <summary>A callback or an ack: validate, apply the acks durably, then end the wake when done.</summary>
-    private void Report(string? token, WakeReport report)
+    private void Report(string? token, WakeReport report, IActorRef replyTo, bool tailsAsked)
     {
         if (Fenced(token, report.WakeId, report.Generation) is { } refusal)
         {
-            Sender.Tell(refusal);
+            replyTo.Tell(refusal);
             return;
         }
 
         var links = new Dictionary<string, StreamLink>(document!.Links, StringComparer.Ordinal);
         foreach (var ack in report.Acks)
         {
-            if (AckProblem(ack, links, out var offset) is { } problem)
+            if (AckProblem(ack, links, out var offset, out var beyondTail) is { } problem)
             {
-                Sender.Tell(new SubscriptionRejected(SubscriptionErrorCode.InvalidOffset, problem));
+                if (beyondTail && dependencies.Clustered && !tailsAsked)
+                {
+                    // The stream's signal of the append may still be on its way.
+                    AskTailsThen(report.Acks.Select(acked => acked.Stream).Distinct(StringComparer.Ordinal).ToList(), replyTo, () => Report(token, report, replyTo, tailsAsked: true));
+                    return;
+                }
+
+                replyTo.Tell(new SubscriptionRejected(SubscriptionErrorCode.InvalidOffset, problem));
                 return;
             }
 
             links[ack.Stream] = links[ack.Stream] with { AckedOffset = offset };
         }
 
-        var replyTo = Sender;
         var current = wake!;
         SaveLinks(links, replyTo, () =>
         {
@@ -307,8 +338,10 @@ public sealed partial class SubscriptionActor
         });
     }
 
-    private string? AckProblem(StreamAck ack, Dictionary<string, StreamLink> links, out Offset offset)
+    /// <param name="beyondTail">The only problem is an offset beyond the tail this owner knows.</param>
+    private string? AckProblem(StreamAck ack, Dictionary<string, StreamLink> links, out Offset offset, out bool beyondTail)
     {
+        beyondTail = false;
         if (!Offset.TryParse(ack.Offset, out offset))
         {
             return $"ack offset '{ack.Offset}' is not an offset this server issued";
@@ -326,6 +359,7 @@ public sealed partial class SubscriptionActor
 
         if (tails.TryGetValue(ack.Stream, out var tail) && offset.CompareTo(tail) > 0)
         {
+            beyondTail = true;
             return $"ack offset {offset} of '{ack.Stream}' is beyond its tail {tail}";
         }
 
@@ -375,4 +409,6 @@ public sealed partial class SubscriptionActor
     private sealed record LeaseExpired(string WakeId);
 
     private sealed record WakeAnnounced(string? Error);
+
+    private sealed record TailsAskedFor(Dictionary<string, Offset?> Tails, Action Retry);
 }

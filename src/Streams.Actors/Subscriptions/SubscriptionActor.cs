@@ -118,12 +118,12 @@ public sealed partial class SubscriptionActor : ReceiveActor, IWithStash, IWithT
         var spec = put.Spec;
         var replyTo = Sender;
         var streams = dependencies.Streams;
-        var list = dependencies.ListStreamNames;
+        var matching = dependencies.MatchingStreams;
         var parallelism = dependencies.Settings.BackfillParallelism;
         var timeout = dependencies.AskTimeout;
         Task.Run(async () =>
             {
-                var matched = spec.Pattern is { } pattern ? StreamTails.Matching(list, pattern) : [];
+                var matched = spec.Pattern is { } pattern ? await matching(pattern, CancellationToken.None) : [];
                 var described = await StreamTails.DescribeAsync(streams, matched.Concat(spec.Streams), parallelism, timeout);
                 return new Backfilled(put, matched, described, replyTo);
             })
@@ -343,6 +343,13 @@ public sealed partial class SubscriptionActor : ReceiveActor, IWithStash, IWithT
         {
             Receive<Backfilled>(FinishCreate);
             Receive<StreamsDescribed>(FinishAddStreams);
+            Receive<TailsAskedFor>(asked =>
+            {
+                RememberTails(asked.Tails);
+                Stash.UnstashAll();
+                Become(Active);
+                asked.Retry();
+            });
             Receive<Saved>(saved =>
             {
                 document = saved.Document;
@@ -418,7 +425,7 @@ public sealed partial class SubscriptionActor : ReceiveActor, IWithStash, IWithT
 
     private sealed record RetryReload;
 
-    private sealed record Backfilled(PutSubscription Put, List<string> Matched, Dictionary<string, Offset?> Tails, IActorRef ReplyTo);
+    private sealed record Backfilled(PutSubscription Put, IReadOnlyList<string> Matched, Dictionary<string, Offset?> Tails, IActorRef ReplyTo);
 
     private sealed record StreamsDescribed(List<string> Names, Dictionary<string, Offset?> Tails, IActorRef ReplyTo);
 

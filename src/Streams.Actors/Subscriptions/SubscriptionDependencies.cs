@@ -6,7 +6,9 @@ namespace Streams.Actors.Subscriptions;
 /// What every subscription owner shares. <paramref name="Streams"/> is where stream commands go
 /// (the stream supervisor on one node, the shard region in a cluster): subscriptions describe
 /// streams for their tails and append wakes to pull-wake streams through it, like any client.
-/// <paramref name="ListStreamNames"/> pages through the names this node knows (after, limit).
+/// <paramref name="MatchingStreams"/> finds the existing streams a pattern matches, for a backfill
+/// (this node's index on one node, every member's in a cluster). <paramref name="Clustered"/>:
+/// stream signals come over the network, so they may arrive after a client's next request.
 /// </summary>
 public sealed record SubscriptionDependencies(
     SubscriptionStore Store,
@@ -16,4 +18,5 @@ public sealed record SubscriptionDependencies(
     TimeSpan AskTimeout,
     TimeProvider Clock,
     IActorRef Streams,
-    Func<string?, int, IReadOnlyList<string>> ListStreamNames);
+    Func<string, CancellationToken, Task<IReadOnlyList<string>>> MatchingStreams,
+    bool Clustered);

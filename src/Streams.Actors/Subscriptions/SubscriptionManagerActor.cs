@@ -1,16 +1,17 @@
 using System.Security.Cryptography;
 using System.Text;
 using Akka.Actor;
+using Akka.Cluster.Tools.PublishSubscribe;
 using Akka.Event;
 
 namespace Streams.Actors.Subscriptions;
 
 /// <summary>
 /// Routes every subscription command to the subscription's owner (a <see cref="SubscriptionActor"/>
-/// child), creating it on the first message, and hands every stream signal to every owner. This is
-/// the one-node stand-in for a shard region: the owner's entity id is
-/// <see cref="EntityId"/> of the subscription id, and in a cluster the same commands go through the
-/// region instead (docs/subscriptions.md).
+/// child), creating it on the first message, and hands every stream signal to every owner. On one
+/// node the signals come from the event stream; in a cluster this actor is a cluster singleton (one
+/// node owns every subscription; docs/adr/0012-subscriptions-in-a-cluster.md) and the signals come
+/// from the DistributedPubSub topic <see cref="StreamSignals.Topic"/>.
 ///
 /// States: Loading (stashes everything while the stored subscriptions are read from the object
 /// store; retried until it succeeds) → Routing.
@@ -43,12 +44,33 @@ public sealed class SubscriptionManagerActor : ReceiveActor, IWithStash, IWithTi
     protected override void PreStart()
     {
         // Subscribed before loading: a signal published meanwhile is stashed, not lost.
-        Context.System.EventStream.Subscribe(Self, typeof(StreamSignals.TailObserved));
-        Context.System.EventStream.Subscribe(Self, typeof(StreamSignals.StreamRemoved));
+        if (dependencies.Clustered)
+        {
+            // Stream owners on every node publish to this topic (StreamSignals.Publish). The
+            // subscription takes effect a little later; what is signalled before that is covered by
+            // each owner asking its linked streams for their tails when it starts.
+            DistributedPubSub.Get(Context.System).Mediator.Tell(new Subscribe(StreamSignals.Topic, Self));
+        }
+        else
+        {
+            Context.System.EventStream.Subscribe(Self, typeof(StreamSignals.TailObserved));
+            Context.System.EventStream.Subscribe(Self, typeof(StreamSignals.StreamRemoved));
+        }
+
         Load();
     }
 
-    protected override void PostStop() => Context.System.EventStream.Unsubscribe(Self);
+    protected override void PostStop()
+    {
+        if (dependencies.Clustered)
+        {
+            DistributedPubSub.Get(Context.System).Mediator.Tell(new Unsubscribe(StreamSignals.Topic, Self));
+        }
+        else
+        {
+            Context.System.EventStream.Unsubscribe(Self);
+        }
+    }
 
     private void Load()
     {
@@ -81,6 +103,7 @@ public sealed class SubscriptionManagerActor : ReceiveActor, IWithStash, IWithTi
             Timers.StartSingleTimer("load", new RetryLoad(), LoadRetryDelay);
         });
         Receive<RetryLoad>(_ => Load());
+        Receive<SubscribeAck>(_ => { });
         ReceiveAny(_ => Stash.Stash());
     }
 
@@ -98,6 +121,7 @@ public sealed class SubscriptionManagerActor : ReceiveActor, IWithStash, IWithTi
         });
         Receive<StreamSignals.TailObserved>(Broadcast);
         Receive<StreamSignals.StreamRemoved>(Broadcast);
+        Receive<SubscribeAck>(_ => { });
     }
 
     private void Broadcast(object signal)

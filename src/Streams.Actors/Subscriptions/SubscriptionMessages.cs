@@ -63,9 +63,6 @@ public enum SubscriptionErrorCode
     InvalidOffset,
     TokenInvalid,
     Unavailable,
-
-    /// <summary>Subscriptions are not run by cluster nodes yet.</summary>
-    NotInCluster,
 }
 
 /// <summary>One linked stream as clients see it.</summary>
@@ -87,11 +84,30 @@ public sealed record SubscriptionView(
     string SigningKeyId);
 
 /// <summary>
-/// Published on the actor system's event stream by stream owners, before they acknowledge the
-/// change, so a subscription hears of an append before the appender can ask it anything.
+/// Published by stream owners before they acknowledge the change: on one node on the actor
+/// system's event stream, so a subscription hears of an append before the appender can ask it
+/// anything; in a cluster on the DistributedPubSub topic <see cref="Topic"/>, which reaches the
+/// subscriptions' owner on whichever node it runs (there the order against the client's next
+/// request is not guaranteed, which is why a claim finding nothing pending asks the streams first).
 /// </summary>
 public static class StreamSignals
 {
+    /// <summary>The cluster-wide topic of stream signals.</summary>
+    public const string Topic = "streams-signals";
+
+    public static void Publish(Akka.Actor.ActorSystem system, bool clustered, object signal)
+    {
+        if (clustered)
+        {
+            Akka.Cluster.Tools.PublishSubscribe.DistributedPubSub.Get(system).Mediator
+                .Tell(new Akka.Cluster.Tools.PublishSubscribe.Publish(Topic, signal), Akka.Actor.ActorRefs.NoSender);
+        }
+        else
+        {
+            system.EventStream.Publish(signal);
+        }
+    }
+
     /// <summary>
     /// The stream's committed tail. <paramref name="Activity"/>: it was just created or appended to
     /// (a new stream matching a pattern is linked from its beginning); otherwise it was loaded or

@@ -8,17 +8,22 @@ namespace Streams.Actors.Subscriptions;
 /// <summary>The front door's way into subscriptions: send a command to a subscription's owner, get its reply.</summary>
 public interface ISubscriptionsGateway
 {
-    /// <summary>The keys that sign webhook deliveries, for the JWKS.</summary>
-    WebhookSigningKeys Keys { get; }
-
     WebhookUrlPolicy UrlPolicy { get; }
 
     SubscriptionLimits Limits { get; }
+
+    /// <summary>The public keys that verify webhook deliveries, as a JWK set: the same on every node of a cluster.</summary>
+    Task<byte[]> JwksAsync(CancellationToken cancellationToken);
 
     /// <summary>The owner's reply, or a <see cref="SubscriptionRejected"/> (Unavailable) when none came in time.</summary>
     Task<object> SendAsync(ISubscriptionCommand command, TimeSpan timeout, CancellationToken cancellationToken);
 }
 
+/// <summary>
+/// On one node commands go to the local <see cref="SubscriptionManagerActor"/>; in a cluster to the
+/// singleton proxy registered under the same key, which delivers them to the manager on whichever
+/// node owns the subscriptions (buffering them while it moves).
+/// </summary>
 internal sealed class ActorSubscriptionsGateway(
     IServiceProvider services,
     Hosting.StreamsEngineOptions options,
@@ -26,20 +31,17 @@ internal sealed class ActorSubscriptionsGateway(
     WebhookUrlPolicy urlPolicy,
     SubscriptionSettings settings) : ISubscriptionsGateway
 {
-    public WebhookSigningKeys Keys => keys;
-
     public WebhookUrlPolicy UrlPolicy => urlPolicy;
 
     public SubscriptionLimits Limits => settings.Limits;
 
+    public Task<byte[]> JwksAsync(CancellationToken cancellationToken) =>
+        options.Cluster is null
+            ? Task.FromResult(keys.JwksJson())
+            : services.GetRequiredService<PublishedSigningKeys>().JwksAsync().WaitAsync(cancellationToken);
+
     public async Task<object> SendAsync(ISubscriptionCommand command, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        if (options.Cluster is not null)
-        {
-            return new SubscriptionRejected(SubscriptionErrorCode.NotInCluster, "subscriptions run on single-node servers in this version (docs/subscriptions.md describes the cluster design)");
-        }
-
-        // Resolved only on a single node: a cluster node never starts the manager, and waiting for it would never end.
         var target = await services.GetRequiredService<IRequiredActor<SubscriptionManagerActor>>().GetAsync(cancellationToken);
         try
         {

@@ -90,15 +90,22 @@ public sealed class WebhookSigningKeys : IDisposable
         return $"t={timestamp},kid={active.KeyId},ed25519={Base64Url(signature)}";
     }
 
+    /// <summary>The public halves of the keys, active first; what a cluster node publishes for the others.</summary>
+    public IReadOnlyList<PublicSigningKey> PublicKeys() =>
+        keys.Select(key => new PublicSigningKey(key.KeyId, Base64Url(key.Key.PublicKey.Export(KeyBlobFormat.RawPublicKey)), key.CreatedAt, key.RetiredAt)).ToList();
+
     /// <summary>The public keys as a JWK set (RFC 8037: OKP, Ed25519, EdDSA).</summary>
-    public byte[] JwksJson()
+    public byte[] JwksJson() => JwksJson(PublicKeys());
+
+    /// <summary>A JWK set of <paramref name="publicKeys"/>, in the order given.</summary>
+    public static byte[] JwksJson(IEnumerable<PublicSigningKey> publicKeys)
     {
         using var buffer = new MemoryStream();
         using (var writer = new Utf8JsonWriter(buffer))
         {
             writer.WriteStartObject();
             writer.WriteStartArray("keys");
-            foreach (var key in keys)
+            foreach (var key in publicKeys)
             {
                 writer.WriteStartObject();
                 writer.WriteString("kty", "OKP");
@@ -106,7 +113,7 @@ public sealed class WebhookSigningKeys : IDisposable
                 writer.WriteString("alg", "EdDSA");
                 writer.WriteString("use", "sig");
                 writer.WriteString("kid", key.KeyId);
-                writer.WriteString("x", Base64Url(key.Key.PublicKey.Export(KeyBlobFormat.RawPublicKey)));
+                writer.WriteString("x", key.X);
                 writer.WriteEndObject();
             }
 
@@ -209,3 +216,6 @@ public sealed class WebhookSigningKeys : IDisposable
 
     private sealed record SigningKey(string KeyId, DateTimeOffset CreatedAt, DateTimeOffset? RetiredAt, Key Key);
 }
+
+/// <summary>The public half of a signing key: <paramref name="X"/> is the raw Ed25519 public key, base64url.</summary>
+public sealed record PublicSigningKey(string KeyId, string X, DateTimeOffset CreatedAt, DateTimeOffset? RetiredAt);

@@ -31,10 +31,15 @@ internal sealed class OwnerRouting(
 
     private static readonly object HandledLocallyKey = new();
 
+    private static readonly PathString ReservedPath = new(SubscriptionEndpoints.ReservedPrefix.TrimEnd('/'));
+
     public async Task InvokeAsync(HttpContext context)
     {
         var request = context.Request;
         if (!request.Path.StartsWithSegments("/v1/stream", StringComparison.Ordinal) ||
+            // The reserved control plane names no stream: every node answers it, reaching the
+            // subscriptions' owner through the singleton proxy (SubscriptionEndpoints).
+            request.Path.StartsWithSegments(ReservedPath, StringComparison.Ordinal) ||
             request.Headers.ContainsKey(HopHeader) ||
             HttpMethods.IsOptions(request.Method) ||
             !StreamEndpoints.TryGetStreamName(context, out var name, out _))

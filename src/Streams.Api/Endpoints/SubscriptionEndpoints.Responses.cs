@@ -10,13 +10,13 @@ internal static partial class SubscriptionEndpoints
 {
     private const string JsonContentType = "application/json";
 
-    private static Task WriteReplyAsync(HttpContext context, object reply, WebhookSigningKeys keys) => reply switch
+    private static Task WriteReplyAsync(HttpContext context, object reply) => reply switch
     {
         SubscriptionSaved saved => WriteJsonAsync(
             context,
             saved.Created ? StatusCodes.Status201Created : StatusCodes.Status200OK,
-            WakePayloads.Write(writer => WriteSubscription(writer, saved.Subscription, keys))),
-        SubscriptionFound found => WriteJsonAsync(context, StatusCodes.Status200OK, WakePayloads.Write(writer => WriteSubscription(writer, found.Subscription, keys))),
+            WakePayloads.Write(writer => WriteSubscription(writer, saved.Subscription))),
+        SubscriptionFound found => WriteJsonAsync(context, StatusCodes.Status200OK, WakePayloads.Write(writer => WriteSubscription(writer, found.Subscription))),
         SubscriptionChanged => NoContentAsync(context),
         WakeAcknowledged acknowledged => WriteJsonAsync(context, StatusCodes.Status200OK, WakePayloads.Write(writer =>
         {
@@ -36,7 +36,7 @@ internal static partial class SubscriptionEndpoints
         _ => WriteErrorAsync(context, StatusCodes.Status500InternalServerError, "INTERNAL_ERROR", "unexpected reply from the subscription"),
     };
 
-    private static void WriteSubscription(Utf8JsonWriter writer, SubscriptionView view, WebhookSigningKeys keys)
+    private static void WriteSubscription(Utf8JsonWriter writer, SubscriptionView view)
     {
         var spec = view.Spec;
         writer.WriteString("id", view.Id);
@@ -55,7 +55,8 @@ internal static partial class SubscriptionEndpoints
             writer.WriteString("url", url);
             writer.WriteStartObject("signing");
             writer.WriteString("alg", "ed25519");
-            writer.WriteString("kid", keys.ActiveKeyId);
+            // The key of the node that signs this subscription's deliveries, not of the node answering.
+            writer.WriteString("kid", view.SigningKeyId);
             writer.WriteString("jwks_url", $"{view.PublicBaseUrl}{ReservedPrefix}jwks.json");
             writer.WriteEndObject();
             writer.WriteEndObject();
@@ -88,7 +89,6 @@ internal static partial class SubscriptionEndpoints
             SubscriptionErrorCode.NoPendingWork => (StatusCodes.Status409Conflict, "NO_PENDING_WORK"),
             SubscriptionErrorCode.InvalidOffset => (StatusCodes.Status409Conflict, "INVALID_OFFSET"),
             SubscriptionErrorCode.TokenInvalid => (StatusCodes.Status401Unauthorized, "TOKEN_INVALID"),
-            SubscriptionErrorCode.NotInCluster => (StatusCodes.Status501NotImplemented, "NOT_IMPLEMENTED"),
             _ => (StatusCodes.Status503ServiceUnavailable, "UNAVAILABLE"),
         };
         if (status == StatusCodes.Status503ServiceUnavailable)

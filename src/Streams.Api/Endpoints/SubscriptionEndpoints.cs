@@ -146,15 +146,17 @@ internal static partial class SubscriptionEndpoints
         await call.SendAsync(new Claim(call.Id, worker));
     }
 
-    private static Task JwksAsync(HttpContext context, ISubscriptionsGateway gateway)
+    private static async Task JwksAsync(HttpContext context, ISubscriptionsGateway gateway)
     {
+        var jwks = await gateway.JwksAsync(context.RequestAborted);
         var response = context.Response;
         response.ContentType = "application/jwk-set+json";
         // Receivers may cache the keys; a rotation keeps the old key published longer than this.
         response.Headers.CacheControl = "public, max-age=300";
-        return HttpMethods.IsHead(context.Request.Method)
-            ? Task.CompletedTask
-            : response.Body.WriteAsync(gateway.Keys.JwksJson(), context.RequestAborted).AsTask();
+        if (!HttpMethods.IsHead(context.Request.Method))
+        {
+            await response.Body.WriteAsync(jwks, context.RequestAborted);
+        }
     }
 
     private static string? BearerToken(HttpContext context)
@@ -198,7 +200,7 @@ internal static partial class SubscriptionEndpoints
         public async Task SendAsync(ISubscriptionCommand command)
         {
             var reply = await Gateway.SendAsync(command, Timeout, Context.RequestAborted);
-            await WriteReplyAsync(Context, reply, Gateway.Keys);
+            await WriteReplyAsync(Context, reply);
         }
 
         /// <summary>The body, or null after answering 413.</summary>
