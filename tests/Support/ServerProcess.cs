@@ -450,6 +450,31 @@ public sealed class ServerProcess : IAsyncDisposable
         return share < MinHealthPollInterval ? MinHealthPollInterval : share > MaxHealthPollInterval ? MaxHealthPollInterval : share;
     }
 
+    /// <summary>
+    /// Polls <c>GET /ready</c> until it answers 200 (a cluster member that is Up, any restore done);
+    /// fails with the last answer and the server's recent output after <paramref name="timeout"/>.
+    /// </summary>
+    public async Task WaitUntilReadyAsync(TimeSpan timeout)
+    {
+        using var http = new HttpClient();
+        var deadline = DateTimeOffset.UtcNow + timeout;
+        while (true)
+        {
+            using var response = await http.GetAsync(new Uri(BaseAddress, "/ready"));
+            if (response.StatusCode == HttpStatusCode.OK)
+            {
+                return;
+            }
+
+            if (DateTimeOffset.UtcNow >= deadline)
+            {
+                throw new TimeoutException($"not ready after {timeout}: {await response.Content.ReadAsStringAsync()}\n{RecentOutput}");
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(200));
+        }
+    }
+
     /// <summary>A port the kernel just handed out, released at once so a server can bind it.</summary>
     public static int FreeLoopbackPort()
     {

@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json;
-using System.Net.Sockets;
 using Streams.Tests.Support;
 using Streams.Tests.Unit.EndToEnd;
 using Streams.Tests.Unit.ObjectStore;
@@ -48,12 +47,12 @@ public sealed class ClusterProcessTests(ITestOutputHelper output) : IAsyncDispos
     public async Task Should_answer_the_same_through_every_node_and_lose_nothing_when_an_owner_leaves_gracefully()
     {
         store = await S3BucketStore.CreateAsync();
-        var seedPort = FreeLoopbackPort();
+        var seedPort = ServerProcess.FreeLoopbackPort();
         var seed = $"akka.tcp://streams@127.0.0.1:{seedPort}";
         var first = await StartMemberAsync(seedPort, seed);
-        var second = await StartMemberAsync(FreeLoopbackPort(), seed);
-        await WaitReadyAsync(first);
-        await WaitReadyAsync(second);
+        var second = await StartMemberAsync(ServerProcess.FreeLoopbackPort(), seed);
+        await first.WaitUntilReadyAsync(ReadyTimeout);
+        await second.WaitUntilReadyAsync(ReadyTimeout);
         using var firstClient = new StreamsHttpClient(first.BaseAddress);
         using var secondClient = new StreamsHttpClient(second.BaseAddress);
 
@@ -137,30 +136,6 @@ public sealed class ClusterProcessTests(ITestOutputHelper output) : IAsyncDispos
         var server = await ServerProcess.StartAsync(directory.Path, arguments, environment);
         servers.Add(server);
         return server;
-    }
-
-    private static int FreeLoopbackPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private static async Task WaitReadyAsync(ServerProcess server)
-    {
-        using var http = new HttpClient();
-        var deadline = DateTimeOffset.UtcNow + ReadyTimeout;
-        while (true)
-        {
-            var response = await http.GetAsync(new Uri(server.BaseAddress, "/ready"));
-            if (response.StatusCode == HttpStatusCode.OK)
-            {
-                return;
-            }
-
-            Assert.True(DateTimeOffset.UtcNow < deadline, $"not ready: {await response.Content.ReadAsStringAsync()}\n{server.RecentOutput}");
-            await Task.Delay(TimeSpan.FromMilliseconds(200));
-        }
     }
 
     private static async Task<JsonElement> ReadyAsync(HttpClient http, ServerProcess server)

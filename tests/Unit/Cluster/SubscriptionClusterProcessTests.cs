@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using Streams.Actors.Domain;
@@ -38,15 +37,15 @@ public sealed class SubscriptionClusterProcessTests(ITestOutputHelper output) : 
     public async Task Should_wake_once_per_generation_through_any_node_and_go_on_after_the_owning_node_leaves()
     {
         store = await S3BucketStore.CreateAsync();
-        var seedPort = FreeLoopbackPort();
+        var seedPort = ServerProcess.FreeLoopbackPort();
         var seed = $"akka.tcp://streams@127.0.0.1:{seedPort}";
         // The first member is the oldest: the subscriptions' singleton starts there.
         var owner = await StartMemberAsync(seedPort, seed);
-        await WaitReadyAsync(owner);
-        var controlNode = await StartMemberAsync(FreeLoopbackPort(), seed);
-        var appendNode = await StartMemberAsync(FreeLoopbackPort(), seed);
-        await WaitReadyAsync(controlNode);
-        await WaitReadyAsync(appendNode);
+        await owner.WaitUntilReadyAsync(ReadyTimeout);
+        var controlNode = await StartMemberAsync(ServerProcess.FreeLoopbackPort(), seed);
+        var appendNode = await StartMemberAsync(ServerProcess.FreeLoopbackPort(), seed);
+        await controlNode.WaitUntilReadyAsync(ReadyTimeout);
+        await appendNode.WaitUntilReadyAsync(ReadyTimeout);
         await using var receiver = new WebhookReceiver(answerDone: true);
         await receiver.StartAsync();
         using var control = new HttpClient { BaseAddress = controlNode.BaseAddress };
@@ -180,29 +179,5 @@ public sealed class SubscriptionClusterProcessTests(ITestOutputHelper output) : 
             store.ServerEnvironment);
         servers.Add(server);
         return server;
-    }
-
-    private static int FreeLoopbackPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private static async Task WaitReadyAsync(ServerProcess server)
-    {
-        using var http = new HttpClient();
-        var deadline = DateTimeOffset.UtcNow + ReadyTimeout;
-        while (true)
-        {
-            var response = await http.GetAsync(new Uri(server.BaseAddress, "/ready"));
-            if (response.StatusCode == HttpStatusCode.OK)
-            {
-                return;
-            }
-
-            Assert.True(DateTimeOffset.UtcNow < deadline, $"not ready: {await response.Content.ReadAsStringAsync()}\n{server.RecentOutput}");
-            await Task.Delay(TimeSpan.FromMilliseconds(200));
-        }
     }
 }

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -23,7 +22,7 @@ internal sealed class WebhookReceiver : IAsyncDisposable
     public WebhookReceiver(bool answerDone)
     {
         this.answerDone = answerDone;
-        port = FreeLoopbackPort();
+        port = ServerProcess.FreeLoopbackPort();
     }
 
     public string Url => $"http://127.0.0.1:{port}/webhook";
@@ -54,13 +53,6 @@ internal sealed class WebhookReceiver : IAsyncDisposable
             await app.StopAsync();
             await app.DisposeAsync();
         }
-    }
-
-    private static int FreeLoopbackPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     public sealed record Delivery(byte[] Body, string Signature)
