@@ -20,7 +20,7 @@ namespace Streams.Tests.Unit.Cluster;
 /// JWKS; and after the node that owns the subscriptions (the oldest, the first started) leaves with
 /// SIGTERM, the next owner goes on from the acked offsets in the bucket, under later generations.
 /// </summary>
-public sealed class SubscriptionClusterProcessTests(ITestOutputHelper output) : IAsyncDisposable
+public sealed class SubscriptionClusterProcessTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private const string SubscriptionPath = "/v1/stream/__ds/subscriptions/orders";
     private const string JwksPath = "/v1/stream/__ds/jwks.json";
@@ -132,7 +132,13 @@ public sealed class SubscriptionClusterProcessTests(ITestOutputHelper output) : 
         Assert.All(wakes.GroupBy(wake => wake.Generation), generation => Assert.Single(generation.Select(wake => wake.WakeId).Distinct()));
     }
 
-    public async ValueTask DisposeAsync()
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    /// <summary>
+    /// IAsyncLifetime, not IAsyncDisposable: xUnit 2 does not call DisposeAsync of an
+    /// IAsyncDisposable test class, and the members left running would outlive the test run.
+    /// </summary>
+    public async Task DisposeAsync()
     {
         foreach (var server in servers)
         {
