@@ -111,9 +111,8 @@ internal sealed class ShardHandOffService(
         try
         {
             // GracefulStop watches the region: it completes when the region has handed off every
-            // shard. It may never: with no coordinator (every node stopping at once), or with a
-            // coordinator that does not know this region's shards (seen after the coordinator moved
-            // with a node that left before; docs/cluster.md). Hence the bound.
+            // shard. It may never: with no coordinator (every node stopping at once), or with one
+            // that does not know this region's shards (docs/cluster.md). Hence the bound.
             handedOff = await regionRef.GracefulStop(timeout, GracefulShutdown.Instance);
         }
         catch (Exception exception) when (exception is TaskCanceledException or AskTimeoutException or OperationCanceledException)

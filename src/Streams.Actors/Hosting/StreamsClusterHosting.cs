@@ -48,6 +48,13 @@ internal static class StreamsClusterHosting
                 new ShardOptions
                 {
                     Role = cluster.ShardRole,
+                    // Where each shard lives is kept by the coordinator in distributed data, replicated
+                    // to every member. Left unset, sharding falls back to persistence, which with no
+                    // journal configured is the in-memory journal of the coordinator's own node: when
+                    // that node left, the next coordinator started empty, gave shards that were still
+                    // hosted elsewhere to other nodes (two owners of one stream) and never handed off
+                    // the shards it did not know.
+                    StateStoreMode = Akka.Cluster.Sharding.StateStoreMode.DData,
                     // Streams come back lazily on their first request; nothing is restarted eagerly.
                     RememberEntities = false,
                     // A moving stream drains before it stops (see StreamActor.Placement.cs).

@@ -17,7 +17,7 @@ namespace Streams.Tests.Unit.Cluster;
 /// that does not own the stream, and a SIGTERM is a graceful leave that loses nothing. Also: a
 /// server started without cluster settings opens no port besides HTTP.
 /// </summary>
-public sealed class ClusterProcessTests(ITestOutputHelper output) : IAsyncDisposable
+public sealed class ClusterProcessTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(90);
@@ -106,7 +106,13 @@ public sealed class ClusterProcessTests(ITestOutputHelper output) : IAsyncDispos
         }
     }
 
-    public async ValueTask DisposeAsync()
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    /// <summary>
+    /// IAsyncLifetime, not IAsyncDisposable: xUnit 2 does not dispose a test class asynchronously,
+    /// so the server processes were left running after every run.
+    /// </summary>
+    public async Task DisposeAsync()
     {
         foreach (var server in servers)
         {

@@ -62,7 +62,8 @@ internal sealed class ClusterTestNode : IAsyncDisposable
             StreamActor.UploaderName);
         system.ActorOf(SegmenterActor.Props(engine.Sealer, uploader, engine.Settings, clock), StreamActor.SegmenterName);
         var sharding = ClusterSharding.Get(system);
-        var settings = ClusterShardingSettings.Create(system);
+        // As the server's region (StreamsClusterHosting): shard locations in distributed data.
+        var settings = ClusterShardingSettings.Create(system).WithStateStoreMode(StateStoreMode.DData);
         var region = sharding.Start(
             "streams",
             name => StreamActor.Props(name, dependencies),
