@@ -65,13 +65,8 @@ public sealed class SubscriptionClusterProcessTests(ITestOutputHelper output) : 
             tails[name] = await appender.AppendAsync(name, Encoding.UTF8.GetBytes($"{name}:1"));
         }
 
-        // Every stream is read through the control node too. Besides checking that it serves them,
-        // this leaves their shard homes in its region: when the oldest node leaves, the shard
-        // coordinator moves to the control node, and a shard home asked of the new coordinator in
-        // its first moments can be allocated a second time to the asking node while another node
-        // still hosts the shard (two owners of a stream; see docs/cluster.md, Limits). That is a
-        // defect of the stream placement, not of subscriptions, which the new subscription owner
-        // would otherwise hit at once, since it asks every linked stream for its tail on start.
+        // Every stream is read through the control node too, which must serve each at the tail its
+        // appender was told.
         using var controlStreams = new StreamsHttpClient(controlNode.BaseAddress);
         var streamOwners = new HashSet<string>();
         foreach (var name in names)
