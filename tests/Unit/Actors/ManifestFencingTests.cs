@@ -20,35 +20,9 @@ namespace Streams.Tests.Unit.Actors;
 /// must change nothing in the store, A must give the stream up and serve B's history, and a node
 /// that publishes a manifest and crashes before its local commit must recognise its own publish.
 /// </summary>
-public sealed class ManifestFencingTests : Akka.TestKit.Xunit2.TestKit, IAsyncLifetime
+public sealed class ManifestFencingTests(ITestOutputHelper output) : ObjectStoreWorldTestKit(output)
 {
-    private const string Binary = ContentTypes.Default;
     private const string Name = "orders/fenced";
-    private const long MaxReadBytes = 1 << 20;
-    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(10);
-
-    private readonly ObjectStoreWorld world = new();
-    private readonly List<StreamTestNode> nodes = [];
-    private int supervisorCount;
-
-    public ManifestFencingTests(ITestOutputHelper output)
-        : base("akka.loglevel = INFO", output)
-    {
-    }
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync()
-    {
-        world.Control.ClearRules();
-        await Sys.Terminate();
-        foreach (var node in nodes)
-        {
-            await node.DisposeAsync();
-        }
-
-        world.Dispose();
-    }
 
     [Fact]
     public async Task Should_refuse_the_stale_owners_publish_and_leave_the_new_owners_manifest_when_the_stream_was_taken_over()
@@ -96,9 +70,9 @@ public sealed class ManifestFencingTests : Akka.TestKit.Xunit2.TestKit, IAsyncLi
     [Fact]
     public async Task Should_restore_the_newer_manifest_and_append_after_it_when_a_claim_finds_the_stream_taken_over()
     {
-        var (_, writerStreams) = StartNode(RestoreMode.None);
+        var (writer, writerStreams) = StartNode(RestoreMode.None);
         await AskAsync<StreamCreated>(writerStreams, new CreateStream(Name, Binary, null, null, false, [Payload("a1")]));
-        await nodes[0].PublishAsync(draining: false);
+        await writer.PublishAsync(draining: false);
         // C restores the stream (reads only) before B takes it over; its restored state is then stale.
         var (_, cStreams) = StartNode(RestoreMode.Lazy);
         await AskAsync<ReadCompleted>(cStreams, ReadFromStart());
@@ -121,12 +95,12 @@ public sealed class ManifestFencingTests : Akka.TestKit.Xunit2.TestKit, IAsyncLi
         await AskAsync<StreamCreated>(aStreams, new CreateStream(Name, Binary, null, null, false, [Payload("a1")]));
         await a.PublishAsync(draining: false);
         await AskAsync<Appended>(aStreams, AppendOne(Payload("a2")));
-        world.Control.FailAfter(ObjectStoreOperation.Put, ObjectStoreWorld.ManifestOf(Name), () => new IOException("simulated crash after the put"));
+        World.Control.FailAfter(ObjectStoreOperation.Put, ObjectStoreWorld.ManifestOf(Name), () => new IOException("simulated crash after the put"));
         await Assert.ThrowsAsync<IOException>(() => a.PublishAsync(draining: false));
-        world.Control.ClearRules();
+        World.Control.ClearRules();
         Assert.Equal(2, (await ManifestAsync()).Generation);
         Assert.Equal(1, a.Database.LoadManifestVersion(Name)!.Generation);
-        world.Counting.Reset();
+        World.Counting.Reset();
 
         await a.PublishAsync(draining: false);
 
@@ -134,8 +108,8 @@ public sealed class ManifestFencingTests : Akka.TestKit.Xunit2.TestKit, IAsyncLi
         Assert.Equal(2, manifest.Generation);
         Assert.Equal(2, manifest.NextPosition);
         // The refused put, the read that recognises the manifest as its own, the put that replaces it.
-        Assert.Equal(2, world.ManifestPuts(Name));
-        Assert.Equal(1, world.ManifestGets(Name));
+        Assert.Equal(2, World.ManifestPuts(Name));
+        Assert.Equal(1, World.ManifestGets(Name));
         Assert.Equal(2, a.Database.LoadManifestVersion(Name)!.Generation);
         var (_, freshStreams) = StartNode(RestoreMode.Lazy);
         AssertRecords([Payload("a1"), Payload("a2")], await AskAsync<ReadCompleted>(freshStreams, ReadFromStart()));
@@ -163,7 +137,7 @@ public sealed class ManifestFencingTests : Akka.TestKit.Xunit2.TestKit, IAsyncLi
     public void Should_take_a_manifest_for_its_own_only_when_the_writer_generation_and_segments_all_match()
     {
         var node = NewNode(RestoreMode.None);
-        var fence = new ManifestFence(world.Store, node.Database);
+        var fence = new ManifestFence(World.Store, node.Database);
         var own = new StreamManifest
         {
             Name = Name,
@@ -197,41 +171,15 @@ public sealed class ManifestFencingTests : Akka.TestKit.Xunit2.TestKit, IAsyncLi
         return (b, bStreams);
     }
 
-    private StreamTestNode NewNode(RestoreMode mode)
-    {
-        var node = new StreamTestNode(world.Store, mode);
-        nodes.Add(node);
-        return node;
-    }
-
-    private (StreamTestNode Node, IActorRef Streams) StartNode(RestoreMode mode)
-    {
-        var node = NewNode(mode);
-        return (node, Sys.ActorOf(StreamSupervisorActor.Props(node.Dependencies), $"streams-{++supervisorCount}"));
-    }
-
     private async Task<byte[]> ManifestBytesAsync() =>
-        await world.FileStore.GetAsync(ObjectStoreKeys.ManifestKey(Name), CancellationToken.None) ?? throw new InvalidOperationException("no manifest");
+        await World.FileStore.GetAsync(ObjectStoreKeys.ManifestKey(Name), CancellationToken.None) ?? throw new InvalidOperationException("no manifest");
 
     private async Task<StreamManifest> ManifestAsync() => StreamManifest.Parse(await ManifestBytesAsync());
 
     private async Task<List<string>> SegmentKeysAsync() =>
-        [.. (await world.FileStore.ListAsync(ObjectStoreKeys.SegmentsPrefix(Name), null, 1000, CancellationToken.None)).Objects.Select(entry => entry.Key)];
-
-    private static async Task<T> AskAsync<T>(IActorRef streams, object message)
-    {
-        var reply = await streams.Ask<object>(message, AskTimeout);
-        return reply is T expected ? expected : throw new Xunit.Sdk.XunitException($"expected {typeof(T).Name}, got {reply}");
-    }
+        [.. (await World.FileStore.ListAsync(ObjectStoreKeys.SegmentsPrefix(Name), null, 1000, CancellationToken.None)).Objects.Select(entry => entry.Key)];
 
     private static ReadStream ReadFromStart() => new(Name, ReadStart.Beginning, null, MaxReadBytes);
 
     private static AppendToStream AppendOne(byte[] record) => new(Name, Binary, [record], false, null, null);
-
-    private static byte[] Payload(string label) => [0x00, .. Encoding.UTF8.GetBytes(label), 0xFF];
-
-    private static void AssertRecords(IReadOnlyList<byte[]> expected, ReadCompleted read)
-    {
-        Assert.Equal(expected.Select(Convert.ToHexString), read.Records.Select(record => Convert.ToHexString(record.Span)));
-    }
 }

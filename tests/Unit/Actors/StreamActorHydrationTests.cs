@@ -19,37 +19,9 @@ namespace Streams.Tests.Unit.Actors;
 /// nodes (real SQLite in temp directories); a "writer" node produces the manifests and segments a
 /// second, restoring node then reads.
 /// </summary>
-public sealed class StreamActorHydrationTests : Akka.TestKit.Xunit2.TestKit, IAsyncLifetime
+public sealed class StreamActorHydrationTests(ITestOutputHelper output) : ObjectStoreWorldTestKit(output)
 {
-    private const string Binary = ContentTypes.Default;
-    private const long MaxReadBytes = 1 << 20;
-    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan ReplyTimeout = TimeSpan.FromSeconds(10);
-
-    /// <summary>Long enough for a reply that is coming to arrive, used to show one is not.</summary>
-
-    private readonly ObjectStoreWorld world = new();
-    private readonly List<StreamTestNode> nodes = [];
-    private int supervisorCount;
-
-    public StreamActorHydrationTests(ITestOutputHelper output)
-        : base("akka.loglevel = INFO", output)
-    {
-    }
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync()
-    {
-        world.Control.ClearRules();
-        await Sys.Terminate();
-        foreach (var node in nodes)
-        {
-            await node.DisposeAsync();
-        }
-
-        world.Dispose();
-    }
 
     // ---- Hydrating: stash, order, single flight ----------------------------------------------
 
@@ -59,7 +31,7 @@ public sealed class StreamActorHydrationTests : Akka.TestKit.Xunit2.TestKit, IAs
         var name = "orders/hydrating";
         await SeedAsync(name, count: 3, drainedClean: true);
         var (_, streams) = StartNode(RestoreMode.Lazy);
-        var gate = world.Control.Hold(ObjectStoreOperation.Get, ObjectStoreWorld.ManifestOf(name));
+        var gate = World.Control.Hold(ObjectStoreOperation.Get, ObjectStoreWorld.ManifestOf(name));
         var probe = CreateTestProbe();
 
         streams.Tell(new DescribeStream(name), probe);
@@ -77,7 +49,7 @@ public sealed class StreamActorHydrationTests : Akka.TestKit.Xunit2.TestKit, IAs
         Assert.Equal(new Offset(0, 4), (await probe.ExpectMsgAsync<Appended>(ReplyTimeout)).NextOffset);
         Assert.Equal(new Offset(0, 5), (await probe.ExpectMsgAsync<Appended>(ReplyTimeout)).NextOffset);
         Assert.False((await probe.ExpectMsgAsync<StreamCreated>(ReplyTimeout)).Created);
-        Assert.Equal(1, world.ManifestGets(name));
+        Assert.Equal(1, World.ManifestGets(name));
     }
 
     [Fact]
@@ -87,7 +59,7 @@ public sealed class StreamActorHydrationTests : Akka.TestKit.Xunit2.TestKit, IAs
         var name = "orders/pipelined";
         await SeedAsync(name, count: 1, drainedClean: true);
         var (_, streams) = StartNode(RestoreMode.Lazy);
-        var gate = world.Control.Hold(ObjectStoreOperation.Get, ObjectStoreWorld.ManifestOf(name));
+        var gate = World.Control.Hold(ObjectStoreOperation.Get, ObjectStoreWorld.ManifestOf(name));
         var probe = CreateTestProbe();
 
         for (var i = 0; i < appends; i++)
@@ -115,7 +87,7 @@ public sealed class StreamActorHydrationTests : Akka.TestKit.Xunit2.TestKit, IAs
         var name = "orders/concurrent";
         var records = await SeedAsync(name, count: 4, drainedClean: true);
         var (_, streams) = StartNode(RestoreMode.Lazy);
-        var gate = world.Control.Hold(ObjectStoreOperation.Get, ObjectStoreWorld.ManifestOf(name));
+        var gate = World.Control.Hold(ObjectStoreOperation.Get, ObjectStoreWorld.ManifestOf(name));
         var probes = Enumerable.Range(0, readers).Select(_ => CreateTestProbe()).ToList();
 
         Parallel.ForEach(probes, probe => streams.Tell(ReadFromStart(name), probe));
@@ -129,7 +101,7 @@ public sealed class StreamActorHydrationTests : Akka.TestKit.Xunit2.TestKit, IAs
             AssertRecords(records, read);
         }
 
-        Assert.Equal(1, world.ManifestGets(name));
+        Assert.Equal(1, World.ManifestGets(name));
     }
 
     [Fact]
@@ -145,8 +117,8 @@ public sealed class StreamActorHydrationTests : Akka.TestKit.Xunit2.TestKit, IAs
         AssertRecords(records, read);
         Assert.Equal(new Offset(0, 12), read.Next);
         Assert.True(read.UpToDate);
-        Assert.Equal(1, world.ManifestGets(name));
-        Assert.Equal(3, world.Counting.Count(ObjectStoreOperation.Get, key => key.StartsWith(ObjectStoreKeys.SegmentsPrefix(name), StringComparison.Ordinal)));
+        Assert.Equal(1, World.ManifestGets(name));
+        Assert.Equal(3, World.Counting.Count(ObjectStoreOperation.Get, key => key.StartsWith(ObjectStoreKeys.SegmentsPrefix(name), StringComparison.Ordinal)));
         Assert.Equal(3, node.Segments.DownloadCount);
     }
 
@@ -157,17 +129,17 @@ public sealed class StreamActorHydrationTests : Akka.TestKit.Xunit2.TestKit, IAs
     {
         var name = "broken/manifest";
         var records = await SeedAsync(name, count: 2, drainedClean: true);
-        var good = (await world.ReadManifestBytesAsync(name))!;
-        await world.WriteManifestBytesAsync(name, Encoding.UTF8.GetBytes("{ this is not a manifest"));
+        var good = (await World.ReadManifestBytesAsync(name))!;
+        await World.WriteManifestBytesAsync(name, Encoding.UTF8.GetBytes("{ this is not a manifest"));
         var (_, streams) = StartNode(RestoreMode.Lazy);
-        var gate = world.Control.Hold(ObjectStoreOperation.Get, ObjectStoreWorld.ManifestOf(name));
+        var gate = World.Control.Hold(ObjectStoreOperation.Get, ObjectStoreWorld.ManifestOf(name));
 
         var probes = await SendWhileHeldAsync(streams, gate, ReadFromStart(name), AppendOne(name, Payload("x")), new DescribeStream(name));
         gate.Release();
 
         await ExpectUnavailableAsync(probes, "could not be restored");
-        world.Control.ClearRules();
-        await world.WriteManifestBytesAsync(name, good);
+        World.Control.ClearRules();
+        await World.WriteManifestBytesAsync(name, good);
         AssertRecords(records, await AskAsync<ReadCompleted>(streams, ReadFromStart(name)));
     }
 
@@ -177,13 +149,13 @@ public sealed class StreamActorHydrationTests : Akka.TestKit.Xunit2.TestKit, IAs
         var name = "broken/store";
         var records = await SeedAsync(name, count: 2, drainedClean: true);
         var (_, streams) = StartNode(RestoreMode.Lazy);
-        var gate = world.Control.Hold(ObjectStoreOperation.Get, ObjectStoreWorld.ManifestOf(name));
+        var gate = World.Control.Hold(ObjectStoreOperation.Get, ObjectStoreWorld.ManifestOf(name));
 
         var probes = await SendWhileHeldAsync(streams, gate, ReadFromStart(name), AppendOne(name, Payload("x")), new DescribeStream(name));
         gate.Fail(new ObjectStoreException("the store is down"));
 
         await ExpectUnavailableAsync(probes, "the store is down");
-        world.Control.ClearRules();
+        World.Control.ClearRules();
         AssertRecords(records, await AskAsync<ReadCompleted>(streams, ReadFromStart(name)));
     }
 
@@ -194,14 +166,14 @@ public sealed class StreamActorHydrationTests : Akka.TestKit.Xunit2.TestKit, IAs
         var records = await SeedAsync(name, count: 2, drainedClean: true);
         var (_, streams) = StartNode(RestoreMode.Lazy, "streams.restore.hydration-timeout = 400ms");
         // Never released by the test: the store does not answer until the rule is dropped.
-        var gate = world.Control.Hold(ObjectStoreOperation.Get, ObjectStoreWorld.ManifestOf(name));
+        var gate = World.Control.Hold(ObjectStoreOperation.Get, ObjectStoreWorld.ManifestOf(name));
 
         var probes = await SendWhileHeldAsync(streams, gate, ReadFromStart(name), AppendOne(name, Payload("x")), new DescribeStream(name));
 
         await ExpectUnavailableAsync(probes, "took too long");
         // The fetch nobody waits for any more is given up, not left hanging on the store.
-        await Poll.UntilAsync(() => world.Control.InFlight(ObjectStoreOperation.Get) == 0, ReplyTimeout, "the held manifest GET is cancelled");
-        world.Control.ClearRules();
+        await Poll.UntilAsync(() => World.Control.InFlight(ObjectStoreOperation.Get) == 0, ReplyTimeout, "the held manifest GET is cancelled");
+        World.Control.ClearRules();
         AssertRecords(records, await AskAsync<ReadCompleted>(streams, ReadFromStart(name)));
     }
 
@@ -211,7 +183,7 @@ public sealed class StreamActorHydrationTests : Akka.TestKit.Xunit2.TestKit, IAs
         var name = "broken/hand-back";
         await SeedAsync(name, count: 1, drainedClean: true);
         var node = NewNode(RestoreMode.Lazy);
-        var gate = world.Control.Hold(ObjectStoreOperation.Get, ObjectStoreWorld.ManifestOf(name));
+        var gate = World.Control.Hold(ObjectStoreOperation.Get, ObjectStoreWorld.ManifestOf(name));
         // The test actor plays the supervisor: it gets the request to stop and whatever is handed back.
         var owner = ChildActorOf(StreamActor.Props(name, node.Dependencies));
         var first = CreateTestProbe();
@@ -252,7 +224,7 @@ public sealed class StreamActorHydrationTests : Akka.TestKit.Xunit2.TestKit, IAs
         Assert.Null(node.Database.LoadStream(name));
 
         // A request overtakes the stop, and the object store fails its hydration.
-        var gate = world.Control.Hold(ObjectStoreOperation.Get, ObjectStoreWorld.ManifestOf(name));
+        var gate = World.Control.Hold(ObjectStoreOperation.Get, ObjectStoreWorld.ManifestOf(name));
         owner.Tell(ReadFromStart(name), probe);
         await gate.WhenArrived();
         owner.Tell(new StreamSupervisorActor.StopWhenIdle(), TestActor);
@@ -269,7 +241,7 @@ public sealed class StreamActorHydrationTests : Akka.TestKit.Xunit2.TestKit, IAs
         var name = "busy/stream";
         var records = await SeedAsync(name, count: 2, drainedClean: true);
         var (_, streams) = StartNode(RestoreMode.Lazy, "streams.restore.stash-limit = 2");
-        var gate = world.Control.Hold(ObjectStoreOperation.Get, ObjectStoreWorld.ManifestOf(name));
+        var gate = World.Control.Hold(ObjectStoreOperation.Get, ObjectStoreWorld.ManifestOf(name));
         var probes = Enumerable.Range(0, 4).Select(_ => CreateTestProbe()).ToList();
 
         foreach (var probe in probes)
@@ -312,8 +284,8 @@ public sealed class StreamActorHydrationTests : Akka.TestKit.Xunit2.TestKit, IAs
         ];
 
         Assert.All(replies, reply => Assert.Equal(ErrorCode.StreamNotFound, Assert.IsType<StreamRejected>(reply).Code));
-        Assert.Equal(1, world.ManifestGets(name));
-        Assert.Null(await world.ReadManifestBytesAsync(name));
+        Assert.Equal(1, World.ManifestGets(name));
+        Assert.Null(await World.ReadManifestBytesAsync(name));
     }
 
     [Fact]
@@ -324,7 +296,7 @@ public sealed class StreamActorHydrationTests : Akka.TestKit.Xunit2.TestKit, IAs
         var (writer, writerStreams) = Writer();
         await AskAsync<StreamDeleted>(writerStreams, new DeleteStream(name));
         await writer.PublishAsync(draining: false);
-        var tombstone = await world.ReadManifestAsync(name);
+        var tombstone = await World.ReadManifestAsync(name);
         Assert.True(tombstone.Deleted);
         var (node, streams) = StartNode(RestoreMode.Lazy);
 
@@ -335,7 +307,7 @@ public sealed class StreamActorHydrationTests : Akka.TestKit.Xunit2.TestKit, IAs
 
         Assert.True(created.Created);
         Assert.Equal(new Offset(0, 1), created.Stream.Tail);
-        var manifest = await world.ReadManifestAsync(name);
+        var manifest = await World.ReadManifestAsync(name);
         Assert.False(manifest.Deleted);
         Assert.True(manifest.Generation > tombstone.Generation, $"generation {manifest.Generation} must be above the tombstone's {tombstone.Generation}");
         Assert.Equal(1, manifest.NextPosition);
@@ -368,7 +340,7 @@ public sealed class StreamActorHydrationTests : Akka.TestKit.Xunit2.TestKit, IAs
     {
         var name = $"existing/{mode}";
         var records = await SeedAsync(name, count: 3, drainedClean: true, contentType: ContentTypes.Json);
-        var before = (await world.ReadManifestBytesAsync(name))!;
+        var before = (await World.ReadManifestBytesAsync(name))!;
         var (_, streams) = StartNode(mode);
 
         var same = await AskAsync<StreamCreated>(streams, new CreateStream(name, ContentTypes.Json, null, null, false, []));
@@ -378,8 +350,8 @@ public sealed class StreamActorHydrationTests : Akka.TestKit.Xunit2.TestKit, IAs
         Assert.Equal(new Offset(0, 3), same.Stream.Tail);
         Assert.Equal(ErrorCode.StreamAlreadyExistsWithDifferentConfig, different.Code);
         AssertRecords(records, await AskAsync<ReadCompleted>(streams, ReadFromStart(name)));
-        Assert.Equal(before, await world.ReadManifestBytesAsync(name));
-        Assert.Equal(1, world.ManifestGets(name));
+        Assert.Equal(before, await World.ReadManifestBytesAsync(name));
+        Assert.Equal(1, World.ManifestGets(name));
     }
 
     // ---- What must survive a restore ----------------------------------------------------------
@@ -418,7 +390,7 @@ public sealed class StreamActorHydrationTests : Akka.TestKit.Xunit2.TestKit, IAs
     {
         var name = "unclean/claim";
         await SeedAsync(name, count: 3, drainedClean: false);
-        var published = await world.ReadManifestAsync(name);
+        var published = await World.ReadManifestAsync(name);
         Assert.False(published.DrainedClean);
         var (_, streams) = StartNode(RestoreMode.Lazy);
         var probe = CreateTestProbe();
@@ -432,12 +404,12 @@ public sealed class StreamActorHydrationTests : Akka.TestKit.Xunit2.TestKit, IAs
 
         Assert.Equal(new Offset(1, 3), described.Stream.Tail);
         Assert.Equal(new Offset(1, 4), appended.NextOffset);
-        var claim = await world.ReadManifestAsync(name);
+        var claim = await World.ReadManifestAsync(name);
         Assert.Equal(published.Generation + 1, claim.Generation);
         Assert.False(claim.DrainedClean);
         Assert.Equal([new ManifestEpoch(0, 0), new ManifestEpoch(1, 3)], claim.Epochs);
         Assert.Equal(3, claim.NextPosition);
-        Assert.Equal(1, world.ManifestPuts(name));
+        Assert.Equal(1, World.ManifestPuts(name));
     }
 
     [Fact]
@@ -445,7 +417,7 @@ public sealed class StreamActorHydrationTests : Akka.TestKit.Xunit2.TestKit, IAs
     {
         var name = "clean/claim";
         await SeedAsync(name, count: 3, drainedClean: true);
-        var published = await world.ReadManifestAsync(name);
+        var published = await World.ReadManifestAsync(name);
         var (_, streams) = StartNode(RestoreMode.Lazy);
 
         var first = await AskAsync<Appended>(streams, AppendOne(name, Payload("first")));
@@ -453,11 +425,11 @@ public sealed class StreamActorHydrationTests : Akka.TestKit.Xunit2.TestKit, IAs
 
         Assert.Equal(new Offset(0, 4), first.NextOffset);
         Assert.Equal(new Offset(0, 5), second.NextOffset);
-        var claim = await world.ReadManifestAsync(name);
+        var claim = await World.ReadManifestAsync(name);
         Assert.Equal(published.Generation + 1, claim.Generation);
         Assert.False(claim.DrainedClean);
         Assert.Equal([new ManifestEpoch(0, 0)], claim.Epochs);
-        Assert.Equal(1, world.ManifestPuts(name));
+        Assert.Equal(1, World.ManifestPuts(name));
     }
 
     [Fact]
@@ -493,11 +465,11 @@ public sealed class StreamActorHydrationTests : Akka.TestKit.Xunit2.TestKit, IAs
         var name = "claim/fails";
         var records = await SeedAsync(name, count: 2, drainedClean: true);
         var (_, streams) = StartNode(RestoreMode.Lazy);
-        world.Control.Fail(ObjectStoreOperation.Put, ObjectStoreWorld.ManifestOf(name), () => new ObjectStoreException("no writes today"));
+        World.Control.Fail(ObjectStoreOperation.Put, ObjectStoreWorld.ManifestOf(name), () => new ObjectStoreException("no writes today"));
 
         var rejected = await AskAsync<StreamRejected>(streams, AppendOne(name, Payload("x")));
         var read = await AskAsync<ReadCompleted>(streams, ReadFromStart(name));
-        world.Control.ClearRules();
+        World.Control.ClearRules();
         var appended = await AskAsync<Appended>(streams, AppendOne(name, Payload("x")));
 
         Assert.Equal(ErrorCode.Unavailable, rejected.Code);
@@ -514,7 +486,7 @@ public sealed class StreamActorHydrationTests : Akka.TestKit.Xunit2.TestKit, IAs
         // The test actor plays the supervisor: its StopWhenIdle, sent once, must end in a stop.
         var owner = ChildActorOf(StreamActor.Props(name, node.Dependencies));
         Watch(owner);
-        var gate = world.Control.Hold(ObjectStoreOperation.Put, ObjectStoreWorld.ManifestOf(name));
+        var gate = World.Control.Hold(ObjectStoreOperation.Put, ObjectStoreWorld.ManifestOf(name));
         var appender = CreateTestProbe();
 
         // The first append of a taken-over stream claims it; idle passivation overtakes the claim,
@@ -545,7 +517,7 @@ public sealed class StreamActorHydrationTests : Akka.TestKit.Xunit2.TestKit, IAs
         Assert.False(Directory.Exists(node.Files.StreamDirectory(name)));
 
         AssertRecords(records, await AskAsync<ReadCompleted>(streams, ReadFromStart(name)));
-        Assert.Equal(2, world.ManifestGets(name));
+        Assert.Equal(2, World.ManifestGets(name));
     }
 
     [Fact]
@@ -574,13 +546,11 @@ public sealed class StreamActorHydrationTests : Akka.TestKit.Xunit2.TestKit, IAs
     {
         var name = "idle/ttl";
         var clock = new ManualTimeProvider();
-        var writer = new StreamTestNode(world.Store, RestoreMode.None, clock: clock);
-        nodes.Add(writer);
+        var writer = Own(new StreamTestNode(World.Store, RestoreMode.None, clock: clock));
         var writerStreams = Sys.ActorOf(StreamSupervisorActor.Props(writer.Dependencies), "ttl-writer");
         await AskAsync<StreamCreated>(writerStreams, new CreateStream(name, Binary, TtlSeconds: 10, null, false, [Payload("kept")]));
         await writer.PublishAsync(draining: true);
-        var node = new StreamTestNode(world.Store, RestoreMode.Lazy, "streams.passivate-after = 200ms\nstreams.touch-persist-interval = 0s", clock);
-        nodes.Add(node);
+        var node = Own(new StreamTestNode(World.Store, RestoreMode.Lazy, "streams.passivate-after = 200ms\nstreams.touch-persist-interval = 0s", clock));
         var streams = Sys.ActorOf(StreamSupervisorActor.Props(node.Dependencies), "ttl-node");
 
         // Read 8 s after the manifest was published: the sliding TTL now runs until 18 s.
@@ -594,20 +564,6 @@ public sealed class StreamActorHydrationTests : Akka.TestKit.Xunit2.TestKit, IAs
     }
 
     // ---- helpers -------------------------------------------------------------------------------
-
-    private StreamTestNode NewNode(RestoreMode mode, string? hocon = null)
-    {
-        var node = new StreamTestNode(world.Store, mode, hocon);
-        nodes.Add(node);
-        return node;
-    }
-
-    private (StreamTestNode Node, IActorRef Streams) StartNode(RestoreMode mode, string? hocon = null)
-    {
-        var node = NewNode(mode, hocon);
-        var streams = Sys.ActorOf(StreamSupervisorActor.Props(node.Dependencies), $"streams-{++supervisorCount}");
-        return (node, streams);
-    }
 
     private (StreamTestNode Node, IActorRef Streams)? writer;
 
@@ -633,7 +589,7 @@ public sealed class StreamActorHydrationTests : Akka.TestKit.Xunit2.TestKit, IAs
         await node.PublishAsync(draining: drainedClean);
         // Counts from here on are the restoring node's alone (the writer's create checked for a
         // remote manifest and its publish wrote one).
-        world.Counting.Reset();
+        World.Counting.Reset();
         return records;
     }
 
@@ -672,26 +628,8 @@ public sealed class StreamActorHydrationTests : Akka.TestKit.Xunit2.TestKit, IAs
     private static Task<int> ActiveStreamsAsync(IActorRef streams) =>
         streams.Ask<int>(new StreamSupervisorActor.GetActiveStreamCount(), AskTimeout);
 
-    private static async Task<T> AskAsync<T>(IActorRef streams, object message)
-    {
-        var reply = await streams.Ask<object>(message, AskTimeout);
-        return Assert.IsAssignableFrom<T>(reply);
-    }
-
     private static ReadStream ReadFromStart(string name) => new(name, ReadStart.Beginning, null, MaxReadBytes);
 
     private static AppendToStream AppendOne(string name, byte[] record, ProducerClaim? producer = null, string? streamSeq = null) =>
         new(name, Binary, [record], false, streamSeq, producer);
-
-    /// <summary>A payload that is not text: it holds a zero byte and a byte no UTF-8 text has.</summary>
-    private static byte[] Payload(string label) => [0x00, .. Encoding.UTF8.GetBytes(label), 0xFF];
-
-    private static void AssertRecords(IReadOnlyList<byte[]> expected, ReadCompleted read)
-    {
-        Assert.Equal(expected.Count, read.Records.Count);
-        for (var i = 0; i < expected.Count; i++)
-        {
-            Assert.Equal(expected[i], read.Records[i].ToArray());
-        }
-    }
 }

@@ -24,33 +24,9 @@ namespace Streams.Tests.Unit.Restore;
 /// fetches that name. Format-1 manifests, which name no object, still restore and read, and a stream
 /// taken over from one keeps its old objects under their old keys.
 /// </summary>
-public sealed class SegmentObjectNameTests : Akka.TestKit.Xunit2.TestKit, IAsyncLifetime
+public sealed class SegmentObjectNameTests(ITestOutputHelper output) : ObjectStoreWorldTestKit(output)
 {
-    private const long MaxReadBytes = 1 << 20;
     private const long TimestampMs = 1_750_000_000_000;
-    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(10);
-
-    private readonly ObjectStoreWorld world = new();
-    private readonly List<StreamTestNode> nodes = [];
-    private int supervisorCount;
-
-    public SegmentObjectNameTests(ITestOutputHelper output)
-        : base("akka.loglevel = INFO", output)
-    {
-    }
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync()
-    {
-        await Sys.Terminate();
-        foreach (var node in nodes)
-        {
-            await node.DisposeAsync();
-        }
-
-        world.Dispose();
-    }
 
     [Fact]
     public async Task Should_read_the_records_lazily_and_eagerly_when_the_manifest_is_format_1_and_names_no_objects()
@@ -65,10 +41,10 @@ public sealed class SegmentObjectNameTests : Akka.TestKit.Xunit2.TestKit, IAsync
 
         var eagerNode = NewNode(RestoreMode.Eager);
         var status = new RestoreStatus();
-        await new EagerBootstrapper(world.Store, eagerNode.Hydrator, status, 1, TimeSpan.FromMinutes(1), NullLogger<EagerBootstrapper>.Instance)
+        await new EagerBootstrapper(World.Store, eagerNode.Hydrator, status, 1, TimeSpan.FromMinutes(1), NullLogger<EagerBootstrapper>.Instance)
             .RunAsync(CancellationToken.None);
         Assert.Equal(1, status.Done);
-        var eager = Sys.ActorOf(StreamSupervisorActor.Props(eagerNode.Dependencies), $"streams-{++supervisorCount}");
+        var eager = StartSupervisor(eagerNode);
         AssertRecords(records, await ReadAllAsync(eager, name));
     }
 
@@ -82,14 +58,14 @@ public sealed class SegmentObjectNameTests : Akka.TestKit.Xunit2.TestKit, IAsync
         await AskAsync<Appended>(streams, new AppendToStream(name, ContentTypes.Default, [appended], false, null, null));
         await writer.PublishAsync(draining: true);
 
-        var manifest = await world.ReadManifestAsync(name);
+        var manifest = await World.ReadManifestAsync(name);
         Assert.Equal(StreamManifest.CurrentFormatVersion, manifest.FormatVersion);
         var names = manifest.Segments.ObjectNames!;
         Assert.Equal(3, names.Count);
         Assert.Null(names[0]);
         Assert.Null(names[1]);
         Assert.StartsWith("0000000000000004-", names[2], StringComparison.Ordinal);
-        Assert.NotNull(await world.FileStore.GetAsync(ObjectStoreKeys.SegmentKey(name, names[2]!), CancellationToken.None));
+        Assert.NotNull(await World.FileStore.GetAsync(ObjectStoreKeys.SegmentKey(name, names[2]!), CancellationToken.None));
 
         var (_, reader) = StartNode(RestoreMode.Lazy);
         AssertRecords([.. records, appended], await ReadAllAsync(reader, name));
@@ -110,9 +86,9 @@ public sealed class SegmentObjectNameTests : Akka.TestKit.Xunit2.TestKit, IAsync
         Assert.All(rows, row => Assert.StartsWith($"{row.FirstPosition:D16}-", row.ObjectName, StringComparison.Ordinal));
         Assert.All(rows, row => Assert.True(File.Exists(writer.Files.PathFor(name, row)), $"no local file {row.ObjectName}"));
 
-        var manifest = await world.ReadManifestAsync(name);
+        var manifest = await World.ReadManifestAsync(name);
         Assert.Equal(rows.Select(row => row.ObjectName), manifest.Segments.ObjectNames!);
-        var stored = await world.FileStore.ListAsync(ObjectStoreKeys.SegmentsPrefix(name), null, 100, CancellationToken.None);
+        var stored = await World.FileStore.ListAsync(ObjectStoreKeys.SegmentsPrefix(name), null, 100, CancellationToken.None);
         Assert.Equal(
             rows.Select(row => ObjectStoreKeys.SegmentKey(name, row.ObjectName!)).Order(StringComparer.Ordinal),
             stored.Objects.Select(entry => entry.Key).Order(StringComparer.Ordinal));
@@ -262,7 +238,7 @@ public sealed class SegmentObjectNameTests : Akka.TestKit.Xunit2.TestKit, IAsync
                 .Select(position => new SegmentRecord(position, TimestampMs + position, Encoding.UTF8.GetBytes($"{name} record {position}")))
                 .ToList();
             var bytes = new SegmentWriter().Encode(segmentRecords);
-            await world.FileStore.PutAsync(ObjectStoreKeys.SegmentKey(name, index), bytes, CancellationToken.None);
+            await World.FileStore.PutAsync(ObjectStoreKeys.SegmentKey(name, index), bytes, CancellationToken.None);
             records.AddRange(segmentRecords.Select(record => record.Payload.ToArray()));
             counts.Add(segmentRecords.Count);
             sizes.Add(bytes.LongLength);
@@ -284,38 +260,8 @@ public sealed class SegmentObjectNameTests : Akka.TestKit.Xunit2.TestKit, IAsync
         };
         var json = manifest.ToJson();
         Assert.DoesNotContain("object_names", Encoding.UTF8.GetString(json), StringComparison.Ordinal);
-        await world.WriteManifestBytesAsync(name, json);
+        await World.WriteManifestBytesAsync(name, json);
         return records;
     }
 
-    private StreamTestNode NewNode(RestoreMode mode, string? hocon = null)
-    {
-        var node = new StreamTestNode(world.Store, mode, hocon);
-        nodes.Add(node);
-        return node;
-    }
-
-    private (StreamTestNode Node, IActorRef Streams) StartNode(RestoreMode mode, string? hocon = null)
-    {
-        var node = NewNode(mode, hocon);
-        return (node, Sys.ActorOf(StreamSupervisorActor.Props(node.Dependencies), $"streams-{++supervisorCount}"));
-    }
-
-    private static Task<ReadCompleted> ReadAllAsync(IActorRef streams, string name) =>
-        AskAsync<ReadCompleted>(streams, new ReadStream(name, ReadStart.Beginning, null, MaxReadBytes));
-
-    private static async Task<T> AskAsync<T>(IActorRef streams, object message)
-    {
-        var reply = await streams.Ask<object>(message, AskTimeout);
-        return Assert.IsAssignableFrom<T>(reply);
-    }
-
-    private static void AssertRecords(IReadOnlyList<byte[]> expected, ReadCompleted read)
-    {
-        Assert.Equal(expected.Count, read.Records.Count);
-        for (var i = 0; i < expected.Count; i++)
-        {
-            Assert.Equal(expected[i], read.Records[i].ToArray());
-        }
-    }
 }

@@ -20,41 +20,17 @@ namespace Streams.Tests.Unit.Storage;
 /// longer lists them and the grace has passed, and readers — the writer itself, a node that restored
 /// the old manifest, a fresh lazy node — read byte-identical records throughout.
 /// </summary>
-public sealed class CompactionTests : Akka.TestKit.Xunit2.TestKit, IAsyncLifetime
+public sealed class CompactionTests(ITestOutputHelper output) : ObjectStoreWorldTestKit(output)
 {
-    private const long MaxReadBytes = 1 << 20;
     private const int Records = 40;
-    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(10);
     private const string SmallSegments = "streams.segment.target-rows = 1000";
-
-    private readonly ObjectStoreWorld world = new();
-    private readonly List<StreamTestNode> nodes = [];
-    private int supervisorCount;
-
-    public CompactionTests(ITestOutputHelper output)
-        : base("akka.loglevel = INFO", output)
-    {
-    }
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync()
-    {
-        await Sys.Terminate();
-        foreach (var node in nodes)
-        {
-            await node.DisposeAsync();
-        }
-
-        world.Dispose();
-    }
 
     [Fact]
     public async Task Should_list_one_merged_segment_and_read_the_same_records_when_a_quiet_stream_is_compacted_and_published()
     {
         const string name = "compacted/quiet";
         var (writer, streams, records) = await WriteOneSegmentPerRecordAsync(name);
-        var before = await world.ReadManifestAsync(name);
+        var before = await World.ReadManifestAsync(name);
         Assert.Equal(Records, before.Segments.Count);
 
         var compactor = Compactor(writer);
@@ -63,16 +39,16 @@ public sealed class CompactionTests : Akka.TestKit.Xunit2.TestKit, IAsyncLifetim
         Assert.Equal(Records - 1, removed);
         AssertRecords(records, await ReadAllAsync(streams, name));
         await writer.PublishAsync(draining: false);
-        var after = await world.ReadManifestAsync(name);
+        var after = await World.ReadManifestAsync(name);
         Assert.Single(after.Segments.RecordCounts);
         Assert.Equal(before.NextPosition, after.NextPosition);
         Assert.True(after.ToJson().Length < before.ToJson().Length / 5, $"manifest of {after.ToJson().Length} bytes");
         Assert.Single(writer.Queries.LoadSegments(writer.Database.LoadStream(name)!.StreamId));
 
         var (fresh, freshStreams) = StartNode(RestoreMode.Lazy);
-        world.Counting.Reset();
+        World.Counting.Reset();
         AssertRecords(records, await ReadAllAsync(freshStreams, name));
-        Assert.Equal(1, world.ManifestGets(name));
+        Assert.Equal(1, World.ManifestGets(name));
         Assert.Equal(1, fresh.Segments.DownloadCount);
     }
 
@@ -172,36 +148,6 @@ public sealed class CompactionTests : Akka.TestKit.Xunit2.TestKit, IAsyncLifetim
     }
 
     private async Task<int> StoredSegmentCountAsync(string name) =>
-        (await world.FileStore.ListAsync(ObjectStoreKeys.SegmentsPrefix(name), null, 1000, CancellationToken.None)).Objects.Count;
+        (await World.FileStore.ListAsync(ObjectStoreKeys.SegmentsPrefix(name), null, 1000, CancellationToken.None)).Objects.Count;
 
-    private StreamTestNode NewNode(RestoreMode mode, string? hocon = null)
-    {
-        var node = new StreamTestNode(world.Store, mode, hocon);
-        nodes.Add(node);
-        return node;
-    }
-
-    private (StreamTestNode Node, IActorRef Streams) StartNode(RestoreMode mode, string? hocon = null)
-    {
-        var node = NewNode(mode, hocon);
-        return (node, Sys.ActorOf(StreamSupervisorActor.Props(node.Dependencies), $"streams-{++supervisorCount}"));
-    }
-
-    private static Task<ReadCompleted> ReadAllAsync(IActorRef streams, string name) =>
-        AskAsync<ReadCompleted>(streams, new ReadStream(name, ReadStart.Beginning, null, MaxReadBytes));
-
-    private static async Task<T> AskAsync<T>(IActorRef streams, object message)
-    {
-        var reply = await streams.Ask<object>(message, AskTimeout);
-        return Assert.IsAssignableFrom<T>(reply);
-    }
-
-    private static void AssertRecords(IReadOnlyList<byte[]> expected, ReadCompleted read)
-    {
-        Assert.Equal(expected.Count, read.Records.Count);
-        for (var i = 0; i < expected.Count; i++)
-        {
-            Assert.Equal(expected[i], read.Records[i].ToArray());
-        }
-    }
 }
