@@ -112,23 +112,7 @@ public sealed class ClusterProcessTests(ITestOutputHelper output) : IAsyncLifeti
     /// IAsyncLifetime, not IAsyncDisposable: xUnit 2 does not dispose a test class asynchronously,
     /// so the server processes were left running after every run.
     /// </summary>
-    public async Task DisposeAsync()
-    {
-        foreach (var server in servers)
-        {
-            await server.DisposeAsync();
-        }
-
-        foreach (var directory in directories)
-        {
-            directory.Dispose();
-        }
-
-        if (store is not null)
-        {
-            await store.DisposeAsync();
-        }
-    }
+    public Task DisposeAsync() => ClusterProcessTeardown.DisposeAllAsync(servers, directories, store);
 
     private async Task<ServerProcess> StartMemberAsync(int remotingPort, string seed) =>
         await StartAsync(

@@ -133,23 +133,7 @@ public sealed class SubscriptionClusterProcessTests(ITestOutputHelper output) : 
     /// IAsyncLifetime, not IAsyncDisposable: xUnit 2 does not call DisposeAsync of an
     /// IAsyncDisposable test class, and the members left running would outlive the test run.
     /// </summary>
-    public async Task DisposeAsync()
-    {
-        foreach (var server in servers)
-        {
-            await server.DisposeAsync();
-        }
-
-        foreach (var directory in directories)
-        {
-            directory.Dispose();
-        }
-
-        if (store is not null)
-        {
-            await store.DisposeAsync();
-        }
-    }
+    public Task DisposeAsync() => ClusterProcessTeardown.DisposeAllAsync(servers, directories, store);
 
     private static async Task AssertAckedAsync(HttpClient control, Dictionary<string, Offset> tails) =>
         await Eventually.AssertAsync(
