@@ -69,6 +69,20 @@ total_failed=0
 total_skipped=0
 any_stage_failed=0
 
+# failed_tests_with_messages <stage>: reads a dotnet test log, prints each failed test's name and
+# the first lines of its error message (the stack trace stays in the full log above).
+failed_tests_with_messages() {
+    awk -v stage="$1" '
+        /^ +Failed .+ \[[^]]*\]$/ {
+            name = $0; sub(/^ +Failed /, "", name); sub(/ \[[^]]*\]$/, "", name)
+            print "  " stage ": " name; in_message = 0; next
+        }
+        /^ +Error Message:/ { in_message = 1; shown = 0; next }
+        /^ +Stack Trace:/ { in_message = 0; next }
+        in_message && shown < 4 { line = $0; sub(/^ +/, "", line); print "      " substr(line, 1, 300); shown++ }
+    '
+}
+
 # record_stage <name> <result> <detail> [<failed tests counted by the stage>]
 # A stage that fails without a failing test (build, S3 server, a runner that died) counts
 # as one failure in the closing line, so that line never reads "0 failed" for a failed run.
@@ -242,7 +256,7 @@ run_dotnet_test_stage() {
     elif ((status != 0 || failed > 0)); then
         record_stage "${name}" "FAIL" "${counts} (dotnet test exit status ${status})" "${failed}"
         # The names go to the summary too: a CI log is often read from its end only.
-        failed_test_names+=("$(strip_colours < "${stage_log}" | sed -n -E "s/^ +Failed (.+) \[[^]]*\]$/  ${name}: \1/p" | head -n 20)")
+        failed_test_names+=("$(strip_colours < "${stage_log}" | failed_tests_with_messages "${name}" | head -n 60)")
     elif ((skipped > 0)); then
         echo "test.sh: NOTE: ${name}: ${skipped} test(s) skipped; their names are in the 'Skipped' lines above" >&2
         record_stage "${name}" "PASS" "${counts} - see the Skipped lines above"

@@ -25,9 +25,28 @@ internal sealed class DrainCoordinator(
 {
     private static readonly TimeSpan RetryPause = TimeSpan.FromMilliseconds(200);
 
+    private readonly Lock gate = new();
+    private Task? drained;
+
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    public async Task StopAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Drains once however often it is called. A host can be stopped twice at the same time (its
+    /// own shutdown wait and a caller's <c>StopAsync</c>, as the in-memory test server does); a
+    /// second drain would ask actors the first drain's host has already stopped and wait out the
+    /// whole drain timeout for answers that never come.
+    /// </summary>
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        lock (gate)
+        {
+            drained ??= DrainAsync(cancellationToken);
+        }
+
+        return drained.WaitAsync(cancellationToken);
+    }
+
+    private async Task DrainAsync(CancellationToken cancellationToken)
     {
         var started = DateTimeOffset.UtcNow;
         var deadline = started + settings.DrainTimeout;
