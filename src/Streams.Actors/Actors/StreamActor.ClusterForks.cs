@@ -75,9 +75,7 @@ public sealed partial class StreamActor
                     }
 
                     var piece = first.Slice((int)skip, (int)Math.Min(pageBytes, first.Length - skip)).ToArray();
-                    // Arrays, not collection expressions: an answer crosses remoting, and the JSON
-                    // serializer can only rebuild concrete collection types.
-                    return new ForkRangeRead(new[] { piece }, first.Length);
+                    return new ForkRangeRead([piece], first.Length);
                 }
 
                 return new ForkRangeRead(records.Select(record => record.Payload.ToArray()).ToArray(), PartialRecordLength: 0);

@@ -138,6 +138,7 @@ public static class StreamsHostingExtensions
         services.AddAkka(options.ActorSystemName, (builder, provider) =>
         {
             builder.AddHocon(hocon, HoconAddMode.Append);
+            builder.AddSetup(RemotingSerialization.Setup);
             if (options.ActorLogsThroughHost)
             {
                 builder.ConfigureLoggers(loggers =>

@@ -163,9 +163,9 @@ public sealed partial class SubscriptionActor
     private void Announce(SubscriptionDocument current, Wake announced, string trigger)
     {
         var record = WakePayloads.WakeEvent(subscriptionId, trigger, announced.Generation, dependencies.Clock.GetUtcNow());
-        // An array, not a collection expression: in a cluster this command crosses remoting, and the
-        // JSON serializer cannot rebuild the compiler's single-element list type on the other side.
-        var append = new StreamCommands.AppendToStream(current.Spec.WakeStream!, "application/json", new[] { record }, Close: false, StreamSeq: null, Producer: null);
+        // In a cluster this command crosses remoting (RemotingSerialization writes the collection
+        // expression as a list the other node can rebuild).
+        var append = new StreamCommands.AppendToStream(current.Spec.WakeStream!, "application/json", [record], Close: false, StreamSeq: null, Producer: null);
         dependencies.Streams.Ask<object>(append, dependencies.AskTimeout)
             .PipeTo(
                 Self,
