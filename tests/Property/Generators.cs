@@ -160,7 +160,7 @@ public static class Generators
         from length in Gen.Sized(size => Gen.Choose(Math.Clamp(size / 2, 1, MaxScheduleSteps), Math.Clamp(size, 1, MaxScheduleSteps)))
         from firstMode in Gen.Elements(RestoreMode.None, RestoreMode.Eager, RestoreMode.Lazy)
         from opening in OpeningCreates()
-        from chunks in Gen.ListOf(Gen.Frequency((12, ScheduleOpGen().Select(op => (IReadOnlyList<ScheduleOp>)[op])), (1, CompactionBurst()), (1, ProducerAcrossRestart())), length)
+        from chunks in Gen.ListOf(Gen.Frequency((12, ScheduleOpGen().Select(op => (IReadOnlyList<ScheduleOp>)[op])), (1, CompactionBurst()), (1, ProducerAcrossRestart()), (1, StreamSeqRepeated())), length)
         let ops = chunks.SelectMany(chunk => chunk).Take(length).ToList()
         from tuning in EngineTuningGen()
         from nameKinds in Gen.ArrayOf(NameKind(), Schedule.StreamCount)
@@ -240,8 +240,9 @@ public static class Generators
         select (IReadOnlyList<ScheduleOp>)[.. sizes.SelectMany(size => new ScheduleOp[] { new AppendOp(stream, size), new SealOp() }), new CompactOp(afterQuiet)];
 
     /// <summary>
-    /// A producer appends, the node stops (and maybe loses its disk) and starts again, and the producer
-    /// goes on: the answer shows whether its state survived the restart or the restore.
+    /// A producer appends (with a Stream-Seq), the node stops (and maybe loses its disk) and starts
+    /// again, and the producer goes on: the answer shows whether its state, and the Stream-Seq,
+    /// survived the restart or the restore.
     /// </summary>
     private static Gen<IReadOnlyList<ScheduleOp>> ProducerAcrossRestart() =>
         from stream in StreamIndex()
@@ -249,12 +250,24 @@ public static class Generators
         from seal in Gen.Elements(false, true)
         from restart in RestartGen()
         from after in Gen.Elements(ProducerMove.Next, ProducerMove.Retry, ProducerMove.StaleEpoch, ProducerMove.Gap)
+        from seqAfter in Gen.Elements(StreamSeqStep.Increase, StreamSeqStep.Repeat)
         select (IReadOnlyList<ScheduleOp>)
         [
-            new AppendOp(stream, [MaxRecordBytes / 2], new ProducerStep(0, before)),
+            new AppendOp(stream, [MaxRecordBytes / 2], new ProducerStep(0, before), StreamSeqStep.Increase),
             .. seal ? new ScheduleOp[] { new SealOp() } : [],
             restart,
-            new AppendOp(stream, [MaxRecordBytes / 2], new ProducerStep(0, after)),
+            new AppendOp(stream, [MaxRecordBytes / 2], new ProducerStep(0, after), seqAfter),
+        ];
+
+    /// <summary>A Stream-Seq, then the same one again (refused as a regression), maybe across a seal.</summary>
+    private static Gen<IReadOnlyList<ScheduleOp>> StreamSeqRepeated() =>
+        from stream in StreamIndex()
+        from seal in Gen.Elements(false, true)
+        select (IReadOnlyList<ScheduleOp>)
+        [
+            new AppendOp(stream, [MaxRecordBytes / 2], Seq: StreamSeqStep.Increase),
+            .. seal ? new ScheduleOp[] { new SealOp() } : [],
+            new AppendOp(stream, [MaxRecordBytes / 2], Seq: StreamSeqStep.Repeat),
         ];
 
     /// <summary>Two producers; mostly requests that are accepted, so that retries and later epochs have state to meet.</summary>
