@@ -148,7 +148,7 @@ public static class Generators
     // ---- Restore schedules -----------------------------------------------------------------------
 
     /// <summary>Longest schedule generated; the size parameter grows the length up to this.</summary>
-    public const int MaxScheduleSteps = 25;
+    public const int MaxScheduleSteps = 40;
 
     private const int MaxRecordBytes = 40;
     private const int LargeRecordBytes = 300;
@@ -159,19 +159,40 @@ public static class Generators
     private static Gen<Schedule> ScheduleGen() =>
         from length in Gen.Sized(size => Gen.Choose(Math.Clamp(size / 2, 1, MaxScheduleSteps), Math.Clamp(size, 1, MaxScheduleSteps)))
         from firstMode in Gen.Elements(RestoreMode.None, RestoreMode.Eager, RestoreMode.Lazy)
-        from ops in Gen.ListOf(ScheduleOpGen(), length)
+        from opening in OpeningCreates()
+        from chunks in Gen.ListOf(Gen.Frequency((12, ScheduleOpGen().Select(op => (IReadOnlyList<ScheduleOp>)[op])), (1, CompactionBurst()), (1, ProducerAcrossRestart()), (1, StreamSeqRepeated())), length)
+        let ops = chunks.SelectMany(chunk => chunk).Take(length).ToList()
         from tuning in EngineTuningGen()
-        select new Schedule(firstMode, ops, tuning);
+        from nameKinds in Gen.ArrayOf(NameKind(), Schedule.StreamCount)
+        select new Schedule(firstMode, [.. opening, .. ops], tuning, [.. nameKinds.Select((kind, stream) => StreamNames.Name(stream, kind))]);
 
     /// <summary>
-    /// Page budgets from one byte (one record a page) to several records; segments of two or three
-    /// rows (several per seal) or the default; blocks smaller than one record, of a few records, or
+    /// Most schedules begin by creating some streams, so that the steps after them mostly meet live
+    /// streams (ordinary steps, which shrinking drops like any other).
+    /// </summary>
+    private static Gen<List<ScheduleOp>> OpeningCreates() =>
+        from streams in Gen.SubListOf(Enumerable.Range(0, Schedule.StreamCount).ToArray())
+        from json in Gen.ArrayOf(Gen.Elements(false, true), Schedule.StreamCount)
+        select streams.Select(stream => (ScheduleOp)new CreateOp(stream, json[stream], InitialRecords: 0)).ToList();
+
+    /// <summary>Mostly names with characters outside the Basic Multilingual Plane.</summary>
+    private static Gen<StreamNameKind> NameKind() =>
+        Gen.Frequency(
+            (1, Gen.Constant(StreamNameKind.Ascii)),
+            (1, Gen.Constant(StreamNameKind.Emoji)),
+            (1, Gen.Constant(StreamNameKind.CjkExtensionB)),
+            (1, Gen.Constant(StreamNameKind.Mixed)));
+
+    /// <summary>
+    /// Page budgets from one byte (one record a page) to several records; segments of two, three or
+    /// six rows (several per seal; with three or six, segments of one or two rows are small enough
+    /// for compaction to merge) or the default (every segment small); blocks smaller than one record, of a few records, or
     /// the default; no segment cache (every published segment is read from the object store) or one
     /// megabyte.
     /// </summary>
     private static Gen<EngineTuning> EngineTuningGen() =>
         from maxReadBytes in Gen.Elements(1L, 16L, 64L, 256L)
-        from targetRows in Gen.Elements(2, 3, 10_000)
+        from targetRows in Gen.Elements(3, 6, 8, 10_000)
         from blockBytes in Gen.Elements(24, 128, 65_536)
         from cacheBytes in Gen.Elements(0L, 1L << 20)
         select new EngineTuning(maxReadBytes, targetRows, blockBytes, cacheBytes);
@@ -193,16 +214,73 @@ public static class Generators
             (10, from stream in StreamIndex()
                  from count in Gen.Choose(1, MaxRecordsPerAppend)
                  from sizes in Gen.ListOf(RecordSize(), count)
-                 select (ScheduleOp)new AppendOp(stream, sizes)),
+                 from producer in Gen.Frequency((1, Gen.Constant<ProducerStep?>(null)), (1, ProducerStepGen().Select(step => (ProducerStep?)step)))
+                 from seq in Gen.Frequency(
+                     (6, Gen.Constant<StreamSeqStep?>(null)),
+                     (2, Gen.Constant<StreamSeqStep?>(StreamSeqStep.Increase)),
+                     (2, Gen.Constant<StreamSeqStep?>(StreamSeqStep.Repeat)))
+                 select (ScheduleOp)new AppendOp(stream, sizes, producer, seq)),
             (1, StreamIndex().Select(stream => (ScheduleOp)new CloseOp(stream))),
-            (2, Gen.Constant((ScheduleOp)new SealOp())),
-            (3, from streams in Gen.Frequency(
-                    (1, Gen.Constant(Enumerable.Range(0, Schedule.StreamCount).ToList())),
-                    (2, Gen.SubListOf(Enumerable.Range(0, Schedule.StreamCount).ToArray()).Where(streams => streams.Count > 0).Select(streams => streams.ToList())))
-                from sealFirst in Gen.Elements(false, true)
-                select (ScheduleOp)new PublishOp(streams, sealFirst)),
+            (5, Gen.Constant((ScheduleOp)new SealOp())),
+            (1, Gen.Constant((ScheduleOp)new PublishOp())),
+            (3, Gen.Elements(false, true).Select(afterQuiet => (ScheduleOp)new CompactOp(afterQuiet))),
             (3, StreamIndex().Select(stream => (ScheduleOp)new IdleOp(stream))),
-            (5, RestartGen()));
+            (3, RestartGen()));
+
+    /// <summary>
+    /// Appends to one stream, each sealed (and so published) on its own, then a compaction: small
+    /// segments next to each other, which a compaction merges. Without these runs merges are rare,
+    /// as restarts and drains keep interrupting them.
+    /// </summary>
+    private static Gen<IReadOnlyList<ScheduleOp>> CompactionBurst() =>
+        from stream in StreamIndex()
+        from appends in Gen.Choose(2, 4)
+        from sizes in Gen.ListOf(Gen.ListOf(RecordSize(), 1), appends)
+        from afterQuiet in Gen.Elements(false, true)
+        select (IReadOnlyList<ScheduleOp>)[.. sizes.SelectMany(size => new ScheduleOp[] { new AppendOp(stream, size), new SealOp() }), new CompactOp(afterQuiet)];
+
+    /// <summary>
+    /// A producer appends (with a Stream-Seq), the node stops (and maybe loses its disk) and starts
+    /// again, and the producer goes on: the answer shows whether its state, and the Stream-Seq,
+    /// survived the restart or the restore.
+    /// </summary>
+    private static Gen<IReadOnlyList<ScheduleOp>> ProducerAcrossRestart() =>
+        from stream in StreamIndex()
+        from before in Gen.Elements(ProducerMove.Next, ProducerMove.NewEpoch)
+        from seal in Gen.Elements(false, true)
+        from restart in RestartGen()
+        from after in Gen.Elements(ProducerMove.Next, ProducerMove.Retry, ProducerMove.StaleEpoch, ProducerMove.Gap)
+        from seqAfter in Gen.Elements(StreamSeqStep.Increase, StreamSeqStep.Repeat)
+        select (IReadOnlyList<ScheduleOp>)
+        [
+            new AppendOp(stream, [MaxRecordBytes / 2], new ProducerStep(0, before), StreamSeqStep.Increase),
+            .. seal ? new ScheduleOp[] { new SealOp() } : [],
+            restart,
+            new AppendOp(stream, [MaxRecordBytes / 2], new ProducerStep(0, after), seqAfter),
+        ];
+
+    /// <summary>A Stream-Seq, then the same one again (refused as a regression), maybe across a seal.</summary>
+    private static Gen<IReadOnlyList<ScheduleOp>> StreamSeqRepeated() =>
+        from stream in StreamIndex()
+        from seal in Gen.Elements(false, true)
+        select (IReadOnlyList<ScheduleOp>)
+        [
+            new AppendOp(stream, [MaxRecordBytes / 2], Seq: StreamSeqStep.Increase),
+            .. seal ? new ScheduleOp[] { new SealOp() } : [],
+            new AppendOp(stream, [MaxRecordBytes / 2], Seq: StreamSeqStep.Repeat),
+        ];
+
+    /// <summary>Two producers; mostly requests that are accepted, so that retries and later epochs have state to meet.</summary>
+    private static Gen<ProducerStep> ProducerStepGen() =>
+        from producer in Gen.Frequency((3, Gen.Constant(0)), (1, Gen.Constant(1)))
+        from move in Gen.Frequency(
+            (6, Gen.Constant(ProducerMove.Next)),
+            (3, Gen.Constant(ProducerMove.Retry)),
+            (1, Gen.Constant(ProducerMove.Gap)),
+            (1, Gen.Constant(ProducerMove.NewEpoch)),
+            (1, Gen.Constant(ProducerMove.NewEpochSeqNotZero)),
+            (1, Gen.Constant(ProducerMove.StaleEpoch)))
+        select new ProducerStep(producer, move);
 
     /// <summary>
     /// A crash followed by an eager or lazy restore mostly loses the disk (the restore's reason to
@@ -246,6 +324,15 @@ public static class Generators
         if (schedule.FirstMode != RestoreMode.None)
         {
             yield return schedule with { FirstMode = RestoreMode.None };
+        }
+
+        for (var i = 0; i < schedule.Names.Count; i++)
+        {
+            var ascii = StreamNames.Name(i, StreamNameKind.Ascii);
+            if (schedule.Names[i] != ascii)
+            {
+                yield return schedule with { Names = Replace(schedule.Names, i, ascii) };
+            }
         }
 
         var tuning = schedule.Tuning;

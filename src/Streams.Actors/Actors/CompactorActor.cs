@@ -12,8 +12,9 @@ namespace Streams.Actors.Actors;
 /// has passed, on a timer, one round at a time, a bounded number of streams at once, all off the actor
 /// thread. It yields to sealing and uploading: no round starts while the upload backlog is above its
 /// bound, and compactions only ever touch uploaded segments, so appends, seals and uploads never wait
-/// for it; readers keep the segments they found (deleted only after the grace). States: Idle,
-/// Compacting. Owns the per-stream record of when each stream last sealed (to tell a quiet stream).
+/// for it; readers keep the segments they found (deleted only after the grace). A round is also run
+/// on demand (<see cref="CompactNow"/>, answered when it is over). States: Idle, Compacting (a round
+/// asked for meanwhile runs right after the current one). Owns the per-stream record of when each stream last sealed (to tell a quiet stream).
 /// </summary>
 public sealed class CompactorActor : ReceiveActor, IWithTimers
 {
@@ -26,6 +27,7 @@ public sealed class CompactorActor : ReceiveActor, IWithTimers
     private readonly TimeProvider clock;
     private readonly ILoggingAdapter log = Context.GetLogger();
     private Dictionary<long, SealObservation> lastSeals = [];
+    private readonly List<IActorRef> waiting = [];
 
     public CompactorActor(
         SegmentCompactor compactor,
@@ -63,14 +65,16 @@ public sealed class CompactorActor : ReceiveActor, IWithTimers
             // Sealing and uploading come first: while a backlog waits, compaction would only compete.
             if (backlog.Bytes <= settings.MaxUploadBacklogBytes)
             {
-                StartRound();
+                StartRound([]);
             }
         });
+        Receive<CompactNow>(_ => StartRound([Sender]));
     }
 
     private void Compacting()
     {
         Receive<Tick>(_ => { });
+        Receive<CompactNow>(_ => waiting.Add(Sender));
         Receive<RoundFinished>(finished =>
         {
             lastSeals = finished.Observations;
@@ -90,11 +94,25 @@ public sealed class CompactorActor : ReceiveActor, IWithTimers
                 uploader.Tell(new SegmentsSealed(finished.StreamsCompacted));
             }
 
+            // After telling the uploader, so whoever asked finds the new layouts queued for publishing.
+            foreach (var requester in finished.Requesters)
+            {
+                requester.Tell(new CompactionRoundFinished(finished.StreamsCompacted, finished.SegmentsRemoved, finished.Failures.Count, finished.Error));
+            }
+
+            if (waiting.Count > 0)
+            {
+                var next = waiting.ToList();
+                waiting.Clear();
+                StartRound(next);
+                return;
+            }
+
             Become(Idle);
         });
     }
 
-    private void StartRound()
+    private void StartRound(IReadOnlyList<IActorRef> requesters)
     {
         var roundCompactor = compactor;
         var roundQueries = queries;
@@ -104,8 +122,8 @@ public sealed class CompactorActor : ReceiveActor, IWithTimers
         Task.Run(() => RunRoundAsync(roundCompactor, roundQueries, roundSettings, observations, nowMs))
             .PipeTo(
                 Self,
-                success: result => result,
-                failure: exception => new RoundFinished(0, 0, new Dictionary<long, string>(), observations) { Error = exception.Message });
+                success: result => result with { Requesters = requesters },
+                failure: exception => new RoundFinished(0, 0, new Dictionary<long, string>(), observations) { Error = exception.Message, Requesters = requesters });
         Become(Compacting);
     }
 
@@ -171,5 +189,7 @@ public sealed class CompactorActor : ReceiveActor, IWithTimers
         Dictionary<long, SealObservation> Observations)
     {
         public string? Error { get; init; }
+
+        public IReadOnlyList<IActorRef> Requesters { get; init; } = [];
     }
 }

@@ -30,6 +30,15 @@ public static class PipelineMessages
     /// </summary>
     public sealed record PublishStream(long StreamId);
 
+    /// <summary>
+    /// Run a compaction round now (whatever the upload backlog), as the compactor's timer would;
+    /// answered with <see cref="CompactionRoundFinished"/> once the round is over and the uploader has
+    /// been told of the new layouts.
+    /// </summary>
+    public sealed record CompactNow;
+
+    public sealed record CompactionRoundFinished(int StreamsCompacted, int SegmentsRemoved, int Failed, string? Error);
+
     public sealed record AllPublished(int Published, int Failed, int TombstonesPublished)
     {
         /// <summary>Set when the round as a whole failed: nothing in it can be counted as published.</summary>

@@ -75,6 +75,16 @@ public sealed class ManifestPublisher(
         }
 
         var manifest = BuildManifest(snapshot, draining);
+        if (manifest.DrainedClean && !manifest.Closed && stream.OwnershipClaimed)
+        {
+            // A clean manifest lets the next owner keep the epoch: nothing past it may ever be
+            // acknowledged. Should this process die after the put and before recording it, the next
+            // start on this disk must not take the stream as still claimed and append past it (its
+            // offsets would name records a restore from this manifest never has). Released first;
+            // a put that then fails costs only a claim before the next append.
+            await walWriter.Submit(new ReleaseOwnershipOperation(streamId));
+        }
+
         var localChecksums = snapshot.Segments.Select(segment => segment.Checksum).ToList();
         var version = await fence.PutAsync(
             manifest,

@@ -145,6 +145,17 @@ public sealed class TombstonePublishedOperation(string name, long generation, st
     }
 }
 
+/// <summary>
+/// This node is about to put a manifest that says it stopped appending (drained cleanly): from here
+/// on it must claim the stream again before it appends. Committed before the put, so that a node
+/// that dies after the put but before recording it never appends again under that promise.
+/// </summary>
+public sealed class ReleaseOwnershipOperation(long streamId) : WalOperation<bool>
+{
+    protected override bool Execute(WalSession session) =>
+        session.Execute("UPDATE streams SET ownership_claimed = 0 WHERE stream_id = $id", ("$id", streamId)) == 1;
+}
+
 /// <summary>This node has published its own manifest for a taken-over stream: it may now append.</summary>
 public sealed class ClaimOwnershipOperation(long streamId) : WalOperation<bool>
 {

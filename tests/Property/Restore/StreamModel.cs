@@ -52,11 +52,17 @@ public sealed record ModelEpochs(IReadOnlyList<(long Epoch, long Start)> Starts)
 /// has ever handed out with the records it stood after, to prove offsets are never reused for
 /// different data.
 /// </summary>
-public sealed class StreamModel(int index)
+public sealed class StreamModel(string name)
 {
     private readonly Dictionary<Offset, byte[][]> handedOut = [];
 
-    public string Name { get; } = Schedule.StreamName(index);
+    /// <summary>What each accepted append carried, in order: its producer's (epoch, seq) and its Stream-Seq.</summary>
+    private readonly List<AppendMark> marks = [];
+
+    /// <summary>Counts the restarts and restores the stream went through, to tell state carried over one.</summary>
+    private int incarnation;
+
+    public string Name { get; } = name;
 
     public Presence Presence { get; private set; } = Presence.Absent;
 
@@ -103,6 +109,7 @@ public sealed class StreamModel(int index)
         Json = json;
         Records.Clear();
         Records.AddRange(initialRecords);
+        marks.Clear();
         Closed = false;
         Sealed = 0;
         OwnershipClaimed = true;
@@ -125,7 +132,42 @@ public sealed class StreamModel(int index)
         }
     }
 
-    public void Append(IReadOnlyList<byte[]> records) => Records.AddRange(records);
+    public void Append(IReadOnlyList<byte[]> records, ModelProducer? producer = null, string? streamSeq = null)
+    {
+        Records.AddRange(records);
+        if (producer is not null || streamSeq is not null)
+        {
+            marks.Add(new AppendMark(Count, producer, streamSeq, incarnation));
+        }
+    }
+
+    /// <summary>
+    /// A producer's last accepted (epoch, seq) among the appends the stream holds now: a restore
+    /// keeps exactly the producer state of the records it keeps.
+    /// </summary>
+    public ModelProducer? Producer(string producerId) => marks.LastOrDefault(mark => mark.Producer?.Id == producerId)?.Producer;
+
+    /// <summary>True when the producer's state was set before the last restart or restore.</summary>
+    public bool IsFromEarlierIncarnation(string producerId) =>
+        marks.LastOrDefault(mark => mark.Producer?.Id == producerId) is { } mark && mark.Incarnation < incarnation;
+
+    /// <summary>The last Stream-Seq accepted among the appends the stream holds now.</summary>
+    public string? LastStreamSeq => marks.LastOrDefault(mark => mark.StreamSeq is not null)?.StreamSeq;
+
+    /// <summary>
+    /// What the uploader's non-draining round publishes (<c>FindStreamsToPublish</c>): a stream never
+    /// published, one with sealed records its last publish did not cover, a closure not yet
+    /// published once everything is sealed, or a layout a compaction changed.
+    /// </summary>
+    public bool BehindForUploader(bool layoutChanged) =>
+        Presence == Presence.Live &&
+        (LocallyPublished is null ||
+         LocallyPublished.NextPosition < Sealed ||
+         (Closed && !LocallyPublished.Closed && Sealed == Count) ||
+         layoutChanged);
+
+    /// <summary>Records waiting in the WAL: the segmenter's forced round seals them.</summary>
+    public bool HasUnsealed => Presence == Presence.Live && Sealed < Count;
 
     public void Close() => Closed = true;
 
@@ -147,11 +189,19 @@ public sealed class StreamModel(int index)
         }
     }
 
-    /// <summary>The manifest reached the object store, but the node crashed before recording it locally.</summary>
+    /// <summary>
+    /// The manifest reached the object store, but the node crashed before recording it locally. A
+    /// manifest that says the owner stopped appending was preceded by a local release of the
+    /// ownership, so appending again needs a new claim all the same.
+    /// </summary>
     public void PublishToStoreOnly(bool draining)
     {
         var complete = Sealed == Count;
         Manifest = new PublishedManifest(Sealed, complete && Closed, complete && (draining || Closed), Epochs);
+        if (Manifest.DrainedClean && !Closed)
+        {
+            OwnershipClaimed = false;
+        }
     }
 
     /// <summary>
@@ -165,6 +215,7 @@ public sealed class StreamModel(int index)
     /// <summary>The node stops, maybe loses its disk, and starts again in <paramref name="mode"/>.</summary>
     public void Restart(bool loseDisk, RestoreMode mode)
     {
+        incarnation++;
         if (!loseDisk)
         {
             // Everything acknowledged is in the local index; only a stream the index lacks is restored.
@@ -182,6 +233,7 @@ public sealed class StreamModel(int index)
             // stream whose offsets owe nothing to this one's.
             Presence = Presence.Absent;
             Records.Clear();
+            marks.Clear();
             Closed = false;
             Sealed = 0;
             Epochs = ModelEpochs.Initial;
@@ -193,7 +245,7 @@ public sealed class StreamModel(int index)
         if (mode == RestoreMode.None)
         {
             Presence = Presence.RemoteOnly;
-            Records.RemoveRange(Manifest.NextPosition, Count - Manifest.NextPosition);
+            Truncate(Manifest.NextPosition);
             return;
         }
 
@@ -207,13 +259,21 @@ public sealed class StreamModel(int index)
     public void RestoreFromManifest()
     {
         var manifest = Manifest ?? throw new InvalidOperationException($"{Name} has no manifest to restore from");
+        incarnation++;
         Presence = Presence.Live;
-        Records.RemoveRange(manifest.NextPosition, Count - manifest.NextPosition);
+        Truncate(manifest.NextPosition);
         Closed = manifest.Closed;
         Sealed = manifest.NextPosition;
         OwnershipClaimed = false;
         Epochs = manifest.DrainedClean ? manifest.Epochs : manifest.Epochs.Bump(manifest.NextPosition);
         LocallyPublished = manifest;
+    }
+
+    /// <summary>Keeps the first <paramref name="count"/> records; a manifest always ends at an append's end.</summary>
+    private void Truncate(int count)
+    {
+        Records.RemoveRange(count, Count - count);
+        marks.RemoveAll(mark => mark.EndPosition > count);
     }
 
     /// <summary>True when the records an offset was handed out after are still the stream's first records.</summary>
@@ -262,7 +322,9 @@ public sealed class StreamModel(int index)
     public override string ToString() =>
         $"{Name}: {Presence}, {(Json ? "json" : "bytes")}, {Count} records, sealed {Sealed}, " +
         $"{(Closed ? "closed" : "open")}, {(OwnershipClaimed ? "claimed" : "unclaimed")}, epochs {Epochs}, " +
-        $"manifest {Describe(Manifest)}, locally published {Describe(LocallyPublished)}";
+        $"manifest {Describe(Manifest)}, locally published {Describe(LocallyPublished)}" +
+        string.Concat(marks.Select(mark => mark.Producer?.Id).Distinct().OfType<string>().Select(id => $", {Producer(id)}")) +
+        (LastStreamSeq is { } seq ? $", Stream-Seq {seq}" : string.Empty);
 
     private static string Describe(PublishedManifest? manifest) =>
         manifest is { } m
@@ -283,6 +345,15 @@ public sealed class StreamModel(int index)
         return record.Length > shownBytes ? $"{text}…({record.Length} B)" : text;
     }
 }
+
+/// <summary>An idempotent producer's accepted (epoch, seq), as the model keeps it.</summary>
+public sealed record ModelProducer(string Id, long Epoch, long Seq)
+{
+    public override string ToString() => $"{Id} e{Epoch} s{Seq}";
+}
+
+/// <summary>What an accepted append carried, and the position after its last record.</summary>
+public sealed record AppendMark(int EndPosition, ModelProducer? Producer, string? StreamSeq, int Incarnation);
 
 /// <summary>The node under test disagreed with the model.</summary>
 public sealed class ReadEquivalenceViolation(string message) : Exception(message);

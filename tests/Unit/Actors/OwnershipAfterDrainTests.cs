@@ -62,6 +62,34 @@ public sealed class OwnershipAfterDrainTests : TestKit
         Assert.True(appended.NextOffset.CompareTo(lostTail) > 0, $"{appended.NextOffset} names other data than {lostTail} did");
     }
 
+    [Fact]
+    public async Task Should_claim_again_before_appending_when_the_node_died_after_putting_its_clean_manifest()
+    {
+        using var directory = new TempDirectory();
+        var objectStore = new FileSystemObjectStore(Path.Combine(directory.Path, "objects"));
+        var disk = Path.Combine(directory.Path, "disk");
+        await using (var node = Node.Start(this, disk, objectStore, RestoreMode.None))
+        {
+            Assert.IsType<StreamCreated>(await node.AskAsync(new CreateStream(StreamName, ContentTypes.Default, null, null, Closed: false, [])));
+            await node.AppendAsync("a");
+        }
+
+        // The drain's manifest reaches the store; the process dies before the index records it.
+        await using (var dying = Node.Start(this, disk, new DiesAfterManifestPut(objectStore), RestoreMode.None))
+        {
+            await Assert.ThrowsAsync<ProcessDiedException>(dying.DrainAsync);
+        }
+
+        Assert.True((await ReadManifestAsync(objectStore)).DrainedClean);
+        await using var restarted = Node.Start(this, disk, objectStore, RestoreMode.None);
+        await restarted.AppendAsync("b");
+
+        // Claimed before "b" was acknowledged: a restore from the store now opens a new epoch.
+        var manifest = await ReadManifestAsync(objectStore);
+        Assert.False(manifest.DrainedClean);
+        Assert.Equal(1, manifest.NextPosition);
+    }
+
     private async Task CreateAppendAndDrainAsync(string disk, IObjectStore objectStore)
     {
         await using var node = Node.Start(this, disk, objectStore, RestoreMode.None);
@@ -75,6 +103,44 @@ public sealed class OwnershipAfterDrainTests : TestKit
         var bytes = await objectStore.GetAsync(ObjectStoreKeys.ManifestKey(StreamName), CancellationToken.None);
         Assert.NotNull(bytes);
         return StreamManifest.Parse(bytes);
+    }
+
+    private sealed class ProcessDiedException(string key) : Exception($"the process died after putting {key}");
+
+    /// <summary>Every put reaches the store; a manifest put then throws, as if the process died right after it.</summary>
+    private sealed class DiesAfterManifestPut(IObjectStore inner) : IObjectStore
+    {
+        public async Task PutAsync(string key, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+        {
+            await inner.PutAsync(key, content, cancellationToken);
+            ThrowIfManifest(key);
+        }
+
+        public async Task<string?> PutIfVersionAsync(string key, ReadOnlyMemory<byte> content, string? expectedVersion, CancellationToken cancellationToken)
+        {
+            var version = await inner.PutIfVersionAsync(key, content, expectedVersion, cancellationToken);
+            ThrowIfManifest(key);
+            return version;
+        }
+
+        public Task<VersionedObject?> GetVersionedAsync(string key, CancellationToken cancellationToken) => inner.GetVersionedAsync(key, cancellationToken);
+
+        public Task<byte[]?> GetAsync(string key, CancellationToken cancellationToken) => inner.GetAsync(key, cancellationToken);
+
+        public Task<ObjectInfo?> HeadAsync(string key, CancellationToken cancellationToken) => inner.HeadAsync(key, cancellationToken);
+
+        public Task<ObjectListPage> ListAsync(string prefix, string? continuationToken, int maxKeys, CancellationToken cancellationToken) =>
+            inner.ListAsync(prefix, continuationToken, maxKeys, cancellationToken);
+
+        public Task DeleteAsync(string key, CancellationToken cancellationToken) => inner.DeleteAsync(key, cancellationToken);
+
+        private static void ThrowIfManifest(string key)
+        {
+            if (ObjectStoreKeys.IsManifestKey(key))
+            {
+                throw new ProcessDiedException(key);
+            }
+        }
     }
 
     /// <summary>The engine on one disk, without the timer-driven segmenter and uploader: the test seals and publishes.</summary>
