@@ -12,13 +12,16 @@ namespace Streams.Actors.Actors;
 /// has passed, on a timer, one round at a time, a bounded number of streams at once, all off the actor
 /// thread. It yields to sealing and uploading: no round starts while the upload backlog is above its
 /// bound, and compactions only ever touch uploaded segments, so appends, seals and uploads never wait
-/// for it; readers keep the segments they found (deleted only after the grace). States: Idle,
-/// Compacting. Owns the per-stream record of when each stream last sealed (to tell a quiet stream).
+/// for it; readers keep the segments they found (deleted only after the grace). A stream is compacted
+/// only under a lease of the <see cref="CompactionGate"/>: never while it is handed off or evicted, and
+/// nothing once the node drains (the gate is closed; no round starts again). States: Idle, Compacting,
+/// Stopped. Owns the per-stream record of when each stream last sealed (to tell a quiet stream).
 /// </summary>
 public sealed class CompactorActor : ReceiveActor, IWithTimers
 {
     private const string TickTimer = "compaction-tick";
     private readonly SegmentCompactor compactor;
+    private readonly CompactionGate gate;
     private readonly PipelineQueries queries;
     private readonly UploadBacklog backlog;
     private readonly IActorRef uploader;
@@ -29,6 +32,7 @@ public sealed class CompactorActor : ReceiveActor, IWithTimers
 
     public CompactorActor(
         SegmentCompactor compactor,
+        CompactionGate gate,
         PipelineQueries queries,
         UploadBacklog backlog,
         IActorRef uploader,
@@ -36,6 +40,7 @@ public sealed class CompactorActor : ReceiveActor, IWithTimers
         TimeProvider clock)
     {
         this.compactor = compactor;
+        this.gate = gate;
         this.queries = queries;
         this.backlog = backlog;
         this.uploader = uploader;
@@ -49,17 +54,26 @@ public sealed class CompactorActor : ReceiveActor, IWithTimers
 
     public static Props Props(
         SegmentCompactor compactor,
+        CompactionGate gate,
         PipelineQueries queries,
         UploadBacklog backlog,
         IActorRef uploader,
         CompactionSettings settings,
         TimeProvider clock) =>
-        Akka.Actor.Props.Create(() => new CompactorActor(compactor, queries, backlog, uploader, settings, clock));
+        Akka.Actor.Props.Create(() => new CompactorActor(compactor, gate, queries, backlog, uploader, settings, clock));
 
     private void Idle()
     {
         Receive<Tick>(_ =>
         {
+            if (gate.IsClosed)
+            {
+                // The node drains: its final publish must not meet a compaction started after it.
+                Timers.Cancel(TickTimer);
+                Become(Stopped);
+                return;
+            }
+
             // Sealing and uploading come first: while a backlog waits, compaction would only compete.
             if (backlog.Bytes <= settings.MaxUploadBacklogBytes)
             {
@@ -67,6 +81,8 @@ public sealed class CompactorActor : ReceiveActor, IWithTimers
             }
         });
     }
+
+    private void Stopped() => Receive<Tick>(_ => { });
 
     private void Compacting()
     {
@@ -84,6 +100,11 @@ public sealed class CompactorActor : ReceiveActor, IWithTimers
                 log.Warning("Compaction of stream {0} failed: {1}", streamId, error);
             }
 
+            if (finished.StreamsCalledOff > 0)
+            {
+                log.Info("{0} compactions called off by a hand-off, an eviction or the drain; their merged objects go after the grace", finished.StreamsCalledOff);
+            }
+
             if (finished.SegmentsRemoved > 0)
             {
                 // The new layouts are committed locally; the uploader publishes them (batched).
@@ -97,20 +118,22 @@ public sealed class CompactorActor : ReceiveActor, IWithTimers
     private void StartRound()
     {
         var roundCompactor = compactor;
+        var roundGate = gate;
         var roundQueries = queries;
         var roundSettings = settings;
         var observations = new Dictionary<long, SealObservation>(lastSeals);
         var nowMs = clock.GetUtcNow().ToUnixTimeMilliseconds();
-        Task.Run(() => RunRoundAsync(roundCompactor, roundQueries, roundSettings, observations, nowMs))
+        Task.Run(() => RunRoundAsync(roundCompactor, roundGate, roundQueries, roundSettings, observations, nowMs))
             .PipeTo(
                 Self,
                 success: result => result,
-                failure: exception => new RoundFinished(0, 0, new Dictionary<long, string>(), observations) { Error = exception.Message });
+                failure: exception => new RoundFinished(0, 0, 0, new Dictionary<long, string>(), observations) { Error = exception.Message });
         Become(Compacting);
     }
 
     private static async Task<RoundFinished> RunRoundAsync(
         SegmentCompactor compactor,
+        CompactionGate gate,
         PipelineQueries queries,
         CompactionSettings settings,
         Dictionary<long, SealObservation> observations,
@@ -132,20 +155,33 @@ public sealed class CompactorActor : ReceiveActor, IWithTimers
 
         var removed = 0;
         var compacted = 0;
+        var calledOff = 0;
         var failures = new ConcurrentDictionary<long, string>();
         await Parallel.ForEachAsync(
             work,
             new ParallelOptions { MaxDegreeOfParallelism = settings.Parallelism },
-            async (item, cancellationToken) =>
+            async (item, _) =>
             {
+                // Not while the stream is handed off or evicted, nor once the node drains.
+                using var lease = gate.TryEnter(item.Candidate.StreamId);
+                if (lease is null)
+                {
+                    return;
+                }
+
                 try
                 {
-                    var segmentsRemoved = await compactor.CompactAsync(item.Candidate, item.Quiet, cancellationToken);
+                    var segmentsRemoved = await compactor.CompactAsync(item.Candidate, item.Quiet, lease.Token);
                     if (segmentsRemoved > 0)
                     {
                         Interlocked.Add(ref removed, segmentsRemoved);
                         Interlocked.Increment(ref compacted);
                     }
+                }
+                catch (OperationCanceledException) when (lease.Token.IsCancellationRequested)
+                {
+                    // Called off before its commit: the old segments stay listed, the merged objects are queued.
+                    Interlocked.Increment(ref calledOff);
                 }
                 catch (Exception exception) when (exception is not OutOfMemoryException)
                 {
@@ -157,7 +193,7 @@ public sealed class CompactorActor : ReceiveActor, IWithTimers
         // After the compactions, never during them: an unfinished compaction's merged objects are
         // queued for deletion, and only a compaction that did not commit may see them deleted.
         await compactor.DeleteReleasedAsync(settings.DeletionGrace, CancellationToken.None);
-        return new RoundFinished(removed, compacted, failures.ToDictionary(), seen);
+        return new RoundFinished(removed, compacted, calledOff, failures.ToDictionary(), seen);
     }
 
     private sealed record Tick;
@@ -167,6 +203,7 @@ public sealed class CompactorActor : ReceiveActor, IWithTimers
     private sealed record RoundFinished(
         int SegmentsRemoved,
         int StreamsCompacted,
+        int StreamsCalledOff,
         IReadOnlyDictionary<long, string> Failures,
         Dictionary<long, SealObservation> Observations)
     {

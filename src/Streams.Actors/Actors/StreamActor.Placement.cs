@@ -155,26 +155,36 @@ public sealed partial class StreamActor
         var uploader = Context.ActorSelection($"/user/{UploaderName}");
         var walWriter = dependencies.WalWriter;
         var segments = dependencies.Segments;
+        var compaction = dependencies.Compaction;
         var streamId = live.StreamId;
         var name = live.Name;
         var lastAccessMs = live.LastAccessMs;
         var timeout = dependencies.Settings.HandOffTimeout;
-        Task.Run(() => DrainForHandOffAsync(segmenter, uploader, walWriter, segments, streamId, name, lastAccessMs, timeout))
+        Task.Run(() => DrainForHandOffAsync(segmenter, uploader, walWriter, segments, compaction, streamId, name, lastAccessMs, timeout))
             .PipeTo(Self, success: error => new HandOffFinished(error), failure: exception => new HandOffFinished(exception.Message));
     }
 
-    /// <summary>Seal, publish clean, evict; null when all three happened, else what went wrong.</summary>
+    /// <summary>
+    /// Seal, publish clean, evict; null when all three happened, else what went wrong. Compaction stays
+    /// away from the stream throughout, and for good unless the rows are gone: this node no longer owns it.
+    /// </summary>
     private static async Task<string?> DrainForHandOffAsync(
         ActorSelection segmenter,
         ActorSelection uploader,
         WalWriter walWriter,
         SegmentStore segments,
+        CompactionGate? compaction,
         long streamId,
         string name,
         long lastAccessMs,
         TimeSpan timeout)
     {
         var deadline = DateTimeOffset.UtcNow + timeout;
+        if (compaction is not null)
+        {
+            await compaction.WithholdAsync(streamId).WaitAsync(Remaining(deadline));
+        }
+
         string? problem = null;
         while (DateTimeOffset.UtcNow < deadline)
         {
@@ -205,6 +215,7 @@ public sealed partial class StreamActor
         }
 
         segments.RemoveStreamFiles(name);
+        compaction?.Readmit(streamId);
         return null;
     }
 

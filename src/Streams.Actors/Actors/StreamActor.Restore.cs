@@ -168,18 +168,28 @@ public sealed partial class StreamActor
     {
         var walWriter = dependencies.WalWriter;
         var segments = dependencies.Segments;
+        var compaction = dependencies.Compaction;
         var streamId = live.StreamId;
         var name = live.Name;
         var lastAccessMs = live.LastAccessMs;
         Task.Run(async () =>
             {
-                var evicted = await walWriter.Submit(new EvictStreamOperation(streamId, lastAccessMs));
-                if (evicted)
+                // A compaction must not write into the directory the eviction removes.
+                await (compaction?.WithholdAsync(streamId) ?? Task.CompletedTask);
+                try
                 {
-                    segments.RemoveStreamFiles(name);
-                }
+                    var evicted = await walWriter.Submit(new EvictStreamOperation(streamId, lastAccessMs));
+                    if (evicted)
+                    {
+                        segments.RemoveStreamFiles(name);
+                    }
 
-                return evicted;
+                    return evicted;
+                }
+                finally
+                {
+                    compaction?.Readmit(streamId);
+                }
             })
             .PipeTo(Self, success: evicted => new EvictionFinished(evicted), failure: _ => new EvictionFinished(false));
         SetReceiveTimeout(null);

@@ -69,6 +69,8 @@ public sealed class SegmentCompactor(
         }
 
         CrashPoints.Reach(CrashPoints.CompactionUploaded);
+        // The last point at which a hand-off or a drain can call the compaction off (CompactionGate).
+        cancellationToken.ThrowIfCancellationRequested();
         var replaced = groups.SelectMany(group => group).ToList();
         var committed = await walWriter.Submit(new CompactSegmentsOperation(
             candidate.StreamId,

@@ -151,8 +151,17 @@ public sealed class SegmentStore
             }
         }
 
-        // A reader that already holds the bytes is unaffected.
-        File.Delete(path);
+        try
+        {
+            // A reader that already holds the bytes is unaffected.
+            File.Delete(path);
+        }
+        catch (DirectoryNotFoundException)
+        {
+            // The stream's directory went with its local rows (evicted, handed off, forfeited): the
+            // file went with it. Deleting must not fail here, or the object's row would stay and every
+            // later deletion round would stop at it.
+        }
     }
 
     private async Task<SegmentRow?> FindInCurrentManifestAsync(string streamName, long position, CancellationToken cancellationToken)

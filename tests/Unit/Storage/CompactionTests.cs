@@ -5,7 +5,6 @@ using Streams.Actors.Domain;
 using Streams.Actors.ObjectStore;
 using Streams.Actors.Restore;
 using Streams.Actors.Storage;
-using Streams.Actors.Storage.Segments;
 using Streams.Tests.Unit.TestSupport;
 using Xunit;
 using Xunit.Abstractions;
@@ -130,16 +129,7 @@ public sealed class CompactionTests(ITestOutputHelper output) : ObjectStoreWorld
         return (writer, streams, records);
     }
 
-    private SegmentCompactor Compactor(StreamTestNode node) =>
-        new(
-            node.Queries,
-            node.WalWriter,
-            node.Files,
-            node.Segments,
-            node.ObjectStore,
-            new SegmentWriter(),
-            new CompactionPolicy(node.Settings.SegmentTargetRows, node.Settings.SegmentTargetBytes, node.Settings.Compaction.FanIn),
-            TimeProvider.System);
+    private static SegmentCompactor Compactor(StreamTestNode node) => node.NewCompactor();
 
     private static CompactionCandidate Candidate(StreamTestNode node, string name)
     {
