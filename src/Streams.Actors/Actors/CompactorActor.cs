@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using Akka.Actor;
 using Akka.Event;
-using Streams.Actors.Config;
 using Streams.Actors.Storage;
 using static Streams.Actors.Protocol.PipelineMessages;
 
@@ -20,53 +19,30 @@ namespace Streams.Actors.Actors;
 public sealed class CompactorActor : ReceiveActor, IWithTimers
 {
     private const string TickTimer = "compaction-tick";
-    private readonly SegmentCompactor compactor;
-    private readonly CompactionGate gate;
-    private readonly PipelineQueries queries;
-    private readonly UploadBacklog backlog;
+    private readonly CompactionDependencies dependencies;
     private readonly IActorRef uploader;
-    private readonly CompactionSettings settings;
-    private readonly TimeProvider clock;
     private readonly ILoggingAdapter log = Context.GetLogger();
     private Dictionary<long, SealObservation> lastSeals = [];
 
-    public CompactorActor(
-        SegmentCompactor compactor,
-        CompactionGate gate,
-        PipelineQueries queries,
-        UploadBacklog backlog,
-        IActorRef uploader,
-        CompactionSettings settings,
-        TimeProvider clock)
+    public CompactorActor(CompactionDependencies dependencies, IActorRef uploader)
     {
-        this.compactor = compactor;
-        this.gate = gate;
-        this.queries = queries;
-        this.backlog = backlog;
+        this.dependencies = dependencies;
         this.uploader = uploader;
-        this.settings = settings;
-        this.clock = clock;
-        Timers.StartPeriodicTimer(TickTimer, new Tick(), settings.CheckInterval);
+        Timers.StartPeriodicTimer(TickTimer, new Tick(), dependencies.Settings.CheckInterval);
         Idle();
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(
-        SegmentCompactor compactor,
-        CompactionGate gate,
-        PipelineQueries queries,
-        UploadBacklog backlog,
-        IActorRef uploader,
-        CompactionSettings settings,
-        TimeProvider clock) =>
-        Akka.Actor.Props.Create(() => new CompactorActor(compactor, gate, queries, backlog, uploader, settings, clock));
+    /// <param name="uploader">Told when a round committed new layouts, to publish them.</param>
+    public static Props Props(CompactionDependencies dependencies, IActorRef uploader) =>
+        Akka.Actor.Props.Create(() => new CompactorActor(dependencies, uploader));
 
     private void Idle()
     {
         Receive<Tick>(_ =>
         {
-            if (gate.IsClosed)
+            if (dependencies.Gate.IsClosed)
             {
                 // The node drains: its final publish must not meet a compaction started after it.
                 Timers.Cancel(TickTimer);
@@ -75,7 +51,7 @@ public sealed class CompactorActor : ReceiveActor, IWithTimers
             }
 
             // Sealing and uploading come first: while a backlog waits, compaction would only compete.
-            if (backlog.Bytes <= settings.MaxUploadBacklogBytes)
+            if (dependencies.Backlog.Bytes <= dependencies.Settings.MaxUploadBacklogBytes)
             {
                 StartRound();
             }
@@ -117,13 +93,10 @@ public sealed class CompactorActor : ReceiveActor, IWithTimers
 
     private void StartRound()
     {
-        var roundCompactor = compactor;
-        var roundGate = gate;
-        var roundQueries = queries;
-        var roundSettings = settings;
+        var roundDependencies = dependencies;
         var observations = new Dictionary<long, SealObservation>(lastSeals);
-        var nowMs = clock.GetUtcNow().ToUnixTimeMilliseconds();
-        Task.Run(() => RunRoundAsync(roundCompactor, roundGate, roundQueries, roundSettings, observations, nowMs))
+        var nowMs = dependencies.Clock.GetUtcNow().ToUnixTimeMilliseconds();
+        Task.Run(() => RunRoundAsync(roundDependencies, observations, nowMs))
             .PipeTo(
                 Self,
                 success: result => result,
@@ -132,13 +105,11 @@ public sealed class CompactorActor : ReceiveActor, IWithTimers
     }
 
     private static async Task<RoundFinished> RunRoundAsync(
-        SegmentCompactor compactor,
-        CompactionGate gate,
-        PipelineQueries queries,
-        CompactionSettings settings,
+        CompactionDependencies dependencies,
         Dictionary<long, SealObservation> observations,
         long nowMs)
     {
+        var (compactor, gate, queries, _, settings, _) = dependencies;
         var policy = compactor.Policy;
         var candidates = queries.FindCompactionCandidates(policy.TargetRows, policy.TargetBytes);
         var seen = new Dictionary<long, SealObservation>();

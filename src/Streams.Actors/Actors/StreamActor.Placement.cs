@@ -153,14 +153,11 @@ public sealed partial class StreamActor
 
         var segmenter = Context.ActorSelection($"/user/{SegmenterName}");
         var uploader = Context.ActorSelection($"/user/{UploaderName}");
-        var walWriter = dependencies.WalWriter;
-        var segments = dependencies.Segments;
-        var compaction = dependencies.Compaction;
+        var shared = dependencies;
         var streamId = live.StreamId;
         var name = live.Name;
         var lastAccessMs = live.LastAccessMs;
-        var timeout = dependencies.Settings.HandOffTimeout;
-        Task.Run(() => DrainForHandOffAsync(segmenter, uploader, walWriter, segments, compaction, streamId, name, lastAccessMs, timeout))
+        Task.Run(() => DrainForHandOffAsync(segmenter, uploader, shared, streamId, name, lastAccessMs))
             .PipeTo(Self, success: error => new HandOffFinished(error), failure: exception => new HandOffFinished(exception.Message));
     }
 
@@ -171,17 +168,15 @@ public sealed partial class StreamActor
     private static async Task<string?> DrainForHandOffAsync(
         ActorSelection segmenter,
         ActorSelection uploader,
-        WalWriter walWriter,
-        SegmentStore segments,
-        CompactionGate? compaction,
+        StreamDependencies shared,
         long streamId,
         string name,
-        long lastAccessMs,
-        TimeSpan timeout)
+        long lastAccessMs)
     {
-        var deadline = DateTimeOffset.UtcNow + timeout;
-        if (compaction is not null)
+        var deadline = DateTimeOffset.UtcNow + shared.Settings.HandOffTimeout;
+        if (shared.Compaction is { } compaction)
         {
+            // Before the seal and the clean publish: no compaction may commit a layout between them and the eviction.
             await compaction.WithholdAsync(streamId).WaitAsync(Remaining(deadline));
         }
 
@@ -207,15 +202,14 @@ public sealed partial class StreamActor
         }
 
         // Only a fully published stream is evicted; the next owner on this node hydrates it afresh.
-        if (!await walWriter.Submit(new EvictStreamOperation(streamId, lastAccessMs)))
+        if (!await EvictLocalCopyAsync(shared, streamId, name, lastAccessMs))
         {
             // A cluster fork never references local rows (docs/adr/0011), so only rows left by a
             // single-node run on this disk can still hold the stream here.
             return "its local rows could not be dropped (a local fork still reads them)";
         }
 
-        segments.RemoveStreamFiles(name);
-        compaction?.Readmit(streamId);
+        shared.Compaction?.Readmit(streamId);
         return null;
     }
 

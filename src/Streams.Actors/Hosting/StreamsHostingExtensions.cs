@@ -183,13 +183,14 @@ public static class StreamsHostingExtensions
                 {
                     registry.Register<CompactorActor>(system.ActorOf(
                         CompactorActor.Props(
-                            provider.GetRequiredService<SegmentCompactor>(),
-                            provider.GetRequiredService<CompactionGate>(),
-                            provider.GetRequiredService<PipelineQueries>(),
-                            provider.GetRequiredService<UploadBacklog>(),
-                            uploader,
-                            settings.Compaction,
-                            clock),
+                            new CompactionDependencies(
+                                provider.GetRequiredService<SegmentCompactor>(),
+                                provider.GetRequiredService<CompactionGate>(),
+                                provider.GetRequiredService<PipelineQueries>(),
+                                provider.GetRequiredService<UploadBacklog>(),
+                                settings.Compaction,
+                                clock),
+                            uploader),
                         "compactor"));
                 }
             });

@@ -96,19 +96,7 @@ public sealed class CompactSegmentsOperation(
 
         foreach (var segment in merged)
         {
-            session.Execute(
-                """
-                INSERT INTO segments (stream_id, segment_index, first_position, record_count, byte_size, checksum,
-                                      uploaded, producer_updates, last_stream_seq, object_name)
-                VALUES ($id, $index, $first, $count, $size, $checksum, 1, NULL, NULL, $objectName)
-                """,
-                ("$id", streamId),
-                ("$index", segment.Index),
-                ("$first", segment.FirstPosition),
-                ("$count", segment.RecordCount),
-                ("$size", segment.ByteSize),
-                ("$checksum", segment.Checksum),
-                ("$objectName", segment.ObjectName));
+            SegmentsTable.Insert(session, streamId, segment);
             session.Execute(
                 "DELETE FROM object_deletions WHERE stream_name = $name AND object_name = $object",
                 ("$name", streamName),

@@ -178,29 +178,7 @@ public sealed class SegmentStore
             return null;
         }
 
-        var first = manifest.FirstSegmentPosition;
-        for (var index = 0; index < manifest.Segments.Count; index++)
-        {
-            var count = manifest.Segments.RecordCounts[index];
-            if (position >= first && position < first + count)
-            {
-                return new SegmentRow(
-                    0,
-                    index,
-                    first,
-                    count,
-                    manifest.Segments.ByteSizes[index],
-                    manifest.Segments.Checksums[index],
-                    Uploaded: true,
-                    [],
-                    null,
-                    manifest.Segments.ObjectNames?[index]);
-            }
-
-            first += count;
-        }
-
-        return null;
+        return SegmentRow.ListedBy(manifest).FirstOrDefault(segment => position >= segment.FirstPosition && position < segment.EndPosition);
     }
 
     /// <summary>Removes every local file of a stream (eviction of a fully uploaded, idle stream).</summary>

@@ -71,7 +71,7 @@ internal sealed class ClusterTestNode : IAsyncDisposable
         if (compacting)
         {
             system.ActorOf(
-                CompactorActor.Props(engine.NewCompactor(), gate, engine.Queries, engine.Backlog, uploader, engine.Settings.Compaction, clock),
+                CompactorActor.Props(new CompactionDependencies(engine.NewCompactor(), gate, engine.Queries, engine.Backlog, engine.Settings.Compaction, clock), uploader),
                 "compactor");
         }
 
