@@ -62,6 +62,7 @@ public sealed class SegmentCompactor(
             candidate.Name,
             [.. merged.Select(output => output.Row.StoredName)],
             startedAtMs));
+        CrashPoints.Reach(CrashPoints.CompactionIntentRecorded);
         foreach (var (row, path) in merged)
         {
             var bytes = await File.ReadAllBytesAsync(path, cancellationToken);
