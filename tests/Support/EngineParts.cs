@@ -47,7 +47,7 @@ public sealed class EngineParts
             Files,
             new SegmentWriter(new SegmentWriterOptions { TargetBlockBytes = settings.SegmentBlockBytes }),
             new SealPolicy(settings.SegmentTargetRows, settings.SegmentTargetBytes, settings.SegmentMaxAge));
-        Dependencies = new StreamDependencies(Database, WalWriter, Reader, Queries, Backlog, Drain, Hydrator, Publisher, Segments, mode, settings, clock);
+        Dependencies = new StreamDependencies(Database, WalWriter, Reader, Queries, Backlog, Drain, Hydrator, Publisher, Segments, mode, settings, clock, Compaction: CompactionGate);
     }
 
     public string DataDirectory { get; }
@@ -79,6 +79,9 @@ public sealed class EngineParts
     public ManifestPublisher Publisher { get; }
 
     public SegmentSealer Sealer { get; }
+
+    /// <summary>Shared by the stream owners (which withhold a stream they evict) and a compactor, if one runs.</summary>
+    public CompactionGate CompactionGate { get; } = new();
 
     public StreamDependencies Dependencies { get; }
 

@@ -153,28 +153,33 @@ public sealed partial class StreamActor
 
         var segmenter = Context.ActorSelection($"/user/{SegmenterName}");
         var uploader = Context.ActorSelection($"/user/{UploaderName}");
-        var walWriter = dependencies.WalWriter;
-        var segments = dependencies.Segments;
+        var shared = dependencies;
         var streamId = live.StreamId;
         var name = live.Name;
         var lastAccessMs = live.LastAccessMs;
-        var timeout = dependencies.Settings.HandOffTimeout;
-        Task.Run(() => DrainForHandOffAsync(segmenter, uploader, walWriter, segments, streamId, name, lastAccessMs, timeout))
+        Task.Run(() => DrainForHandOffAsync(segmenter, uploader, shared, streamId, name, lastAccessMs))
             .PipeTo(Self, success: error => new HandOffFinished(error), failure: exception => new HandOffFinished(exception.Message));
     }
 
-    /// <summary>Seal, publish clean, evict; null when all three happened, else what went wrong.</summary>
+    /// <summary>
+    /// Seal, publish clean, evict; null when all three happened, else what went wrong. Compaction stays
+    /// away from the stream throughout, and for good unless the rows are gone: this node no longer owns it.
+    /// </summary>
     private static async Task<string?> DrainForHandOffAsync(
         ActorSelection segmenter,
         ActorSelection uploader,
-        WalWriter walWriter,
-        SegmentStore segments,
+        StreamDependencies shared,
         long streamId,
         string name,
-        long lastAccessMs,
-        TimeSpan timeout)
+        long lastAccessMs)
     {
-        var deadline = DateTimeOffset.UtcNow + timeout;
+        var deadline = DateTimeOffset.UtcNow + shared.Settings.HandOffTimeout;
+        if (shared.Compaction is { } compaction)
+        {
+            // Before the seal and the clean publish: no compaction may commit a layout between them and the eviction.
+            await compaction.WithholdAsync(streamId).WaitAsync(Remaining(deadline));
+        }
+
         string? problem = null;
         while (DateTimeOffset.UtcNow < deadline)
         {
@@ -197,14 +202,14 @@ public sealed partial class StreamActor
         }
 
         // Only a fully published stream is evicted; the next owner on this node hydrates it afresh.
-        if (!await walWriter.Submit(new EvictStreamOperation(streamId, lastAccessMs)))
+        if (!await EvictLocalCopyAsync(shared, streamId, name, lastAccessMs))
         {
             // A cluster fork never references local rows (docs/adr/0011), so only rows left by a
             // single-node run on this disk can still hold the stream here.
             return "its local rows could not be dropped (a local fork still reads them)";
         }
 
-        segments.RemoveStreamFiles(name);
+        shared.Compaction?.Readmit(streamId);
         return null;
     }
 

@@ -166,24 +166,43 @@ public sealed partial class StreamActor
 
     private void StartEviction(LiveStream live)
     {
-        var walWriter = dependencies.WalWriter;
-        var segments = dependencies.Segments;
+        var shared = dependencies;
         var streamId = live.StreamId;
         var name = live.Name;
         var lastAccessMs = live.LastAccessMs;
         Task.Run(async () =>
             {
-                var evicted = await walWriter.Submit(new EvictStreamOperation(streamId, lastAccessMs));
-                if (evicted)
+                try
                 {
-                    segments.RemoveStreamFiles(name);
+                    return await EvictLocalCopyAsync(shared, streamId, name, lastAccessMs);
                 }
-
-                return evicted;
+                finally
+                {
+                    // Evicted (its id is never used again) or still here and owned: compaction may go on.
+                    shared.Compaction?.Readmit(streamId);
+                }
             })
             .PipeTo(Self, success: evicted => new EvictionFinished(evicted), failure: _ => new EvictionFinished(false));
         SetReceiveTimeout(null);
         Become(Evicting);
+    }
+
+    /// <summary>
+    /// Drops the stream's local rows and files when the object store holds all of it (see
+    /// <see cref="EvictStreamOperation"/>); false when something is still unpublished. Compaction is
+    /// withheld from the stream first and stays so: a compaction must not write into the directory
+    /// the eviction removes, nor commit a layout the eviction would then refuse.
+    /// </summary>
+    private static async Task<bool> EvictLocalCopyAsync(StreamDependencies shared, long streamId, string name, long lastAccessMs)
+    {
+        await (shared.Compaction?.WithholdAsync(streamId) ?? Task.CompletedTask);
+        if (!await shared.WalWriter.Submit(new EvictStreamOperation(streamId, lastAccessMs)))
+        {
+            return false;
+        }
+
+        shared.Segments.RemoveStreamFiles(name);
+        return true;
     }
 
     private void Evicting()

@@ -9,7 +9,8 @@ namespace Streams.Actors.Actors;
 /// What every stream owner shares: the index, the writer, the reader and the clock; in cluster mode
 /// also <paramref name="Cluster"/>, this node's place in the cluster (null on a single node), and
 /// <paramref name="ForkReferences"/>, the markers that say which forks read a stream (a fork and its
-/// source may live on different nodes there, so no local row can say it).
+/// source may live on different nodes there, so no local row can say it); <paramref name="Compaction"/>
+/// keeps the compactor away from a stream while it is handed off or evicted (null: no compactor).
 /// </summary>
 public sealed record StreamDependencies(
     StreamDatabase Database,
@@ -25,4 +26,5 @@ public sealed record StreamDependencies(
     StreamsSettings Settings,
     TimeProvider Clock,
     Hosting.StreamsNode? Cluster = null,
-    ObjectStore.ForkReferences? ForkReferences = null);
+    ObjectStore.ForkReferences? ForkReferences = null,
+    CompactionGate? Compaction = null);

@@ -11,12 +11,15 @@ using static Streams.Actors.Protocol.PipelineMessages;
 namespace Streams.Actors.Hosting;
 
 /// <summary>
-/// The graceful drain on shutdown: refuse new appends, wait for the appends already accepted to
-/// commit, seal every tail, upload and publish every stream with manifests marked cleanly drained.
+/// The graceful drain on shutdown: refuse new appends, stop compaction (a compaction in flight is
+/// called off and waited for, so the final publish lists a layout no compaction changes after it),
+/// wait for the appends already accepted to commit, seal every tail, upload and publish every stream
+/// with manifests marked cleanly drained.
 /// Bounded by <c>streams.drain-timeout</c>; what is not published by then stays in the local WAL.
 /// </summary>
 internal sealed class DrainCoordinator(
     DrainState drain,
+    CompactionGate compaction,
     WalWriter walWriter,
     IRequiredActor<SegmenterActor> segmenter,
     IRequiredActor<UploaderActor> uploader,
@@ -54,6 +57,7 @@ internal sealed class DrainCoordinator(
         logger.LogInformation("Draining: appends refused; sealing and publishing every stream (timeout {Timeout})", settings.DrainTimeout);
         try
         {
+            await compaction.CloseAsync().WaitAsync(Remaining(deadline), cancellationToken);
             // Every append acknowledged from here on is already committed: the barrier commits after them.
             await walWriter.Submit(new BarrierOperation()).WaitAsync(Remaining(deadline), cancellationToken);
             var segmenterRef = await segmenter.GetAsync(cancellationToken);

@@ -83,6 +83,7 @@ public static class StreamsHostingExtensions
         });
         services.AddStreamSubscriptions(options, hocon);
         services.AddSingleton<DrainState>();
+        services.AddSingleton<CompactionGate>();
         services.AddSingleton<RestoreStatus>();
         services.AddSingleton(provider => new StreamHydrator(
             provider.GetRequiredService<IObjectStore>(),
@@ -110,7 +111,8 @@ public static class StreamsHostingExtensions
             settings,
             provider.GetRequiredService<TimeProvider>(),
             options.Cluster is null ? null : node,
-            options.Cluster is null ? null : new ForkReferences(provider.GetRequiredService<IObjectStore>())));
+            options.Cluster is null ? null : new ForkReferences(provider.GetRequiredService<IObjectStore>()),
+            provider.GetRequiredService<CompactionGate>()));
         services.AddSingleton(provider => new SegmentSealer(
             provider.GetRequiredService<PipelineQueries>(),
             provider.GetRequiredService<WalWriter>(),
@@ -182,12 +184,14 @@ public static class StreamsHostingExtensions
                 {
                     registry.Register<CompactorActor>(system.ActorOf(
                         CompactorActor.Props(
-                            provider.GetRequiredService<SegmentCompactor>(),
-                            provider.GetRequiredService<PipelineQueries>(),
-                            provider.GetRequiredService<UploadBacklog>(),
-                            uploader,
-                            settings.Compaction,
-                            clock),
+                            new CompactionDependencies(
+                                provider.GetRequiredService<SegmentCompactor>(),
+                                provider.GetRequiredService<CompactionGate>(),
+                                provider.GetRequiredService<PipelineQueries>(),
+                                provider.GetRequiredService<UploadBacklog>(),
+                                settings.Compaction,
+                                clock),
+                            uploader),
                         "compactor"));
                 }
             });

@@ -55,28 +55,7 @@ public static class ManifestRestore
             Producers = [.. manifest.Producers.Select(p => new ProducerState(p.Id, p.Epoch, p.Seq))],
         };
 
-        var segments = new List<SegmentRow>(manifest.Segments.Count);
-        // A fork's own segments start at its fork position; below it the source holds the records.
-        var first = manifest.FirstSegmentPosition;
-        for (var index = 0; index < manifest.Segments.Count; index++)
-        {
-            var count = manifest.Segments.RecordCounts[index];
-            segments.Add(new SegmentRow(
-                0,
-                index,
-                first,
-                count,
-                manifest.Segments.ByteSizes[index],
-                manifest.Segments.Checksums[index],
-                Uploaded: true,
-                [],
-                null,
-                // Keep the name only where it is not the entry's format-1 name: the row's index is the
-                // entry's, so a null name means the same key.
-                manifest.Segments.ObjectNames?[index]));
-            first += count;
-        }
-
+        var segments = SegmentRow.ListedBy(manifest);
         return new RestoredStream(row, segments, EpochBumped: !manifest.DrainedClean);
     }
 }
@@ -172,19 +151,7 @@ public sealed class HydrateStreamOperation(RestoredStream restored, long publish
 
         foreach (var segment in restored.Segments)
         {
-            session.Execute(
-                """
-                INSERT INTO segments (stream_id, segment_index, first_position, record_count, byte_size, checksum, uploaded,
-                                      object_name)
-                VALUES ($id, $index, $first, $count, $size, $checksum, 1, $objectName)
-                """,
-                ("$id", streamId),
-                ("$index", segment.Index),
-                ("$first", segment.FirstPosition),
-                ("$count", segment.RecordCount),
-                ("$size", segment.ByteSize),
-                ("$checksum", segment.Checksum),
-                ("$objectName", segment.ObjectName));
+            SegmentsTable.Insert(session, streamId, segment);
         }
 
         return row with { StreamId = streamId };

@@ -33,7 +33,7 @@ public sealed class CompactionStartedOperation(long streamId, string streamName,
 /// version (so the uploader publishes the new list), keeps the merged objects (their pending
 /// deletion goes) and queues the replaced objects for deletion once a manifest no longer lists them.
 /// Yields false, changing nothing, when the replaced rows are no longer exactly as planned (the
-/// stream was deleted, evicted or changed meanwhile).
+/// stream was deleted, evicted or changed meanwhile) or this node gave the stream's ownership up.
 /// </summary>
 public sealed class CompactSegmentsOperation(
     long streamId,
@@ -63,8 +63,11 @@ public sealed class CompactSegmentsOperation(
             }
         }
 
+        // Only while this node owns the stream: a clean publish (a drain, a hand-off) gives ownership
+        // up, and a layout committed after it would be published by nobody — the next owner restores
+        // the list that publish wrote — while it kept the stream's rows from being evicted.
         var layoutVersion = session.Scalar(
-            "UPDATE streams SET layout_version = layout_version + 1 WHERE stream_id = $id RETURNING layout_version",
+            "UPDATE streams SET layout_version = layout_version + 1 WHERE stream_id = $id AND ownership_claimed = 1 RETURNING layout_version",
             ("$id", streamId)) as long?;
         if (layoutVersion is null)
         {
@@ -93,19 +96,7 @@ public sealed class CompactSegmentsOperation(
 
         foreach (var segment in merged)
         {
-            session.Execute(
-                """
-                INSERT INTO segments (stream_id, segment_index, first_position, record_count, byte_size, checksum,
-                                      uploaded, producer_updates, last_stream_seq, object_name)
-                VALUES ($id, $index, $first, $count, $size, $checksum, 1, NULL, NULL, $objectName)
-                """,
-                ("$id", streamId),
-                ("$index", segment.Index),
-                ("$first", segment.FirstPosition),
-                ("$count", segment.RecordCount),
-                ("$size", segment.ByteSize),
-                ("$checksum", segment.Checksum),
-                ("$objectName", segment.ObjectName));
+            SegmentsTable.Insert(session, streamId, segment);
             session.Execute(
                 "DELETE FROM object_deletions WHERE stream_name = $name AND object_name = $object",
                 ("$name", streamName),

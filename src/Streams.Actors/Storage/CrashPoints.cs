@@ -15,6 +15,9 @@ public static class CrashPoints
     /// <summary>Merged segment files written locally, nothing else done.</summary>
     public const string CompactionFilesWritten = "compaction-files-written";
 
+    /// <summary>The merged names queued for deletion (the intent), nothing put yet.</summary>
+    public const string CompactionIntentRecorded = "compaction-intent-recorded";
+
     /// <summary>Merged segments put in the object store, not yet committed locally.</summary>
     public const string CompactionUploaded = "compaction-uploaded";
 

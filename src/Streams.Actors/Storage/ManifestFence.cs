@@ -90,6 +90,18 @@ public sealed class ManifestFence(IObjectStore objectStore, StreamDatabase datab
         return listed.Count <= localChecksums.Count && listed.Select((checksum, index) => checksum == localChecksums[index]).All(same => same);
     }
 
+    /// <summary>
+    /// <see cref="IsOwn"/> for a manifest whose segment list this node has compacted since (the merged
+    /// checksums differ from the listed ones): written by this data directory, and every object it
+    /// lists is one the local index still lists or has queued for deletion after a compaction. A copy
+    /// of the disk that fell behind does not know the names the other copy's seals chose.
+    /// </summary>
+    public bool IsOwnBeforeCompaction(StreamManifest found, long generationToWrite, IReadOnlySet<string> knownObjectNames) =>
+        IsOwn(found, generationToWrite, localChecksums: null)
+        && !found.Deleted
+        && found.Segments.ObjectNames is { } listed
+        && listed.All(name => name is not null && knownObjectNames.Contains(name));
+
     private static StreamManifest? ParseOrNull(byte[] content)
     {
         try

@@ -88,7 +88,9 @@ public sealed class ManifestPublisher(
         var localChecksums = snapshot.Segments.Select(segment => segment.Checksum).ToList();
         var version = await fence.PutAsync(
             manifest,
-            found => fence.IsOwn(found, manifest.Generation, localChecksums),
+            found => fence.IsOwn(found, manifest.Generation, localChecksums)
+                || (snapshot.LayoutVersion > snapshot.PublishedLayoutVersion
+                    && fence.IsOwnBeforeCompaction(found, manifest.Generation, KnownObjectNames(snapshot))),
             cancellationToken);
         var newLayout = snapshot.LayoutVersion > snapshot.PublishedLayoutVersion;
         if (newLayout)
@@ -124,6 +126,13 @@ public sealed class ManifestPublisher(
 
         return true;
     }
+
+    /// <summary>
+    /// The objects the local index knows for a stream it has compacted: those it lists and those the
+    /// compactions replaced and have not deleted yet (a manifest put before a crash may still list them).
+    /// </summary>
+    private HashSet<string> KnownObjectNames(PublishSnapshot snapshot) =>
+        [.. snapshot.Segments.Select(segment => segment.StoredName), .. queries.PendingDeletionNames(snapshot.Stream.Name)];
 
     /// <summary>
     /// Ends this node's ownership of a stream another node has taken over: its local rows and

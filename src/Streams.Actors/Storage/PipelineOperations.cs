@@ -21,21 +21,7 @@ public sealed class SealSegmentOperation(long streamId, SegmentRow segment) : Wa
             throw new InvalidOperationException($"stream {streamId} is no longer sealed through {segment.FirstPosition}");
         }
 
-        session.Execute(
-            """
-            INSERT INTO segments (stream_id, segment_index, first_position, record_count, byte_size, checksum,
-                                  uploaded, producer_updates, last_stream_seq, object_name)
-            VALUES ($id, $index, $first, $count, $size, $checksum, 0, $producers, $seq, $objectName)
-            """,
-            ("$id", streamId),
-            ("$index", segment.Index),
-            ("$first", segment.FirstPosition),
-            ("$count", segment.RecordCount),
-            ("$size", segment.ByteSize),
-            ("$checksum", segment.Checksum),
-            ("$producers", segment.ProducerUpdates.Count == 0 ? null : ProducerJson.Serialize(segment.ProducerUpdates)),
-            ("$seq", segment.LastStreamSeq),
-            ("$objectName", segment.ObjectName));
+        SegmentsTable.Insert(session, streamId, segment);
         return true;
     }
 }

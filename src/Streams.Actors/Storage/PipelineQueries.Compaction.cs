@@ -79,6 +79,23 @@ public sealed partial class PipelineQueries
         return due;
     }
 
+    /// <summary>Names of the stream's objects waiting for deletion, released or not.</summary>
+    public List<string> PendingDeletionNames(string streamName)
+    {
+        using var connection = database.OpenRead();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT object_name FROM object_deletions WHERE stream_name = $name";
+        command.Parameters.AddWithValue("$name", streamName);
+        using var reader = command.ExecuteReader();
+        var names = new List<string>();
+        while (reader.Read())
+        {
+            names.Add(reader.GetString(0));
+        }
+
+        return names;
+    }
+
     /// <summary>Objects waiting for deletion, released or not (for <c>_details</c> and tests).</summary>
     public long PendingDeletions(string streamName)
     {

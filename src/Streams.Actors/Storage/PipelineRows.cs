@@ -43,6 +43,37 @@ public sealed record SegmentRow(
 
     /// <summary>The name the object and the local file have: the recorded one, else the format-1 name.</summary>
     public string StoredName => ObjectName ?? ObjectStoreKeys.LegacySegmentObjectName(Index);
+
+    /// <summary>
+    /// The segments <paramref name="manifest"/> lists, in order, as rows (uploaded, stream id 0, each
+    /// row's index the entry's).
+    /// </summary>
+    public static List<SegmentRow> ListedBy(StreamManifest manifest)
+    {
+        var segments = new List<SegmentRow>(manifest.Segments.Count);
+        // A fork's own segments start at its fork position; below it the source holds the records.
+        var first = manifest.FirstSegmentPosition;
+        for (var index = 0; index < manifest.Segments.Count; index++)
+        {
+            var count = manifest.Segments.RecordCounts[index];
+            segments.Add(new SegmentRow(
+                0,
+                index,
+                first,
+                count,
+                manifest.Segments.ByteSizes[index],
+                manifest.Segments.Checksums[index],
+                Uploaded: true,
+                [],
+                null,
+                // Keep the name only where it is not the entry's format-1 name: the row's index is the
+                // entry's, so a null name means the same key.
+                manifest.Segments.ObjectNames?[index]));
+            first += count;
+        }
+
+        return segments;
+    }
 }
 
 /// <summary>

@@ -62,6 +62,7 @@ public sealed class SegmentCompactor(
             candidate.Name,
             [.. merged.Select(output => output.Row.StoredName)],
             startedAtMs));
+        CrashPoints.Reach(CrashPoints.CompactionIntentRecorded);
         foreach (var (row, path) in merged)
         {
             var bytes = await File.ReadAllBytesAsync(path, cancellationToken);
@@ -69,6 +70,8 @@ public sealed class SegmentCompactor(
         }
 
         CrashPoints.Reach(CrashPoints.CompactionUploaded);
+        // The last point at which a hand-off or a drain can call the compaction off (CompactionGate).
+        cancellationToken.ThrowIfCancellationRequested();
         var replaced = groups.SelectMany(group => group).ToList();
         var committed = await walWriter.Submit(new CompactSegmentsOperation(
             candidate.StreamId,

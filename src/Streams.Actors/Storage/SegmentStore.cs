@@ -151,8 +151,17 @@ public sealed class SegmentStore
             }
         }
 
-        // A reader that already holds the bytes is unaffected.
-        File.Delete(path);
+        try
+        {
+            // A reader that already holds the bytes is unaffected.
+            File.Delete(path);
+        }
+        catch (DirectoryNotFoundException)
+        {
+            // The stream's directory went with its local rows (evicted, handed off, forfeited): the
+            // file went with it. Deleting must not fail here, or the object's row would stay and every
+            // later deletion round would stop at it.
+        }
     }
 
     private async Task<SegmentRow?> FindInCurrentManifestAsync(string streamName, long position, CancellationToken cancellationToken)
@@ -169,29 +178,7 @@ public sealed class SegmentStore
             return null;
         }
 
-        var first = manifest.FirstSegmentPosition;
-        for (var index = 0; index < manifest.Segments.Count; index++)
-        {
-            var count = manifest.Segments.RecordCounts[index];
-            if (position >= first && position < first + count)
-            {
-                return new SegmentRow(
-                    0,
-                    index,
-                    first,
-                    count,
-                    manifest.Segments.ByteSizes[index],
-                    manifest.Segments.Checksums[index],
-                    Uploaded: true,
-                    [],
-                    null,
-                    manifest.Segments.ObjectNames?[index]);
-            }
-
-            first += count;
-        }
-
-        return null;
+        return SegmentRow.ListedBy(manifest).FirstOrDefault(segment => position >= segment.FirstPosition && position < segment.EndPosition);
     }
 
     /// <summary>Removes every local file of a stream (eviction of a fully uploaded, idle stream).</summary>

@@ -123,7 +123,7 @@ internal sealed class EngineNode
         var uploader = system.ActorOf(UploaderActor.Props(parts.Publisher, parts.Queries, parts.Backlog, parts.WalWriter, settings, clock), StreamActor.UploaderName);
         var segmenter = system.ActorOf(SegmenterActor.Props(parts.Sealer, uploader, settings, clock), StreamActor.SegmenterName);
         var supervisor = system.ActorOf(StreamSupervisorActor.Props(parts.Dependencies), "streams");
-        var compactor = system.ActorOf(CompactorActor.Props(segmentCompactor, parts.Queries, parts.Backlog, uploader, settings.Compaction, clock), "compactor");
+        var compactor = system.ActorOf(CompactorActor.Props(new CompactionDependencies(segmentCompactor, parts.CompactionGate, parts.Queries, parts.Backlog, settings.Compaction, clock), uploader), "compactor");
         return new EngineNode(dataDirectory, mode, parts, system, supervisor, segmenter, uploader, compactor);
     }
 

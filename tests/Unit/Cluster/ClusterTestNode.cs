@@ -6,6 +6,7 @@ using Streams.Actors.Hosting;
 using Streams.Actors.ObjectStore;
 using Streams.Actors.Protocol;
 using Streams.Actors.Restore;
+using Streams.Actors.Storage;
 using Streams.Tests.Unit.TestSupport;
 
 namespace Streams.Tests.Unit.Cluster;
@@ -27,8 +28,9 @@ internal sealed class ClusterTestNode : IAsyncDisposable
         akka.loglevel = INFO
         """;
 
-    private ClusterTestNode(ActorSystem system, StreamTestNode engine, StreamsNode node, IActorRef region)
+    private ClusterTestNode(ActorSystem system, StreamTestNode engine, StreamsNode node, IActorRef region, CompactionGate compaction)
     {
+        Compaction = compaction;
         System = system;
         Engine = engine;
         Node = node;
@@ -45,22 +47,34 @@ internal sealed class ClusterTestNode : IAsyncDisposable
 
     public Akka.Cluster.Cluster Membership => Akka.Cluster.Cluster.Get(System);
 
+    /// <summary>Keeps the compactor (started when asked for) away from streams being handed off.</summary>
+    public CompactionGate Compaction { get; }
+
     /// <summary>
     /// Wires the engine into <paramref name="system"/> (which must be configured with <see cref="Hocon"/>);
-    /// <paramref name="streamsHocon"/> overrides engine settings (<c>streams.*</c>).
+    /// <paramref name="streamsHocon"/> overrides engine settings (<c>streams.*</c>). With
+    /// <paramref name="compacting"/> the node runs a compactor too, as the hosting starts it.
     /// </summary>
-    public static ClusterTestNode Start(ActorSystem system, IObjectStore store, string httpBaseUrl, string? streamsHocon = null)
+    public static ClusterTestNode Start(ActorSystem system, IObjectStore store, string httpBaseUrl, string? streamsHocon = null, bool compacting = false)
     {
         var engine = new StreamTestNode(store, RestoreMode.Lazy, streamsHocon);
         var node = new StreamsNode(
             new StreamsClusterOptions { BindHost = "127.0.0.1", PublicHost = "127.0.0.1", HttpBaseUrl = httpBaseUrl },
             httpBaseUrl);
-        var dependencies = engine.Dependencies with { Cluster = node, ForkReferences = new ForkReferences(store) };
+        var gate = new CompactionGate();
+        var dependencies = engine.Dependencies with { Cluster = node, ForkReferences = new ForkReferences(store), Compaction = gate };
         var clock = TimeProvider.System;
         var uploader = system.ActorOf(
             UploaderActor.Props(engine.Publisher, engine.Queries, engine.Backlog, engine.WalWriter, engine.Settings, clock),
             StreamActor.UploaderName);
         system.ActorOf(SegmenterActor.Props(engine.Sealer, uploader, engine.Settings, clock), StreamActor.SegmenterName);
+        if (compacting)
+        {
+            system.ActorOf(
+                CompactorActor.Props(new CompactionDependencies(engine.NewCompactor(), gate, engine.Queries, engine.Backlog, engine.Settings.Compaction, clock), uploader),
+                "compactor");
+        }
+
         var sharding = ClusterSharding.Get(system);
         // As the server's region (StreamsClusterHosting): shard locations in distributed data.
         var settings = ClusterShardingSettings.Create(system).WithStateStoreMode(StateStoreMode.DData);
@@ -72,7 +86,7 @@ internal sealed class ClusterTestNode : IAsyncDisposable
             sharding.DefaultShardAllocationStrategy(settings),
             PlacementMessages.HandOff.Instance);
         node.Started(region, Akka.Cluster.Cluster.Get(system));
-        return new ClusterTestNode(system, engine, node, region);
+        return new ClusterTestNode(system, engine, node, region, gate);
     }
 
     public async ValueTask DisposeAsync()

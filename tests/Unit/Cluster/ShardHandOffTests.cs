@@ -17,7 +17,9 @@ namespace Streams.Tests.Unit.Cluster;
 /// Two cluster members in one process (real remoting over loopback, real SQLite, a shared directory
 /// object store): a stream's shard moves from one node to the other while requests for it keep
 /// coming, and those requests wait and are then answered in the order they were sent, by the new
-/// owner, which hydrated the stream from the clean manifest the old owner published on hand-off.
+/// owner, which hydrated the stream from the clean manifest the old owner published on hand-off. A
+/// compaction of the stream in flight on the old owner is called off before that publish, so no
+/// layout is committed behind the clean manifest and the old owner's rows go.
 /// </summary>
 public sealed class ShardHandOffTests : Akka.TestKit.Xunit2.TestKit, IAsyncLifetime
 {
@@ -107,6 +109,56 @@ public sealed class ShardHandOffTests : Akka.TestKit.Xunit2.TestKit, IAsyncLifet
         Assert.Null(first.Engine.Database.LoadStream(name));
         var manifest = StreamManifest.Parse((await world.FileStore.GetAsync(ObjectStoreKeys.ManifestKey(name), CancellationToken.None))!);
         Assert.Single(manifest.Epochs);
+    }
+
+    [Fact]
+    public async Task Should_call_off_the_compaction_before_the_clean_publish_when_the_stream_is_handed_off()
+    {
+        const string name = "compacting/moving";
+        const int records = 6;
+        var first = ClusterTestNode.Start(Sys, world.Store, "http://node-a", TrickleCompaction.Hocon, compacting: true);
+        nodes.Add(first);
+        first.Membership.Join(first.Membership.SelfAddress);
+        await AwaitUpAsync(first, members: 1);
+
+        var probe = CreateTestProbe();
+        first.Region.Tell(new CreateStream(name, "text/plain", null, null, false, []), probe);
+        Assert.True((await probe.ExpectMsgAsync<StreamCreated>(ReplyTimeout)).Created);
+        var mergedPut = await TrickleCompaction.AppendHoldingTheFirstMergeAsync(world, name, records, async record =>
+        {
+            first.Region.Tell(new AppendToStream(name, "text/plain", [record], Close: false, StreamSeq: null, Producer: null), probe);
+            await probe.ExpectMsgAsync<Appended>(ReplyTimeout);
+        });
+        await mergedPut.WhenArrived();
+        var handOffPublish = world.Control.Hold(ObjectStoreOperation.Put, ObjectStoreWorld.ManifestOf(name));
+        var secondSystem = ActorSystem.Create(Sys.Name, ConfigurationFactory.ParseString(ClusterTestNode.Hocon));
+        var second = ClusterTestNode.Start(secondSystem, world.Store, "http://node-b", TrickleCompaction.Hocon);
+        nodes.Add(second);
+        second.Membership.Join(first.Membership.SelfAddress);
+        await AwaitUpAsync(first, members: 2);
+        first.Region.Tell(GracefulShutdown.Instance);
+
+        // When the hand-off publishes, the compaction is no longer putting anything.
+        await handOffPublish.WhenArrived();
+        Assert.Equal(1, world.Control.InFlight(ObjectStoreOperation.Put));
+        handOffPublish.Release();
+        mergedPut.Release();
+
+        var reader = CreateTestProbe(secondSystem);
+        await AwaitAssertAsync(
+            async () =>
+            {
+                second.Region.Tell(ReadAll(name), reader);
+                var read = await reader.ExpectMsgAsync<ReadCompleted>(ReplyTimeout);
+                Assert.Equal(Enumerable.Range(0, records).Select(i => Convert.ToHexString(TrickleCompaction.Record(i))), read.Records.Select(record => Convert.ToHexString(record.Span)));
+            },
+            ClusterTimeout,
+            TimeSpan.FromMilliseconds(100));
+        await AwaitAssertAsync(() => Assert.Null(first.Engine.Database.LoadStream(name)), ClusterTimeout, TimeSpan.FromMilliseconds(100));
+        var manifest = await world.ReadManifestAsync(name);
+        Assert.Equal(records, manifest.Segments.Count);
+        // What the called-off compaction might have put is queued on the old owner, never left for good.
+        Assert.Equal(1, first.Engine.Queries.PendingDeletions(name));
     }
 
     private async Task AwaitUpAsync(ClusterTestNode node, int members) =>

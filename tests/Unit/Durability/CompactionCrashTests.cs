@@ -44,6 +44,7 @@ public sealed class CompactionCrashTests(ITestOutputHelper output) : IDisposable
 
     [Theory]
     [InlineData(CrashPoints.CompactionFilesWritten)]
+    [InlineData(CrashPoints.CompactionIntentRecorded)]
     [InlineData(CrashPoints.CompactionUploaded)]
     [InlineData(CrashPoints.CompactionCommitted)]
     [InlineData(CrashPoints.LayoutManifestPut)]

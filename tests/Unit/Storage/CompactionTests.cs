@@ -1,11 +1,12 @@
-using System.Text;
 using Akka.Actor;
 using Streams.Actors.Actors;
 using Streams.Actors.Domain;
+using Streams.Actors.Hosting;
 using Streams.Actors.ObjectStore;
 using Streams.Actors.Restore;
 using Streams.Actors.Storage;
-using Streams.Actors.Storage.Segments;
+using Streams.Tests.Unit.ObjectStore;
+using Streams.Tests.Unit.Support;
 using Streams.Tests.Unit.TestSupport;
 using Xunit;
 using Xunit.Abstractions;
@@ -18,7 +19,10 @@ namespace Streams.Tests.Unit.Storage;
 /// Compaction on a real engine (SQLite, segment files, a directory object store): merged segments
 /// replace small ones, the new layout is published, replaced objects go only after a manifest no
 /// longer lists them and the grace has passed, and readers — the writer itself, a node that restored
-/// the old manifest, a fresh lazy node — read byte-identical records throughout.
+/// the old manifest, a fresh lazy node — read byte-identical records throughout. And compaction
+/// meets the end of a stream's stay on a node: a compaction that ends after a clean publish gave the
+/// stream up does not commit, one in flight at a drain is called off before the final publish, and
+/// deleting what it replaced goes on after the stream's local directory was evicted.
 /// </summary>
 public sealed class CompactionTests(ITestOutputHelper output) : ObjectStoreWorldTestKit(output)
 {
@@ -114,6 +118,83 @@ public sealed class CompactionTests(ITestOutputHelper output) : ObjectStoreWorld
         AssertRecords(records, await ReadAllAsync(reader, name));
     }
 
+    [Fact]
+    public async Task Should_delete_the_replaced_objects_when_the_stream_was_evicted_before_the_grace_ended()
+    {
+        const string name = "compacted/evicted";
+        var (writer, _, _) = await WriteOneSegmentPerRecordAsync(name);
+        var compactor = Compactor(writer);
+        Assert.Equal(Records - 1, await compactor.CompactAsync(Candidate(writer, name), quiet: true, CancellationToken.None));
+        await writer.PublishAsync(draining: false);
+
+        // As a hand-off or an idle eviction does: the rows go, then the stream's directory.
+        var row = writer.Database.LoadStream(name)!;
+        Assert.True(await writer.WalWriter.Submit(new EvictStreamOperation(row.StreamId, row.LastAccessMs)));
+        writer.Segments.RemoveStreamFiles(name);
+
+        Assert.Equal(Records, await compactor.DeleteReleasedAsync(TimeSpan.Zero, CancellationToken.None));
+        Assert.Equal(0, writer.Queries.PendingDeletions(name));
+        var manifest = await World.ReadManifestAsync(name);
+        Assert.Equal(manifest.Segments.ObjectNames!, await StoredSegmentNamesAsync(name));
+    }
+
+    [Fact]
+    public async Task Should_not_commit_a_compaction_that_ends_after_a_clean_publish_gave_the_stream_up()
+    {
+        const string name = "compacted/given-up";
+        var (writer, _, _) = await WriteOneSegmentPerRecordAsync(name);
+        var mergedPut = World.Control.Hold(ObjectStoreOperation.Put, key => key.StartsWith(ObjectStoreKeys.SegmentsPrefix(name), StringComparison.Ordinal));
+        var compaction = Compactor(writer).CompactAsync(Candidate(writer, name), quiet: true, CancellationToken.None);
+        await mergedPut.WhenArrived();
+
+        // A hand-off's (or a drain's) publish: marked drained cleanly, the node gives the stream up.
+        await writer.PublishAsync(draining: true);
+        mergedPut.Release();
+
+        Assert.Equal(0, await compaction);
+        var row = writer.Database.LoadStream(name)!;
+        Assert.Equal(Records, writer.Queries.LoadSegments(row.StreamId).Count);
+        // The stream can be evicted (its layout is the published one) and the merged object is queued.
+        Assert.Equal(1, writer.Queries.PendingDeletions(name));
+        Assert.True(await writer.WalWriter.Submit(new EvictStreamOperation(row.StreamId, row.LastAccessMs)));
+    }
+
+    [Fact]
+    public async Task Should_call_off_the_compaction_in_flight_and_publish_every_record_when_the_node_drains()
+    {
+        const string name = "compacted/draining";
+        const int records = 6;
+        using var data = new TempDirectory();
+        var host = await EngineHost.StartAsync(new StreamsEngineOptions
+        {
+            DataDirectory = data.Path,
+            HoconOverrides = TrickleCompaction.Hocon,
+            ObjectStoreDecorator = _ => World.Store,
+        });
+        await using (host)
+        {
+            await host.CreateAsync(name);
+            var mergedPut = await TrickleCompaction.AppendHoldingTheFirstMergeAsync(
+                World,
+                name,
+                records,
+                async record => Assert.IsType<Appended>(await host.AppendAsync(name, [record])));
+            await mergedPut.WhenArrived();
+            await host.StopAsync();
+
+            // The drain left no compaction running behind it, and published every record.
+            Assert.Equal(0, World.Control.InFlight(ObjectStoreOperation.Put));
+            var manifest = await World.ReadManifestAsync(name);
+            Assert.True(manifest.DrainedClean);
+            Assert.Equal(records, manifest.NextPosition);
+            Assert.Equal(manifest.Segments.ObjectNames!, await StoredSegmentNamesAsync(name));
+            mergedPut.Release();
+        }
+
+        var (_, reader) = StartNode(RestoreMode.Lazy);
+        AssertRecords([.. Enumerable.Range(0, records).Select(TrickleCompaction.Record)], await ReadAllAsync(reader, name));
+    }
+
     private async Task<(StreamTestNode Node, IActorRef Streams, List<byte[]> Records)> WriteOneSegmentPerRecordAsync(string name)
     {
         var (writer, streams) = StartNode(RestoreMode.None, SmallSegments);
@@ -121,7 +202,7 @@ public sealed class CompactionTests(ITestOutputHelper output) : ObjectStoreWorld
         var records = new List<byte[]>();
         for (var i = 0; i < Records; i++)
         {
-            var record = Encoding.UTF8.GetBytes($"{{\"n\":{i},\"pad\":\"{new string('x', i)}\"}}");
+            var record = TrickleCompaction.Record(i);
             records.Add(record);
             await AskAsync<Appended>(streams, new AppendToStream(name, ContentTypes.Default, [record], false, null, null));
             await writer.PublishAsync(draining: false);
@@ -130,16 +211,7 @@ public sealed class CompactionTests(ITestOutputHelper output) : ObjectStoreWorld
         return (writer, streams, records);
     }
 
-    private SegmentCompactor Compactor(StreamTestNode node) =>
-        new(
-            node.Queries,
-            node.WalWriter,
-            node.Files,
-            node.Segments,
-            node.ObjectStore,
-            new SegmentWriter(),
-            new CompactionPolicy(node.Settings.SegmentTargetRows, node.Settings.SegmentTargetBytes, node.Settings.Compaction.FanIn),
-            TimeProvider.System);
+    private static SegmentCompactor Compactor(StreamTestNode node) => node.NewCompactor();
 
     private static CompactionCandidate Candidate(StreamTestNode node, string name)
     {
@@ -147,7 +219,13 @@ public sealed class CompactionTests(ITestOutputHelper output) : ObjectStoreWorld
         return new CompactionCandidate(row.StreamId, name, row.SealedThrough);
     }
 
-    private async Task<int> StoredSegmentCountAsync(string name) =>
-        (await World.FileStore.ListAsync(ObjectStoreKeys.SegmentsPrefix(name), null, 1000, CancellationToken.None)).Objects.Count;
+    private async Task<int> StoredSegmentCountAsync(string name) => (await StoredSegmentNamesAsync(name)).Count;
+
+    private async Task<IReadOnlyList<string>> StoredSegmentNamesAsync(string name)
+    {
+        var prefix = ObjectStoreKeys.SegmentsPrefix(name);
+        var listed = await World.FileStore.ListAsync(prefix, null, 1000, CancellationToken.None);
+        return [.. listed.Objects.Select(entry => entry.Key[prefix.Length..]).Order(StringComparer.Ordinal)];
+    }
 
 }

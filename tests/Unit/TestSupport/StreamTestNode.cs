@@ -5,6 +5,7 @@ using Streams.Actors.Config;
 using Streams.Actors.ObjectStore;
 using Streams.Actors.Restore;
 using Streams.Actors.Storage;
+using Streams.Actors.Storage.Segments;
 using Streams.Tests.Unit.ObjectStore;
 
 namespace Streams.Tests.Unit.TestSupport;
@@ -50,6 +51,18 @@ public sealed class StreamTestNode : IAsyncDisposable
     public UploadBacklog Backlog => parts.Backlog;
 
     public StreamDependencies Dependencies => parts.Dependencies;
+
+    /// <summary>A compactor of this node's segments with the node's settings, as the hosting builds it.</summary>
+    public SegmentCompactor NewCompactor() =>
+        new(
+            Queries,
+            WalWriter,
+            Files,
+            Segments,
+            ObjectStore,
+            new SegmentWriter(),
+            new CompactionPolicy(Settings.SegmentTargetRows, Settings.SegmentTargetBytes, Settings.Compaction.FanIn),
+            TimeProvider.System);
 
     /// <inheritdoc cref="EngineParts.PublishAsync"/>
     public Task PublishAsync(bool draining) => parts.PublishAsync(draining);
