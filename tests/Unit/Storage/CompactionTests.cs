@@ -119,6 +119,27 @@ public sealed class CompactionTests(ITestOutputHelper output) : ObjectStoreWorld
     }
 
     [Fact]
+    public async Task Should_keep_the_objects_an_unpublished_compaction_replaced_when_the_stream_is_forfeited()
+    {
+        const string name = "compacted/forfeited";
+        var (writer, _, records) = await WriteOneSegmentPerRecordAsync(name);
+        var compactor = Compactor(writer);
+        Assert.Equal(Records - 1, await compactor.CompactAsync(Candidate(writer, name), quiet: true, CancellationToken.None));
+
+        // Before the new layout is published another node takes the stream over from the manifest in
+        // the store, which lists every replaced object; this node forfeits its rows.
+        var row = writer.Database.LoadStream(name)!;
+        Assert.True(await writer.WalWriter.Submit(new ForfeitStreamOperation(row.StreamId, name)));
+
+        await compactor.DeleteReleasedAsync(TimeSpan.Zero, CancellationToken.None);
+        var manifest = await World.ReadManifestAsync(name);
+        Assert.Equal(Records, manifest.Segments.Count);
+        Assert.Empty(manifest.Segments.ObjectNames!.Except(await StoredSegmentNamesAsync(name)));
+        var (_, reader) = StartNode(RestoreMode.Lazy);
+        AssertRecords(records, await ReadAllAsync(reader, name));
+    }
+
+    [Fact]
     public async Task Should_delete_the_replaced_objects_when_the_stream_was_evicted_before_the_grace_ended()
     {
         const string name = "compacted/evicted";
