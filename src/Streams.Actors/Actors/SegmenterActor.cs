@@ -9,7 +9,9 @@ namespace Streams.Actors.Actors;
 /// <summary>
 /// Seals WAL rows into segment files on a timer and on demand (drain). One round at a time; the
 /// sealing itself runs off the actor thread. States: Idle, Sealing (a forced round asked for
-/// meanwhile runs right after the current one). Owns nothing but its schedule.
+/// meanwhile runs right after the current one). Owns its schedule and what the last full round saw:
+/// a tick finds nothing to do, and runs no query, when the index has committed nothing since that
+/// round began and no tail it left waiting has reached its age.
 /// </summary>
 public sealed class SegmenterActor : ReceiveActor, IWithTimers
 {
@@ -20,6 +22,9 @@ public sealed class SegmenterActor : ReceiveActor, IWithTimers
     private readonly ILoggingAdapter log = Context.GetLogger();
     private readonly List<IActorRef> forcedRequesters = [];
     private readonly List<(IActorRef Requester, long StreamId)> streamRequesters = [];
+
+    /// <summary>What the last full round saw; null before the first and after a failed one.</summary>
+    private Observed? lastRound;
 
     public SegmenterActor(SegmentSealer sealer, IActorRef uploader, StreamsSettings settings, TimeProvider clock)
     {
@@ -37,7 +42,13 @@ public sealed class SegmenterActor : ReceiveActor, IWithTimers
 
     private void Idle()
     {
-        Receive<Tick>(_ => StartRound(force: false, requesters: []));
+        Receive<Tick>(_ =>
+        {
+            if (!NothingDueSinceLastRound())
+            {
+                StartRound(force: false, requesters: []);
+            }
+        });
         Receive<SealAll>(_ => StartRound(force: true, requesters: [Sender]));
         Receive<SealStream>(seal => StartStreamRound([(Sender, seal.StreamId)]));
     }
@@ -52,6 +63,11 @@ public sealed class SegmenterActor : ReceiveActor, IWithTimers
             if (finished.Error is not null)
             {
                 log.Warning("Sealing round failed: {0}", finished.Error);
+                lastRound = null;
+            }
+            else if (finished.Observed is { } observed)
+            {
+                lastRound = observed;
             }
 
             if (finished.StreamsSealed > 0)
@@ -84,14 +100,21 @@ public sealed class SegmenterActor : ReceiveActor, IWithTimers
         });
     }
 
+    private bool NothingDueSinceLastRound() =>
+        lastRound is { } observed
+        && observed.IndexCommits == sealer.IndexCommits
+        && (observed.NextDueMs is not { } dueMs || clock.GetUtcNow().ToUnixTimeMilliseconds() < dueMs);
+
     private void StartRound(bool force, IReadOnlyList<IActorRef> requesters)
     {
         var roundSealer = sealer;
         var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
-        Task.Run(() => roundSealer.SealDueAsync(now, force, CancellationToken.None))
+        // Read before the round's query: a commit after this point makes the next tick look again.
+        var commitsBefore = sealer.IndexCommits;
+        Task.Run(() => roundSealer.SealDueRoundAsync(now, force, CancellationToken.None))
             .PipeTo(
                 Self,
-                success: sealedStreams => new RoundFinished(sealedStreams.Count, null, requesters),
+                success: round => new RoundFinished(round.SealedStreams.Count, null, requesters) { Observed = new Observed(commitsBefore, round.NextDueMs) },
                 failure: exception => new RoundFinished(0, exception.Message, requesters));
         Become(Sealing);
     }
@@ -113,5 +136,12 @@ public sealed class SegmenterActor : ReceiveActor, IWithTimers
 
     private sealed record Tick;
 
-    private sealed record RoundFinished(int StreamsSealed, string? Error, IReadOnlyList<IActorRef> Requesters);
+    /// <summary>Set by a round over every stream (not by one over named streams).</summary>
+    private sealed record RoundFinished(int StreamsSealed, string? Error, IReadOnlyList<IActorRef> Requesters)
+    {
+        public Observed? Observed { get; init; }
+    }
+
+    /// <summary>The index's commit count when a full round began, and when the tail it left waiting is due.</summary>
+    private sealed record Observed(long IndexCommits, long? NextDueMs);
 }

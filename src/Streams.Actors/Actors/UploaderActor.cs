@@ -14,7 +14,9 @@ namespace Streams.Actors.Actors;
 /// segments strictly in order. A stream whose upload fails waits out an exponential backoff with
 /// jitter while the others keep flowing. States: Idle, Uploading. Owns the per-stream backoff table.
 /// A stream whose manifest another node has replaced is forfeited (never published again) and its
-/// owner told through the event stream (<see cref="FencingMessages.OwnershipLost"/>).
+/// owner told through the event stream (<see cref="FencingMessages.OwnershipLost"/>). A tick runs
+/// no query when the index has committed nothing since the last full round began and that round
+/// left nothing for later (no stream skipped for backoff or the manifest interval, no failure).
 /// </summary>
 public sealed class UploaderActor : ReceiveActor, IWithTimers
 {
@@ -32,6 +34,9 @@ public sealed class UploaderActor : ReceiveActor, IWithTimers
     private readonly List<(IActorRef Requester, bool Draining)> waiting = [];
     private readonly List<(IActorRef Requester, long StreamId)> streamRequests = [];
     private bool roundRequested;
+
+    /// <summary>The index's commit count when the last full round began, if it left nothing for later.</summary>
+    private long? settledAtCommits;
 
     public UploaderActor(
         ManifestPublisher publisher,
@@ -65,7 +70,13 @@ public sealed class UploaderActor : ReceiveActor, IWithTimers
 
     private void Idle()
     {
-        Receive<Tick>(_ => StartRound(draining: false, requesters: []));
+        Receive<Tick>(_ =>
+        {
+            if (settledAtCommits != walWriter.CommitCount)
+            {
+                StartRound(draining: false, requesters: []);
+            }
+        });
         Receive<SegmentsSealed>(_ => StartRound(draining: false, requesters: []));
         Receive<PublishAll>(publishAll => StartRound(publishAll.Draining, [Sender]));
         Receive<PublishStream>(publish => StartStreamRound([(Sender, publish.StreamId)]));
@@ -115,6 +126,11 @@ public sealed class UploaderActor : ReceiveActor, IWithTimers
         {
             // Nothing of this round is known to be published: the drain must not take it for done.
             log.Error("The upload round failed: {0}", roundError);
+        }
+
+        if (finished.CommitsBefore is { } commitsBefore)
+        {
+            settledAtCommits = finished.Error is null && !finished.LeftWork ? commitsBefore : null;
         }
 
         foreach (var requester in finished.Requesters)
@@ -188,11 +204,17 @@ public sealed class UploaderActor : ReceiveActor, IWithTimers
         var roundBacklog = backlog;
         var roundWriter = walWriter;
         var parallelism = settings.UploadParallelism;
+        // Read before the round's queries: a commit after this point makes the next tick look again.
+        var commitsBefore = walWriter.CommitCount;
         Task.Run(() => RunRoundAsync(roundPublisher, roundQueries, roundBacklog, roundWriter, draining, skipped, parallelism))
             .PipeTo(
                 Self,
-                success: result => result with { Requesters = requesters },
-                failure: exception => new RoundFinished([], new Dictionary<long, string>(), 0, new Dictionary<string, string>(), requesters, []) { Error = exception.Message });
+                success: result => result with { Requesters = requesters, CommitsBefore = commitsBefore },
+                failure: exception => new RoundFinished([], new Dictionary<long, string>(), 0, new Dictionary<string, string>(), requesters, [])
+                {
+                    Error = exception.Message,
+                    CommitsBefore = commitsBefore,
+                });
         Become(Uploading);
     }
 
@@ -248,8 +270,16 @@ public sealed class UploaderActor : ReceiveActor, IWithTimers
 
         var published = new ConcurrentBag<long>();
         var failures = new ConcurrentDictionary<long, string>();
+        var leftForLater = 0;
         var candidates = only?.AsEnumerable()
-            ?? queries.FindStreamsToPublish(includeFullyPublished: draining).Where(id => !skipped.Contains(id));
+            ?? queries.FindStreamsToPublish(includeFullyPublished: draining)
+                .Where(id =>
+                {
+                    var later = skipped.Contains(id);
+                    leftForLater += later ? 1 : 0;
+                    return !later;
+                })
+                .ToList();
         await Parallel.ForEachAsync(
             candidates,
             new ParallelOptions { MaxDegreeOfParallelism = parallelism },
@@ -289,7 +319,10 @@ public sealed class UploaderActor : ReceiveActor, IWithTimers
             });
 
         backlog.Reset(queries.UnpublishedBytes());
-        return new RoundFinished([.. published], failures.ToDictionary(), tombstones, tombstoneFailures, [], [.. lost]);
+        return new RoundFinished([.. published], failures.ToDictionary(), tombstones, tombstoneFailures, [], [.. lost])
+        {
+            LeftWork = leftForLater > 0 || !failures.IsEmpty || tombstoneFailures.Count > 0,
+        };
     }
 
     private sealed record Tick;
@@ -308,5 +341,11 @@ public sealed class UploaderActor : ReceiveActor, IWithTimers
         IReadOnlyList<LostStream> Lost)
     {
         public string? Error { get; init; }
+
+        /// <summary>Streams skipped for later, or failures to retry: the next tick must look again.</summary>
+        public bool LeftWork { get; init; }
+
+        /// <summary>The index's commit count when a full round began; null for a round over named streams.</summary>
+        public long? CommitsBefore { get; init; }
     }
 }

@@ -55,6 +55,8 @@ public sealed record StreamsSettings
 
     public required TimeSpan RestoreProgressInterval { get; init; }
 
+    public required int RestoreStreamsPerCommit { get; init; }
+
     public required TimeSpan HydrationTimeout { get; init; }
 
     public required int HydrationStashLimit { get; init; }
@@ -130,6 +132,7 @@ public sealed record StreamsSettings
             DrainTimeout = streams.GetTimeSpan("drain-timeout"),
             RestoreParallelism = streams.GetInt("restore.parallelism"),
             RestoreProgressInterval = streams.GetTimeSpan("restore.progress-interval"),
+            RestoreStreamsPerCommit = streams.GetInt("restore.streams-per-commit"),
             HydrationTimeout = streams.GetTimeSpan("restore.hydration-timeout"),
             HydrationStashLimit = streams.GetInt("restore.stash-limit"),
             StashLimit = streams.GetInt("stash-limit"),

@@ -96,7 +96,8 @@ public static class StreamsHostingExtensions
             provider.GetRequiredService<RestoreStatus>(),
             settings.RestoreParallelism,
             settings.RestoreProgressInterval,
-            provider.GetRequiredService<ILogger<EagerBootstrapper>>()));
+            provider.GetRequiredService<ILogger<EagerBootstrapper>>(),
+            settings.RestoreStreamsPerCommit));
         services.AddSingleton(provider => new StreamDependencies(
             provider.GetRequiredService<StreamDatabase>(),
             provider.GetRequiredService<WalWriter>(),

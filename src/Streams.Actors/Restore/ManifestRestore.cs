@@ -70,7 +70,10 @@ public sealed record RestoredStream(StreamRow Row, IReadOnlyList<SegmentRow> Seg
 /// </summary>
 public sealed class HydrateStreamOperation(RestoredStream restored, long publishedAtMs, string? manifestVersion = null) : WalOperation<StreamRow?>
 {
-    protected override StreamRow? Execute(WalSession session)
+    protected override StreamRow? Execute(WalSession session) => Write(session, restored, publishedAtMs, manifestVersion);
+
+    /// <summary>The rows of one restored stream, inside the caller's transaction; null when nothing was written.</summary>
+    internal static StreamRow? Write(WalSession session, RestoredStream restored, long publishedAtMs, string? manifestVersion)
     {
         var row = restored.Row;
         if (session.Scalar("SELECT stream_id FROM streams WHERE name = $name", ("$name", row.Name)) is not null)
@@ -155,5 +158,35 @@ public sealed class HydrateStreamOperation(RestoredStream restored, long publish
         }
 
         return row with { StreamId = streamId };
+    }
+}
+
+/// <summary>A fetched manifest's rows, ready to be written by <see cref="HydrateStreamsOperation"/>.</summary>
+/// <param name="PublishedAtMs">The manifest's own time, recorded as the stream's last publish.</param>
+/// <param name="ManifestVersion">The manifest object's version: this node's next publish compares against it.</param>
+public sealed record StreamToRestore(RestoredStream Restored, long PublishedAtMs, string ManifestVersion);
+
+/// <summary>
+/// The rows of many restored streams in one transaction (the eager restore's batches): one commit,
+/// and so one fsync, for all of them. Each stream is written exactly as by
+/// <see cref="HydrateStreamOperation"/>, so a stream that already has a row is left alone. One
+/// stream whose rows cannot be written fails the whole batch (nothing of it is committed); the
+/// caller then writes that batch's streams one operation each, so only the faulty one fails.
+/// </summary>
+public sealed class HydrateStreamsOperation(IReadOnlyList<StreamToRestore> streams) : WalOperation<int>
+{
+    /// <returns>How many streams got rows (the others already had a row or a newer tombstone).</returns>
+    protected override int Execute(WalSession session)
+    {
+        var written = 0;
+        foreach (var stream in streams)
+        {
+            if (HydrateStreamOperation.Write(session, stream.Restored, stream.PublishedAtMs, stream.ManifestVersion) is not null)
+            {
+                written++;
+            }
+        }
+
+        return written;
     }
 }

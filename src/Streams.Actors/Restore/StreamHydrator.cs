@@ -50,6 +50,63 @@ public sealed class StreamHydrator(IObjectStore objectStore, WalWriter walWriter
     public Task<HydrationOutcome> RestoreAsync(StreamManifest manifest, string version, CancellationToken cancellationToken) =>
         RestoreAsync(manifest, version, forksBelow: [], cancellationToken);
 
+    /// <summary>
+    /// True for a manifest the eager restore writes in a batch (<see cref="RestoreBatchAsync"/>): a
+    /// live stream that is not a fork. A fork needs its source's local id first, and a tombstone
+    /// writes no rows; both go through <see cref="RestoreAsync(StreamManifest, string, CancellationToken)"/>.
+    /// </summary>
+    public static bool IsBatchable(StreamManifest manifest) => !manifest.Deleted && manifest.ForkParent is null;
+
+    /// <summary>The rows of a fetched manifest for which <see cref="IsBatchable"/> holds.</summary>
+    public StreamToRestore ToRestore(StreamManifest manifest, string version) =>
+        new(
+            ManifestRestore.ToRows(manifest, clock.GetUtcNow().ToUnixTimeMilliseconds())
+                ?? throw new ArgumentException("a tombstone has no rows to restore", nameof(manifest)),
+            manifest.UpdatedAtMs,
+            version);
+
+    /// <summary>
+    /// Writes the rows of many fetched manifests in one transaction. Should it fail, each stream is
+    /// written again in an operation of its own (the writer isolates a failing operation), so that
+    /// one bad stream fails alone. Yields, per stream, null when its rows are written (or it already
+    /// had a local row) and otherwise why not.
+    /// </summary>
+    public async Task<Exception?[]> RestoreBatchAsync(IReadOnlyList<StreamToRestore> streams)
+    {
+        var failures = new Exception?[streams.Count];
+        try
+        {
+            await walWriter.Submit(new HydrateStreamsOperation(streams));
+            return failures;
+        }
+        catch (Exception batchFailure) when (streams.Count == 1)
+        {
+            failures[0] = batchFailure;
+            return failures;
+        }
+        catch (Exception)
+        {
+            // Fall through: find the faulty stream by writing them one by one.
+        }
+
+        var writes = streams
+            .Select(stream => walWriter.Submit(new HydrateStreamOperation(stream.Restored, stream.PublishedAtMs, stream.ManifestVersion)))
+            .ToList();
+        for (var index = 0; index < writes.Count; index++)
+        {
+            try
+            {
+                await writes[index];
+            }
+            catch (Exception streamFailure)
+            {
+                failures[index] = streamFailure;
+            }
+        }
+
+        return failures;
+    }
+
     /// <param name="forksBelow">
     /// The forks whose restore led here, each waiting for its source: a name already among them
     /// means the manifests name each other as sources, which only a corrupt store can hold. Null:

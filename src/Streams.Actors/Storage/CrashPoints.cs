@@ -3,10 +3,10 @@ using System.Diagnostics;
 namespace Streams.Actors.Storage;
 
 /// <summary>
-/// Named points between the commit points of a compaction where the crash tests kill the process.
-/// With the environment variable <c>STREAMS_CRASH_AT</c> set to a point's name, the process sends
-/// itself SIGKILL the first time it reaches that point — the same as <c>kill -9</c> from outside,
-/// at exactly that step. Unset (always, outside those tests), reaching a point does nothing.
+/// Named points between the commit points of a compaction or an eager restore where the crash tests
+/// kill the process. With the environment variable <c>STREAMS_CRASH_AT</c> set to a point's name,
+/// the process sends itself SIGKILL the first time it reaches that point — the same as
+/// <c>kill -9</c> from outside, at exactly that step. Unset (always, outside those tests), reaching a point does nothing.
 /// </summary>
 public static class CrashPoints
 {
@@ -32,6 +32,9 @@ public static class CrashPoints
 
     /// <summary>Replaced objects deleted from the store, their rows not yet forgotten.</summary>
     public const string ReplacedObjectsDeleted = "replaced-objects-deleted";
+
+    /// <summary>An eager restore's first batch of streams committed, the rest not yet written.</summary>
+    public const string RestoreBatchCommitted = "restore-batch-committed";
 
     private static readonly string? Armed = Environment.GetEnvironmentVariable(EnvironmentVariable);
 

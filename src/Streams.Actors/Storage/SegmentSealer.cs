@@ -3,6 +3,9 @@ using Streams.Actors.Storage.Segments;
 
 namespace Streams.Actors.Storage;
 
+/// <summary>The streams a sealing round sealed; when its earliest waiting tail is due by age (null: none waits).</summary>
+public sealed record SealRound(IReadOnlyList<long> SealedStreams, long? NextDueMs);
+
 /// <summary>When a stream's waiting records are sealed into a segment.</summary>
 public sealed record SealPolicy(int TargetRows, long TargetBytes, TimeSpan MaxAge);
 
@@ -18,20 +21,41 @@ public sealed class SegmentSealer(
     SegmentWriter writer,
     SealPolicy policy)
 {
+    /// <summary>
+    /// Transactions the local index has committed so far. While it stays the same, nothing a round
+    /// looks at has changed: only the clock can make more records due (a quiet tail reaching its
+    /// age), and a round says when that happens (<see cref="SealRound.NextDueMs"/>).
+    /// </summary>
+    public long IndexCommits => walWriter.CommitCount;
+
     /// <summary>Seals whatever the policy (or <paramref name="force"/>) says is due; yields the streams sealed.</summary>
-    public async Task<IReadOnlyList<long>> SealDueAsync(long nowMs, bool force, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<long>> SealDueAsync(long nowMs, bool force, CancellationToken cancellationToken) =>
+        (await SealDueRoundAsync(nowMs, force, cancellationToken)).SealedStreams;
+
+    /// <summary>As <see cref="SealDueAsync"/>, and when the earliest tail left waiting becomes due by age.</summary>
+    public async Task<SealRound> SealDueRoundAsync(long nowMs, bool force, CancellationToken cancellationToken)
     {
         var sealedStreams = new List<long>();
+        long? nextDueMs = null;
         foreach (var candidate in queries.FindSealCandidates())
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (await SealStreamAsync(candidate, nowMs, force))
+            var (sealedAny, leftWaiting) = await SealStreamAsync(candidate, nowMs, force);
+            if (sealedAny)
             {
                 sealedStreams.Add(candidate.StreamId);
             }
+
+            if (leftWaiting)
+            {
+                // The oldest record the candidate had: at or before the true age of what is left,
+                // so the next round comes no later than it must.
+                var dueMs = candidate.OldestPendingMs + (long)policy.MaxAge.TotalMilliseconds;
+                nextDueMs = nextDueMs is { } earlier ? Math.Min(earlier, dueMs) : dueMs;
+            }
         }
 
-        return sealedStreams;
+        return new SealRound(sealedStreams, nextDueMs);
     }
 
     /// <summary>Seals every waiting record of the given streams, whatever the policy says; yields the streams sealed.</summary>
@@ -41,7 +65,7 @@ public sealed class SegmentSealer(
         foreach (var candidate in queries.FindSealCandidates().Where(candidate => streamIds.Contains(candidate.StreamId)))
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (await SealStreamAsync(candidate, nowMs, force: true))
+            if ((await SealStreamAsync(candidate, nowMs, force: true)).SealedAny)
             {
                 sealedStreams.Add(candidate.StreamId);
             }
@@ -50,7 +74,8 @@ public sealed class SegmentSealer(
         return sealedStreams;
     }
 
-    private async Task<bool> SealStreamAsync(SealCandidate candidate, long nowMs, bool force)
+    /// <returns>Whether a segment was sealed, and whether records of the stream are still waiting.</returns>
+    private async Task<(bool SealedAny, bool LeftWaiting)> SealStreamAsync(SealCandidate candidate, long nowMs, bool force)
     {
         var aged = nowMs - candidate.OldestPendingMs >= policy.MaxAge.TotalMilliseconds;
         var sealedAny = false;
@@ -83,7 +108,7 @@ public sealed class SegmentSealer(
             pendingBytes -= rows.Sum(row => (long)row.Payload.Length);
         }
 
-        return sealedAny;
+        return (sealedAny, pendingRows > 0);
     }
 
     private async Task<SegmentRow?> SealAsync(SealCandidate candidate, List<WalRow> rows)

@@ -209,7 +209,15 @@ public sealed class LazyRestoreEndToEndTests(ITestOutputHelper output) : IAsyncL
         Assert.Equal(0, await lazy.TerminateAsync(StopTimeout));
 
         // Node C: eager, on an empty disk: 503 "restoring" until every manifest is restored.
-        var eager = Start("eager", "--bootstrap-from-object-store", "--restore-parallelism", EagerParallelism.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        // One stream per commit: a restore paced by one fsync per stream lasts long enough to be seen
+        // restoring; batched, 620 streams of a local store can be restored before the listener is up.
+        var eager = Start(
+            "eager",
+            "--bootstrap-from-object-store",
+            "--restore-parallelism",
+            EagerParallelism.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--hocon",
+            "streams.restore.streams-per-commit = 1");
         var eagerHealth = await eager.WaitUntilHealthyAsync(StartTimeout);
         output.WriteLine($"eager node: /health 200 after {eagerHealth.ReadyAfter.TotalMilliseconds:F0} ms, {eagerHealth.StatusesBefore.Count} responses before it ({eagerHealth.LastBodyBefore})");
         Assert.NotEmpty(eagerHealth.StatusesBefore);

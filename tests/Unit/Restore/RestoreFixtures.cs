@@ -63,9 +63,12 @@ internal static class IndexDump
 {
     private static readonly string[] ChildTables = ["stream_epochs", "producers", "segments", "wal"];
 
-    public static List<string> Rows(StreamTestNode node)
+    public static List<string> Rows(StreamTestNode node) => Rows(node.Database.Path);
+
+    /// <summary>The rows of the index file at <paramref name="databasePath"/> (a server process's, say).</summary>
+    public static List<string> Rows(string databasePath)
     {
-        var builder = new SqliteConnectionStringBuilder { DataSource = node.Database.Path, Mode = SqliteOpenMode.ReadOnly, Pooling = false };
+        var builder = new SqliteConnectionStringBuilder { DataSource = databasePath, Mode = SqliteOpenMode.ReadOnly, Pooling = false };
         using var connection = new SqliteConnection(builder.ToString());
         connection.Open();
         var lines = Dump(connection, "SELECT * FROM streams", "streams");
