@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Actor.Setup;
 using Akka.Cluster.Sharding;
 using Akka.Configuration;
 using Streams.Actors.Actors;
@@ -19,6 +20,13 @@ namespace Streams.Tests.Unit.Cluster;
 /// </summary>
 internal sealed class ClusterTestNode : IAsyncDisposable
 {
+    /// <summary>
+    /// <see cref="Hocon"/> and the serializer settings the hosting gives a node's actor system, so
+    /// that messages cross remoting between test members as they do between servers.
+    /// </summary>
+    public static ActorSystemSetup Setup =>
+        BootstrapSetup.Create().WithConfig(ConfigurationFactory.ParseString(Hocon)).And(RemotingSerialization.Setup);
+
     public const string Hocon = """
         akka.actor.provider = cluster
         akka.remote.dot-netty.tcp.hostname = 127.0.0.1

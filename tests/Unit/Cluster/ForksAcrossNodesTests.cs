@@ -36,7 +36,7 @@ public sealed class ForksAcrossNodesTests : Akka.TestKit.Xunit2.TestKit, IAsyncL
     private ClusterTestNode second = null!;
 
     public ForksAcrossNodesTests(ITestOutputHelper output)
-        : base(ClusterTestNode.Hocon, output)
+        : base(ClusterTestNode.Setup, output: output)
     {
     }
 
@@ -163,7 +163,7 @@ public sealed class ForksAcrossNodesTests : Akka.TestKit.Xunit2.TestKit, IAsyncL
             Created(await AskAsync(first, new CreateStream(name, contentType, null, null, false, [.. records.Select(Bytes)])));
         }
 
-        var secondSystem = ActorSystem.Create(Sys.Name, ConfigurationFactory.ParseString(ClusterTestNode.Hocon));
+        var secondSystem = ActorSystem.Create(Sys.Name, ClusterTestNode.Setup);
         second = ClusterTestNode.Start(secondSystem, world.Store, "http://node-b", SmallPages);
         nodes.Add(second);
         second.Membership.Join(first.Membership.SelfAddress);

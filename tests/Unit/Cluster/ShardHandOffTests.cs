@@ -31,7 +31,7 @@ public sealed class ShardHandOffTests : Akka.TestKit.Xunit2.TestKit, IAsyncLifet
     private readonly List<ClusterTestNode> nodes = [];
 
     public ShardHandOffTests(ITestOutputHelper output)
-        : base(ClusterTestNode.Hocon, output)
+        : base(ClusterTestNode.Setup, output: output)
     {
     }
 
@@ -65,7 +65,7 @@ public sealed class ShardHandOffTests : Akka.TestKit.Xunit2.TestKit, IAsyncLifet
         await setup.ExpectMsgAsync<Appended>(ReplyTimeout);
         Assert.True(first.Node.TryGetLocalOwner(name, out _));
 
-        var secondSystem = ActorSystem.Create(Sys.Name, ConfigurationFactory.ParseString(ClusterTestNode.Hocon));
+        var secondSystem = ActorSystem.Create(Sys.Name, ClusterTestNode.Setup);
         var second = ClusterTestNode.Start(secondSystem, world.Store, "http://node-b");
         nodes.Add(second);
         second.Membership.Join(first.Membership.SelfAddress);
@@ -131,7 +131,7 @@ public sealed class ShardHandOffTests : Akka.TestKit.Xunit2.TestKit, IAsyncLifet
         });
         await mergedPut.WhenArrived();
         var handOffPublish = world.Control.Hold(ObjectStoreOperation.Put, ObjectStoreWorld.ManifestOf(name));
-        var secondSystem = ActorSystem.Create(Sys.Name, ConfigurationFactory.ParseString(ClusterTestNode.Hocon));
+        var secondSystem = ActorSystem.Create(Sys.Name, ClusterTestNode.Setup);
         var second = ClusterTestNode.Start(secondSystem, world.Store, "http://node-b", TrickleCompaction.Hocon);
         nodes.Add(second);
         second.Membership.Join(first.Membership.SelfAddress);
