@@ -2,7 +2,6 @@ using System.Text;
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Cluster.Sharding;
-using Akka.Configuration;
 using Streams.Actors.Domain;
 using Streams.Actors.ObjectStore;
 using Streams.Tests.Unit.TestSupport;
