@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Globalization;
 using System.Runtime.InteropServices;
 
 namespace Streams.Actors.Storage;
@@ -16,8 +18,9 @@ public static class AtomicFile
     /// <summary>
     /// Writes <paramref name="contents"/> to <paramref name="path"/>, replacing any existing file:
     /// temp file in the same directory, fsync, rename over the target, fsync the directory. Missing
-    /// directories on the way are created durably. The temp file is named '.', a random name and
-    /// <paramref name="tempSuffix"/>, which <see cref="RemoveLeftoverTempFiles"/> looks for.
+    /// directories on the way are created durably. The temp file is named '.', the writing process's
+    /// id, a random name and <paramref name="tempSuffix"/>, which <see cref="RemoveLeftoverTempFiles"/>
+    /// looks for.
     /// </summary>
     public static void Write(string path, ReadOnlySpan<byte> contents, string tempSuffix = DefaultTempSuffix)
     {
@@ -29,8 +32,9 @@ public static class AtomicFile
 
         // Same directory as the target: rename is atomic only within one file system. The random name
         // keeps concurrent writes of one path apart and stays short whatever the target's name is; the
-        // leading dot and the suffix mark it as debris that the sweeper may delete after a crash.
-        var tempPath = Path.Combine(directory, $".{Guid.NewGuid():N}{tempSuffix}");
+        // leading dot and the suffix mark it as debris that the sweeper may delete after a crash, and
+        // the process id tells the sweeper whether its writer can still be running.
+        var tempPath = Path.Combine(directory, $".{Environment.ProcessId}{WriterSeparator}{Guid.NewGuid():N}{tempSuffix}");
         try
         {
             var options = new FileStreamOptions
@@ -68,6 +72,8 @@ public static class AtomicFile
         FlushDirectory(directory);
     }
 
+    private const char WriterSeparator = '-';
+
     /// <summary>True for the names <see cref="Write"/> gives its temp files with <paramref name="tempSuffix"/>.</summary>
     public static bool IsTempFileName(string fileName, string tempSuffix = DefaultTempSuffix) =>
         fileName.StartsWith('.') && fileName.EndsWith(tempSuffix, StringComparison.Ordinal);
@@ -75,7 +81,9 @@ public static class AtomicFile
     /// <summary>
     /// Deletes, anywhere under <paramref name="root"/>, the temp files of writes a crash interrupted,
     /// and returns how many it removed. With <paramref name="writtenBeforeUtc"/>, files written since
-    /// then (a running writer's own, in flight) are left alone, so it may run while writes go on.
+    /// then (a running writer's own, in flight) are left alone, so it may run while writes go on —
+    /// unless the process that wrote one is no longer running: a server restarted within moments of
+    /// a crash finds its predecessor's debris newer than any cutoff, and nothing can finish it.
     /// </summary>
     public static int RemoveLeftoverTempFiles(string root, string tempSuffix = DefaultTempSuffix, DateTime? writtenBeforeUtc = null)
     {
@@ -95,8 +103,9 @@ public static class AtomicFile
         var removed = 0;
         foreach (var file in Directory.EnumerateFiles(root, "*" + tempSuffix, options))
         {
-            if (!IsTempFileName(Path.GetFileName(file), tempSuffix)
-                || (writtenBeforeUtc is { } cutoff && File.GetLastWriteTimeUtc(file) >= cutoff))
+            var name = Path.GetFileName(file);
+            if (!IsTempFileName(name, tempSuffix)
+                || (writtenBeforeUtc is { } cutoff && File.GetLastWriteTimeUtc(file) >= cutoff && WriterMayBeRunning(name)))
             {
                 continue;
             }
@@ -106,6 +115,42 @@ public static class AtomicFile
         }
 
         return removed;
+    }
+
+    /// <summary>
+    /// False only when the temp file names a writer process that has exited. Unknown is "may be
+    /// running": names without a process id (written before ids were added), this process itself
+    /// (its own writes are in flight), and a live process with that id (another store instance on
+    /// the same directory, or an unrelated process that reused a crashed writer's id, which only
+    /// leaves the file to the next sweep).
+    /// </summary>
+    private static bool WriterMayBeRunning(string tempFileName)
+    {
+        var separator = tempFileName.IndexOf(WriterSeparator);
+        if (separator < 2 || !int.TryParse(tempFileName.AsSpan(1, separator - 1), NumberStyles.None, CultureInfo.InvariantCulture, out var processId))
+        {
+            return true;
+        }
+
+        if (processId == Environment.ProcessId)
+        {
+            return true;
+        }
+
+        try
+        {
+            using var process = Process.GetProcessById(processId);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            // No process with that id is running.
+            return false;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Streams.Actors.ObjectStore;
 using Streams.Actors.Storage;
 using Xunit;
@@ -107,6 +108,39 @@ public sealed class FileSystemObjectStoreTests : IDisposable
         Assert.Equal(1, removed);
         Assert.False(File.Exists(old));
         Assert.True(File.Exists(recent));
+    }
+
+    [Fact]
+    public async Task Should_remove_a_recent_temp_file_whose_writer_has_exited_when_sweeping_in_the_background()
+    {
+        // A server restarted moments after a kill -9 finds its predecessor's temp file newer than
+        // its own cutoff; only the writer's process id tells that nobody will finish it.
+        var store = new FileSystemObjectStore(Root);
+        using var exited = Process.Start(new ProcessStartInfo("true") { UseShellExecute = false })!;
+        await exited.WaitForExitAsync(Timeout);
+        using var running = Process.Start(new ProcessStartInfo("sleep", "60") { UseShellExecute = false })!;
+        try
+        {
+            var crashed = Path.Combine(Root, "streams", "a", $".{exited.Id}-0123abcd" + ObjectKeyRules.ReservedSuffix);
+            var ownInFlight = Path.Combine(Root, "streams", "a", $".{Environment.ProcessId}-4567ef" + ObjectKeyRules.ReservedSuffix);
+            var otherInFlight = Path.Combine(Root, "streams", "a", $".{running.Id}-89ab" + ObjectKeyRules.ReservedSuffix);
+            Directory.CreateDirectory(Path.GetDirectoryName(crashed)!);
+            foreach (var path in new[] { crashed, ownInFlight, otherInFlight })
+            {
+                await File.WriteAllBytesAsync(path, "torn"u8.ToArray(), Timeout);
+            }
+
+            var removed = store.RemoveLeftoverTempFiles(writtenBeforeUtc: DateTime.UtcNow - TimeSpan.FromMinutes(1));
+
+            Assert.Equal(1, removed);
+            Assert.False(File.Exists(crashed));
+            Assert.True(File.Exists(ownInFlight));
+            Assert.True(File.Exists(otherInFlight));
+        }
+        finally
+        {
+            running.Kill();
+        }
     }
 
     [Fact]
