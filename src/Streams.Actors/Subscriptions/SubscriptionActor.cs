@@ -26,11 +26,16 @@ public sealed partial class SubscriptionActor : ReceiveActor, IWithStash, IWithT
 
     private SubscriptionDocument? document;
 
-    public SubscriptionActor(string subscriptionId, SubscriptionDocument? stored, SubscriptionDependencies dependencies)
+    // The stored document's version as this owner last read or wrote it; every write names it, so
+    // a write another owner made meanwhile is never overwritten (null: there is no document).
+    private string? documentVersion;
+
+    public SubscriptionActor(string subscriptionId, StoredSubscription? stored, SubscriptionDependencies dependencies)
     {
         this.subscriptionId = subscriptionId;
         this.dependencies = dependencies;
-        document = stored;
+        document = stored?.Document;
+        documentVersion = stored?.Version;
         if (stored is null)
         {
             Become(Absent);
@@ -45,7 +50,7 @@ public sealed partial class SubscriptionActor : ReceiveActor, IWithStash, IWithT
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(string subscriptionId, SubscriptionDocument? stored, SubscriptionDependencies dependencies) =>
+    public static Props Props(string subscriptionId, StoredSubscription? stored, SubscriptionDependencies dependencies) =>
         Akka.Actor.Props.Create(() => new SubscriptionActor(subscriptionId, stored, dependencies));
 
     protected override void PreStart()
@@ -64,10 +69,16 @@ public sealed partial class SubscriptionActor : ReceiveActor, IWithStash, IWithT
     {
         log.Warning("Subscription {0} restarted after a failure ({1}); reloading its stored state", subscriptionId, reason.Message);
         document = null;
-        StartReload();
+        documentVersion = null;
+        StartReload(generationFloor: 0);
     }
 
-    private void StartReload()
+    /// <summary>
+    /// Reads the stored document and continues from it. <paramref name="generationFloor"/> is the
+    /// highest generation this owner has used: a document another writer replaced may hold a
+    /// lower one, and a generation must never be handed out twice.
+    /// </summary>
+    private void StartReload(long generationFloor)
     {
         var store = dependencies.Store;
         var id = subscriptionId;
@@ -77,7 +88,16 @@ public sealed partial class SubscriptionActor : ReceiveActor, IWithStash, IWithT
         {
             Receive<Reloaded>(reloaded =>
             {
-                document = reloaded.Document;
+                document = reloaded.Stored?.Document is { } stored && stored.Generation < generationFloor
+                    ? stored with { Generation = generationFloor }
+                    : reloaded.Stored?.Document;
+                documentVersion = reloaded.Stored?.Version;
+                if (wake is not null && (document is null || document.Generation > wake.Generation))
+                {
+                    // Another owner has started a later wake: this one's tokens must be refused.
+                    ClearWake();
+                }
+
                 Stash.UnstashAll();
                 if (document is null)
                 {
@@ -93,7 +113,7 @@ public sealed partial class SubscriptionActor : ReceiveActor, IWithStash, IWithT
                 log.Warning("Subscription {0}: could not read its stored state ({1}); retrying", subscriptionId, failed.Exception.Message);
                 Timers.StartSingleTimer("reload", new RetryReload(), ReloadRetryDelay);
             });
-            Receive<RetryReload>(_ => StartReload());
+            Receive<RetryReload>(_ => StartReload(generationFloor));
             ReceiveAny(_ => Stash.Stash());
         });
     }
@@ -353,13 +373,25 @@ public sealed partial class SubscriptionActor : ReceiveActor, IWithStash, IWithT
             Receive<Saved>(saved =>
             {
                 document = saved.Document;
+                documentVersion = saved.Version;
                 Stash.UnstashAll();
                 Become(Active);
                 saved.Then();
             });
+            Receive<SaveConflicted>(conflicted =>
+            {
+                // Another writer (an owner this subscription had before it moved here) changed the
+                // document after this owner read it. Nothing was written; the change is refused
+                // rather than merged, and the owner continues from what is stored.
+                log.Warning("Subscription {0}: its stored document was changed by another writer; reloading it", subscriptionId);
+                conflicted.ReplyTo?.Tell(new SubscriptionRejected(SubscriptionErrorCode.Unavailable, "the subscription's state changed on another node; retry"));
+                var generationFloor = Math.Max(document?.Generation ?? 0, conflicted.Attempted.Generation);
+                StartReload(generationFloor);
+            });
             Receive<Deleted>(deleted =>
             {
                 document = null;
+                documentVersion = null;
                 tails.Clear();
                 ClearWake();
                 deleted.ReplyTo.Tell(new SubscriptionChanged());
@@ -381,8 +413,11 @@ public sealed partial class SubscriptionActor : ReceiveActor, IWithStash, IWithT
     private void Save(SubscriptionDocument next, IActorRef? replyTo, Action then)
     {
         var store = dependencies.Store;
-        store.SaveAsync(next, CancellationToken.None)
-            .PipeTo(Self, success: () => new Saved(next, then), failure: exception => new WorkFailed(exception, replyTo));
+        store.SaveAsync(next, documentVersion, CancellationToken.None)
+            .PipeTo(
+                Self,
+                success: version => version is null ? new SaveConflicted(next, replyTo) : new Saved(next, version, then),
+                failure: exception => new WorkFailed(exception, replyTo));
         BecomeBusy();
     }
 
@@ -419,7 +454,7 @@ public sealed partial class SubscriptionActor : ReceiveActor, IWithStash, IWithT
         return false;
     }
 
-    private sealed record Reloaded(SubscriptionDocument? Document);
+    private sealed record Reloaded(StoredSubscription? Stored);
 
     private sealed record ReloadFailed(Exception Exception);
 
@@ -431,7 +466,9 @@ public sealed partial class SubscriptionActor : ReceiveActor, IWithStash, IWithT
 
     private sealed record TailsDescribed(Dictionary<string, Offset?> Tails);
 
-    private sealed record Saved(SubscriptionDocument Document, Action Then);
+    private sealed record Saved(SubscriptionDocument Document, string Version, Action Then);
+
+    private sealed record SaveConflicted(SubscriptionDocument Attempted, IActorRef? ReplyTo);
 
     private sealed record Deleted(IActorRef ReplyTo);
 

@@ -88,9 +88,9 @@ public sealed class SubscriptionManagerActor : ReceiveActor, IWithStash, IWithTi
                 log.Error("Subscriptions: skipped an unreadable subscription document {0}", problem);
             }
 
-            foreach (var document in loaded.Documents)
+            foreach (var stored in loaded.Documents)
             {
-                owners[document.Id] = StartOwner(document.Id, document);
+                owners[stored.Document.Id] = StartOwner(stored.Document.Id, stored);
             }
 
             log.Info("Subscriptions: {0} loaded from the object store", loaded.Documents.Count);
@@ -132,14 +132,14 @@ public sealed class SubscriptionManagerActor : ReceiveActor, IWithStash, IWithTi
         }
     }
 
-    private IActorRef StartOwner(string id, SubscriptionDocument? stored) =>
+    private IActorRef StartOwner(string id, StoredSubscription? stored) =>
         Context.ActorOf(SubscriptionActor.Props(id, stored, dependencies), "subscription-" + ActorNameOf(id));
 
     /// <summary>Ids may hold characters actor names may not; a hash is always a valid name.</summary>
     private static string ActorNameOf(string id) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(id)))[..32];
 
-    private sealed record StoredLoaded(IReadOnlyList<SubscriptionDocument> Documents, IReadOnlyList<string> Unreadable);
+    private sealed record StoredLoaded(IReadOnlyList<StoredSubscription> Documents, IReadOnlyList<string> Unreadable);
 
     private sealed record LoadFailed(Exception Exception);
 

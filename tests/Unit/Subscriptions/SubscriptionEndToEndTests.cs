@@ -3,6 +3,8 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using Streams.Actors.Domain;
+using Streams.Actors.ObjectStore;
+using Streams.Actors.Subscriptions;
 using Streams.Tests.Support;
 using Streams.Tests.Unit.EndToEnd;
 using Streams.Tests.Unit.ObjectStore;
@@ -79,6 +81,52 @@ public sealed class SubscriptionEndToEndTests : IDisposable
         await using var store = await S3BucketStore.CreateAsync();
         await DrainThenLazyRestoreAsync(store);
     }
+
+    [Fact]
+    public async Task Should_refuse_a_change_rather_than_overwrite_a_document_another_writer_changed_and_keep_both_changes_after_a_retry()
+    {
+        // When a subscription moves, a write its previous owner sent before stopping may land after
+        // the new owner read the document; neither write may silently replace the other.
+        await using var server = await StartServerAsync("data", store: null, []);
+        await using var receiver = new WebhookReceiver(answerDone: true);
+        using var http = new HttpClient { BaseAddress = server.BaseAddress };
+        foreach (var name in new[] { "jobs/a", "jobs/b" })
+        {
+            await server.Protocol().CreateAsync(name);
+        }
+
+        await PutWebhookAsync(http, "cas", "elsewhere/*", receiver.Url);
+        var objects = new FileSystemObjectStore(Path.Combine(directory.Combine("data"), "objects"));
+        var key = SubscriptionDocument.KeyOf("cas");
+        var stored = SubscriptionDocument.FromJson((await objects.GetAsync(key, CancellationToken.None))!);
+        var links = new Dictionary<string, StreamLink>(stored.Links, StringComparer.Ordinal)
+        {
+            ["jobs/a"] = new StreamLink(Explicit: true, Glob: false, Offset.Zero),
+        };
+        await objects.PutAsync(key, (stored with { Links = links }).ToJson(), CancellationToken.None);
+
+        using (var refused = await PostStreamsAsync(http, "cas", "jobs/b"))
+        {
+            var body = await refused.Content.ReadAsStringAsync();
+            Assert.True(refused.StatusCode == HttpStatusCode.ServiceUnavailable, $"first add: {(int)refused.StatusCode} {body}");
+            Assert.Contains("UNAVAILABLE", body, StringComparison.Ordinal);
+        }
+
+        using (var retried = await PostStreamsAsync(http, "cas", "jobs/b"))
+        {
+            Assert.True(retried.IsSuccessStatusCode, $"retried add: {(int)retried.StatusCode} {await retried.Content.ReadAsStringAsync()}");
+        }
+
+        var linked = (await GetAsync(http, "cas")).GetProperty("streams").EnumerateArray().Select(stream => stream.GetProperty("path").GetString()).ToList();
+        Assert.Equal(["jobs/a", "jobs/b"], linked);
+        var final = SubscriptionDocument.FromJson((await objects.GetAsync(key, CancellationToken.None))!);
+        Assert.Equal(["jobs/a", "jobs/b"], final.Links.Keys.Order(StringComparer.Ordinal));
+    }
+
+    private static Task<HttpResponseMessage> PostStreamsAsync(HttpClient http, string id, string stream) =>
+        http.PostAsync(
+            SubscriptionRoot + id + "/streams",
+            new StringContent(JsonSerializer.Serialize(new { streams = new[] { stream } }), Encoding.UTF8, "application/json"));
 
     private async Task DrainThenLazyRestoreAsync(EndToEndStore store)
     {
