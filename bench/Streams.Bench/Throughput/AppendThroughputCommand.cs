@@ -298,6 +298,7 @@ public static class AppendThroughputCommand
         Console.WriteLine();
         var live = new MarkdownTable("measure", "samples", "p50 ms", "p99 ms", "max ms", "load");
         live.Add("append -> long-poll delivery", longPoll.Delivery.Count, longPoll.Delivery.P50, longPoll.Delivery.P99, longPoll.Delivery.Max, longPoll.Load);
+        live.Add("append -> its acknowledgement (commit with fsync included)", longPoll.Acknowledged.Count, longPoll.Acknowledged.P50, longPoll.Acknowledged.P99, longPoll.Acknowledged.Max, longPoll.Load);
         live.Add("ping", longPoll.Ping.Count, longPoll.Ping.P50, longPoll.Ping.P99, longPoll.Ping.Max, longPoll.Load);
         Console.WriteLine(live);
     }
