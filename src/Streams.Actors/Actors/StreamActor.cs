@@ -540,17 +540,14 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
         var records = append.Records;
         var appendedBytes = records.Sum(record => (long)record.Length);
         var backlog = dependencies.Backlog;
-        var self = Self;
-        // Told from the writer thread the moment the commit is durable (no thread-pool hop first):
-        // the acknowledgement and any reader waiting at the tail are answered that much sooner.
-        dependencies.WalWriter.Submit(
-            operation,
-            committed: _ =>
+        dependencies.WalWriter.Submit(operation).PipeTo(
+            Self,
+            success: _ =>
             {
                 backlog.Add(appendedBytes);
-                self.Tell(new AppendCommitted(incarnation, commitNumber, firstPosition, endPosition, records, close, replyTo, reply));
+                return new AppendCommitted(incarnation, commitNumber, firstPosition, endPosition, records, close, replyTo, reply);
             },
-            failed: exception => self.Tell(new AppendFailed(incarnation, commitNumber, exception, replyTo)));
+            failure: exception => new AppendFailed(incarnation, commitNumber, exception, replyTo));
         UpdateReceiveTimeout();
     }
 

@@ -30,11 +30,7 @@ public sealed class WalWriter : IAsyncDisposable
         // power loss, not only a process crash.
         StreamDatabase.Execute(connection, "PRAGMA synchronous=FULL;");
         StreamDatabase.Execute(connection, "PRAGMA journal_mode=WAL;");
-        // Synchronous continuations: the submitter's write wakes the writer thread directly. Without
-        // them the channel first queues the wake-up to the thread pool, one more scheduling delay
-        // (up to milliseconds on a busy machine) before every commit. The continuation only
-        // releases the writer's blocking wait; no other code runs on the submitter's thread.
-        queue = Channel.CreateUnbounded<WalOperation>(new UnboundedChannelOptions { SingleReader = true, AllowSynchronousContinuations = true });
+        queue = Channel.CreateUnbounded<WalOperation>(new UnboundedChannelOptions { SingleReader = true });
         // A dedicated thread: SQLite calls are synchronous and must never run on actor or pool threads.
         loop = new Thread(Run) { IsBackground = true, Name = "wal-writer" };
         loop.Start();
@@ -58,18 +54,6 @@ public sealed class WalWriter : IAsyncDisposable
         }
 
         return operation.Completion;
-    }
-
-    /// <summary>
-    /// Queues an operation and calls <paramref name="committed"/> on the writer thread as soon as its
-    /// transaction is durable (<paramref name="failed"/> when it is not), rather than through a
-    /// thread-pool continuation: a waiting reader learns of the commit one scheduling delay sooner.
-    /// Both must be short and must not block (a message send); the next group waits for them.
-    /// </summary>
-    public void Submit<T>(WalOperation<T> operation, Action<T> committed, Action<Exception> failed)
-    {
-        operation.NotifyOnWriterThread(committed, failed);
-        Submit(operation);
     }
 
     private void Run()
@@ -286,31 +270,14 @@ public abstract class WalOperation<T> : WalOperation
         new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private T? result;
-    private Action<T>? committed;
-    private Action<Exception>? failed;
 
     public Task<T> Completion => completion.Task;
-
-    /// <summary>Callbacks run where the outcome is known (the writer thread), before <see cref="Completion"/> completes.</summary>
-    internal void NotifyOnWriterThread(Action<T> onCommitted, Action<Exception> onFailed)
-    {
-        committed = onCommitted;
-        failed = onFailed;
-    }
 
     internal sealed override void Apply(WalSession session) => result = Execute(session);
 
     protected abstract T Execute(WalSession session);
 
-    internal sealed override void Complete()
-    {
-        committed?.Invoke(result!);
-        completion.TrySetResult(result!);
-    }
+    internal sealed override void Complete() => completion.TrySetResult(result!);
 
-    internal sealed override void Fail(Exception exception)
-    {
-        failed?.Invoke(exception);
-        completion.TrySetException(exception);
-    }
+    internal sealed override void Fail(Exception exception) => completion.TrySetException(exception);
 }

@@ -202,40 +202,6 @@ public sealed class WalWriterTests : IAsyncLifetime
         await Assert.ThrowsAsync<ObjectDisposedException>(() => writer.Submit(AppendAt(ids[0], 0, "late")));
     }
 
-    // ---- callbacks on the writer thread ------------------------------------------------------
-
-    [Fact]
-    public async Task Should_call_back_on_commit_only_when_the_records_are_readable_from_the_index()
-    {
-        var ids = await CreateStreamsAsync(1);
-        var seen = new TaskCompletionSource<string[]>(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        writer.Submit(
-            AppendAt(ids[0], 0, "a", "b"),
-            committed: _ => seen.TrySetResult(Payloads(ids[0])),
-            failed: exception => seen.TrySetException(exception));
-
-        // Read inside the callback: what it sees is what a reader woken by it would read.
-        Assert.Equal(["a", "b"], await seen.Task);
-    }
-
-    [Fact]
-    public async Task Should_call_back_with_the_failure_when_the_operation_is_refused()
-    {
-        var ids = await CreateStreamsAsync(1);
-        var outcome = new TaskCompletionSource<Exception>(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        writer.Submit(
-            AppendAt(ids[0], 5, "gap"),
-            committed: _ => outcome.TrySetResult(new InvalidOperationException("reported as committed")),
-            failed: exception => outcome.TrySetResult(exception));
-
-        var reported = await outcome.Task;
-        Assert.IsType<InvalidOperationException>(reported);
-        Assert.NotEqual("reported as committed", reported.Message);
-        Assert.Equal(0, database.LoadStream(ids[0])!.NextPosition);
-    }
-
     // ---- helpers -----------------------------------------------------------------------------
 
     private async Task<long[]> CreateStreamsAsync(int count, WalWriter? through = null)
