@@ -76,6 +76,7 @@ public static class Usage
             Value("--large-max-requests", "bound on the requests of the large-body phase [default: 2000]", "N"),
             Value("--catch-up-mb", "size of the stream read back [default: 50]", "MB"),
             Value("--catch-up-rounds", "reads of it [default: 3]", "N"),
+            Value("--catch-up-settle-s", "wait before the first read, so the server has sealed and compacted the seed [default: 0]", "s"),
             Value("--long-poll-samples", "long-poll deliveries timed [default: 200]", "N"),
             Switch("--keep", "keep the scratch directory"),
         });

@@ -6,6 +6,9 @@ namespace Streams.Bench.Http;
 /// <summary>The result of a read: status, body and the protocol headers a reader follows.</summary>
 public sealed record ReadResult(HttpStatusCode Status, byte[] Body, string? NextOffset, bool UpToDate);
 
+/// <summary>A read whose body went through the caller's buffer: status, its length and the protocol headers.</summary>
+public sealed record PageResult(HttpStatusCode Status, long BodyLength, string? NextOffset, bool UpToDate);
+
 /// <summary>
 /// The few protocol calls the benchmarks make, over one pooled <see cref="HttpClient"/>. Stream names are
 /// escaped whole, so a '/' in a name travels as %2F (the server treats both the same).
@@ -68,6 +71,30 @@ public sealed class StreamsClient : IDisposable
         var upToDate = response.Headers.TryGetValues(UpToDateHeader, out var upToDateValues)
             && string.Equals(upToDateValues.FirstOrDefault(), "true", StringComparison.OrdinalIgnoreCase);
         return new ReadResult(response.StatusCode, body, next, upToDate);
+    }
+
+    /// <summary>
+    /// A catch-up read the way a consumer that handles bytes as they come does it: the body is read
+    /// through <paramref name="buffer"/> (one piece at a time, each overwriting the last) instead of
+    /// being gathered into a new array of the page's size, which costs the client fresh memory (page
+    /// faults, zeroing, a garbage-collected large object) for every page.
+    /// </summary>
+    public async Task<PageResult> ReadPageAsync(string name, string offset, byte[] buffer, CancellationToken cancellationToken)
+    {
+        var query = "?offset=" + Uri.EscapeDataString(offset);
+        using var response = await http.GetAsync(Path(name) + query, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
+        long length = 0;
+        int read;
+        while ((read = await body.ReadAsync(buffer, cancellationToken)) > 0)
+        {
+            length += read;
+        }
+
+        var next = response.Headers.TryGetValues(NextOffsetHeader, out var nextValues) ? nextValues.FirstOrDefault() : null;
+        var upToDate = response.Headers.TryGetValues(UpToDateHeader, out var upToDateValues)
+            && string.Equals(upToDateValues.FirstOrDefault(), "true", StringComparison.OrdinalIgnoreCase);
+        return new PageResult(response.StatusCode, length, next, upToDate);
     }
 
     /// <summary>The <c>owner_node</c> that the stream's <c>_details</c> names.</summary>

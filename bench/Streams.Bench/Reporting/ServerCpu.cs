@@ -38,9 +38,15 @@ public sealed class ServerCpu(int? processId)
     }
 
     /// <summary>Microseconds of server CPU per operation between two readings, as table text.</summary>
-    public static string PerOperation(TimeSpan? before, TimeSpan? after, long operations, double unitsPerOperation = 1) =>
-        before is { } start && after is { } end && operations > 0
-            ? ((end - start).TotalMicroseconds / operations * unitsPerOperation).ToString("N0", CultureInfo.InvariantCulture)
+    public static string PerOperation(TimeSpan? before, TimeSpan? after, long operations, double unitsPerOperation = 1, string format = "N0") =>
+        before is { } start && after is { } end
+            ? PerOperation(end - start, operations, unitsPerOperation, format)
+            : "-";
+
+    /// <summary>Microseconds of CPU per operation, as table text.</summary>
+    public static string PerOperation(TimeSpan used, long operations, double unitsPerOperation = 1, string format = "N0") =>
+        operations > 0
+            ? (used.TotalMicroseconds / operations * unitsPerOperation).ToString(format, CultureInfo.InvariantCulture)
             : "-";
 
     /// <summary>Server CPU between two readings as a share of one core over the elapsed time.</summary>

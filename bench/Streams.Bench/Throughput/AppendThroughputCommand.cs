@@ -53,6 +53,7 @@ public static class AppendThroughputCommand
         var label = args.String("label");
         var catchUpMegabytes = args.Int("catch-up-mb", 50, minimum: 1);
         var catchUpRounds = args.Int("catch-up-rounds", 3, minimum: 1);
+        var catchUpSettle = TimeSpan.FromSeconds(args.Int("catch-up-settle-s", 0, minimum: 0));
         var longPollSamples = args.Int("long-poll-samples", 200, minimum: 1);
         var only = (args.String("only") ?? string.Join(',', Scenarios)).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet();
         var keep = args.Switch("keep");
@@ -135,7 +136,7 @@ public static class AppendThroughputCommand
             }
 
             var catchUps = only.Contains(CatchUpScenario)
-                ? await CatchUpAsync(client, run, catchUpMegabytes, catchUpRounds, cpu, cancellationToken)
+                ? await CatchUpAsync(client, run, catchUpMegabytes, catchUpRounds, catchUpSettle, cpu, cancellationToken)
                 : [];
             LongPollResult? longPoll = null;
             if (only.Contains(LongPollScenario))
@@ -159,7 +160,7 @@ public static class AppendThroughputCommand
     }
 
     private static async Task<IReadOnlyList<CatchUpResult>> CatchUpAsync(
-        StreamsClient client, string run, int catchUpMegabytes, int catchUpRounds, ServerCpu cpu, CancellationToken cancellationToken)
+        StreamsClient client, string run, int catchUpMegabytes, int catchUpRounds, TimeSpan settle, ServerCpu cpu, CancellationToken cancellationToken)
     {
         var catchUpStream = (await CreateStreamsAsync(client, run, "catch-up", 1, cancellationToken))[0];
         await Console.Error.WriteLineAsync($"  seeding {catchUpMegabytes} MiB for the catch-up read");
@@ -168,6 +169,14 @@ public static class AppendThroughputCommand
         for (var i = 0; i < catchUpMegabytes; i++)
         {
             await AppendWaitingOutBackpressureAsync(client, catchUpStream, seedBody, cancellationToken);
+        }
+
+        if (settle > TimeSpan.Zero)
+        {
+            // Lets the server seal, publish and compact the seeded records first, so that the rounds
+            // read settled segments rather than race the pipeline rewriting them.
+            await Console.Error.WriteLineAsync($"  waiting {settle.TotalSeconds:N0} s before reading");
+            await Task.Delay(settle, cancellationToken);
         }
 
         var catchUps = new List<CatchUpResult>();
@@ -264,7 +273,9 @@ public static class AppendThroughputCommand
     {
         Console.WriteLine($"Catch-up read of a {catchUpMegabytes} MiB stream (1 MiB records) from offset -1, page after page until up to date:");
         Console.WriteLine();
-        var reads = new MarkdownTable("round", "bytes", "requests", "time", "MB/s", "server CPU ms per MB", "load");
+        Console.WriteLine("Client CPU: the benchmark process's own user + system time over the round (it runs on the same cores as the server).");
+        Console.WriteLine();
+        var reads = new MarkdownTable("round", "bytes", "requests", "time", "MB/s", "server CPU ms per MB", "client CPU ms per MB", "load");
         foreach (var round in catchUps)
         {
             reads.Add(
@@ -273,7 +284,8 @@ public static class AppendThroughputCommand
                 round.Requests,
                 round.Elapsed,
                 round.MegabytesPerSecond.ToString("N0", CultureInfo.InvariantCulture),
-                ServerCpu.PerOperation(round.CpuBefore, round.CpuAfter, round.Bytes, unitsPerOperation: BytesPerMegabyte / MicrosecondsPerMillisecond),
+                ServerCpu.PerOperation(round.CpuBefore, round.CpuAfter, round.Bytes, unitsPerOperation: BytesPerMegabyte / MicrosecondsPerMillisecond, format: "N1"),
+                ServerCpu.PerOperation(round.ClientCpu, round.Bytes, unitsPerOperation: BytesPerMegabyte / MicrosecondsPerMillisecond, format: "N1"),
                 round.Load);
         }
 
@@ -286,6 +298,7 @@ public static class AppendThroughputCommand
         Console.WriteLine();
         var live = new MarkdownTable("measure", "samples", "p50 ms", "p99 ms", "max ms", "load");
         live.Add("append -> long-poll delivery", longPoll.Delivery.Count, longPoll.Delivery.P50, longPoll.Delivery.P99, longPoll.Delivery.Max, longPoll.Load);
+        live.Add("append -> its acknowledgement (commit with fsync included)", longPoll.Acknowledged.Count, longPoll.Acknowledged.P50, longPoll.Acknowledged.P99, longPoll.Acknowledged.Max, longPoll.Load);
         live.Add("ping", longPoll.Ping.Count, longPoll.Ping.P50, longPoll.Ping.P99, longPoll.Ping.Max, longPoll.Load);
         Console.WriteLine(live);
     }

@@ -5,7 +5,7 @@ using Streams.Bench.Reporting;
 
 namespace Streams.Bench.Throughput;
 
-public sealed record LongPollResult(LatencySummary Delivery, LatencySummary Ping)
+public sealed record LongPollResult(LatencySummary Delivery, LatencySummary Acknowledged, LatencySummary Ping)
 {
     /// <summary>The 1-minute load average when the probe ended.</summary>
     public string Load { get; } = MachineInfo.LoadAverageOneMinute();
@@ -32,12 +32,14 @@ public static class LongPollProbe
         var tail = (await client.ReadAsync(stream, StreamsClient.OffsetBeginning, live: null, cancellationToken)).NextOffset
             ?? throw new InvalidOperationException($"reading {stream} gave no next offset");
         var delivery = new List<double>(samples);
+        var acknowledged = new List<double>(samples);
         for (var sample = 0; sample < samples; sample++)
         {
             var reader = ReadStampedAsync(client, stream, tail, cancellationToken);
             await Task.Delay(ReaderSettle, cancellationToken);
             var sent = Stopwatch.GetTimestamp();
             var status = await client.AppendAsync(stream, body, ContentType, cancellationToken);
+            acknowledged.Add(Stopwatch.GetElapsedTime(sent).TotalMilliseconds);
             if ((int)status / 100 != 2)
             {
                 throw new InvalidOperationException($"append to {stream} answered {(int)status}");
@@ -61,7 +63,7 @@ public static class LongPollProbe
             ping.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         }
 
-        return new LongPollResult(LatencySummary.Of(delivery), LatencySummary.Of(ping));
+        return new LongPollResult(LatencySummary.Of(delivery), LatencySummary.Of(acknowledged), LatencySummary.Of(ping));
     }
 
     private static async Task<(ReadResult Read, long Received)> ReadStampedAsync(

@@ -5,8 +5,9 @@ namespace Streams.Actors.Storage;
 /// <summary>
 /// Segments opened for reading, kept in memory with the blocks already verified and decoded, up to a
 /// byte budget (least recently read dropped first). A catch-up reader pages through a segment several
-/// times; without this every page read the whole file again and decompressed and checksummed its
-/// blocks again. An entry is charged its file bytes plus all its blocks decompressed, the most it can hold.
+/// times; without this every page read its blocks from the file again and decompressed and
+/// checksummed them again. An entry is charged all its blocks decompressed, plus the file's bytes
+/// when it holds them (a downloaded segment): the most it can hold.
 /// </summary>
 public sealed class OpenSegmentCache(long budgetBytes)
 {
@@ -63,6 +64,23 @@ public sealed class OpenSegmentCache(long budgetBytes)
 
                 entries.Remove(victimKey);
                 chargedBytes -= victim.Charge;
+            }
+        }
+    }
+
+    /// <summary>Drops the entry holding <paramref name="reader"/>, if it is still kept.</summary>
+    public void Remove(SegmentReader reader)
+    {
+        lock (entriesLock)
+        {
+            foreach (var (key, entry) in entries)
+            {
+                if (ReferenceEquals(entry.Reader, reader))
+                {
+                    entries.Remove(key);
+                    chargedBytes -= entry.Charge;
+                    return;
+                }
             }
         }
     }

@@ -74,9 +74,8 @@ public sealed class TieredRecordReader(StreamDatabase database, PipelineQueries 
             var segment = queries.FindSegmentCovering(streamId, fromPosition);
             if (segment is not null)
             {
-                var reader = await segments.OpenCoveringAsync(streamName, segment, fromPosition, cancellationToken);
                 var records = new List<StoredRecord>();
-                foreach (var record in reader.ReadFrom(fromPosition, maxBytes))
+                foreach (var record in await segments.ReadFromAsync(streamName, segment, fromPosition, maxBytes, cancellationToken))
                 {
                     if (record.Position >= toPosition)
                     {

@@ -43,7 +43,8 @@ public sealed class SegmentStore
 
     /// <summary>
     /// A reader over the segment: from memory when it was opened recently (its blocks already verified
-    /// and decoded), else over the file's bytes as <see cref="GetAsync"/> returns them.
+    /// and decoded); else over the local file, of which each read takes only the blocks it needs; else
+    /// over the downloaded file's bytes as <see cref="GetAsync"/> returns them.
     /// </summary>
     /// <exception cref="SegmentCorruptException">The file does not validate.</exception>
     public async Task<SegmentReader> OpenAsync(string streamName, SegmentRow segment, CancellationToken cancellationToken)
@@ -55,9 +56,34 @@ public sealed class SegmentStore
             return cached;
         }
 
-        var reader = new SegmentReader(await GetAsync(streamName, segment, cancellationToken), $"{streamName}#{segment.Index}");
+        var name = $"{streamName}#{segment.Index}";
+        var reader = TryOpenLocal(path, segment, name);
+        Telemetry.StreamsMetrics.SegmentRead(hit: reader is not null);
+        reader ??= new SegmentReader(await FetchAsync(streamName, segment, path, cancellationToken), name);
         openSegments.Add(path, segment, reader);
         return reader;
+    }
+
+    /// <summary>
+    /// The records of <see cref="SegmentReader.ReadFrom"/> on the segment holding
+    /// <paramref name="position"/> (see <see cref="OpenCoveringAsync"/>). A reader over a local file
+    /// that was removed since it was opened (the disk cache's budget, a compaction's deletion) is
+    /// dropped and the segment opened again, which downloads it or finds its replacement.
+    /// </summary>
+    public async Task<IReadOnlyList<SegmentRecord>> ReadFromAsync(
+        string streamName, SegmentRow segment, long position, long maxBytes, CancellationToken cancellationToken)
+    {
+        var reader = await OpenCoveringAsync(streamName, segment, position, cancellationToken);
+        try
+        {
+            return reader.ReadFrom(position, maxBytes);
+        }
+        catch (SegmentMissingException) when (reader.ReadsFromFile)
+        {
+            openSegments.Remove(reader);
+            reader = await OpenCoveringAsync(streamName, segment, position, cancellationToken);
+            return reader.ReadFrom(position, maxBytes);
+        }
     }
 
     public async Task<byte[]> GetAsync(string streamName, SegmentRow segment, CancellationToken cancellationToken)
@@ -70,6 +96,12 @@ public sealed class SegmentStore
             return local;
         }
 
+        return await FetchAsync(streamName, segment, path, cancellationToken);
+    }
+
+    /// <summary>One download of the segment shared by every reader that asks meanwhile.</summary>
+    private async Task<byte[]> FetchAsync(string streamName, SegmentRow segment, string path, CancellationToken cancellationToken)
+    {
         var download = downloads.GetOrAdd(path, _ => new Lazy<Task<byte[]>>(() => DownloadAsync(streamName, segment, path)));
         try
         {
@@ -198,6 +230,30 @@ public sealed class SegmentStore
         if (Directory.Exists(directory))
         {
             Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    private SegmentReader? TryOpenLocal(string path, SegmentRow segment, string name)
+    {
+        try
+        {
+            // A file of another length is not the file the index describes (e.g. a leftover of a
+            // deleted incarnation): fetch it again.
+            var reader = SegmentReader.OpenFile(path, segment.ByteSize, name);
+            if (reader is not null)
+            {
+                Touch(path);
+            }
+
+            return reader;
+        }
+        catch (FileNotFoundException)
+        {
+            return null;
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return null;
         }
     }
 

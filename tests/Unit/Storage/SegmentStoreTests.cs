@@ -48,10 +48,75 @@ public sealed class SegmentStoreTests : IDisposable
         await Assert.ThrowsAsync<SegmentCorruptException>(() => store.GetAsync(StreamName, segment, CancellationToken.None));
     }
 
-    private async Task<(SegmentRow Segment, byte[] Bytes, FileSystemObjectStore Objects)> StoreOneSegmentAsync()
+    [Fact]
+    public async Task Should_read_a_local_file_block_by_block_with_the_records_of_a_reader_given_the_whole_file()
     {
-        var records = Enumerable.Range(0, 20).Select(i => new SegmentRecord(i, 1_000 + i, new byte[100 + i])).ToList();
-        var bytes = new SegmentWriter().Encode(records);
+        var (segment, bytes, objects) = await StoreOneSegmentAsync(SmallBlocks);
+        var files = new SegmentFiles(directory.Combine("data"));
+        await WriteLocalAsync(files, segment, bytes);
+        var store = new SegmentStore(files, objects, cacheBudgetBytes: long.MaxValue);
+
+        var reader = await store.OpenAsync(StreamName, segment, CancellationToken.None);
+        var middle = await store.ReadFromAsync(StreamName, segment, 7, maxBytes: 300, CancellationToken.None);
+        var all = reader.ReadAll();
+
+        Assert.True(reader.ReadsFromFile, "a local file was read whole");
+        var whole = new SegmentReader(bytes);
+        Assert.Equal(Describe(whole.ReadFrom(7, 300)), Describe(middle));
+        Assert.Equal(Describe(whole.ReadAll()), Describe(all));
+        Assert.Equal(0, store.DownloadCount);
+    }
+
+    [Fact]
+    public async Task Should_refuse_a_block_of_a_local_file_when_it_does_not_verify()
+    {
+        var (segment, bytes, objects) = await StoreOneSegmentAsync(SmallBlocks);
+        var files = new SegmentFiles(directory.Combine("data"));
+        var lastBlock = new SegmentReader(bytes).Blocks[^1];
+        var damaged = bytes.ToArray();
+        damaged[lastBlock.FileOffset + SegmentFormat.BlockHeaderLength] ^= 0xFF;
+        await WriteLocalAsync(files, segment, damaged);
+        var store = new SegmentStore(files, objects, cacheBudgetBytes: long.MaxValue);
+
+        var first = await store.ReadFromAsync(StreamName, segment, 0, maxBytes: 1, CancellationToken.None);
+
+        Assert.Single(first);
+        await Assert.ThrowsAsync<SegmentCorruptException>(() => store.ReadFromAsync(StreamName, segment, lastBlock.FirstPosition, maxBytes: 1, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Should_fetch_the_segment_again_when_its_local_file_was_removed_after_it_was_opened()
+    {
+        var (segment, bytes, objects) = await StoreOneSegmentAsync(SmallBlocks);
+        var files = new SegmentFiles(directory.Combine("data"));
+        await WriteLocalAsync(files, segment, bytes);
+        var store = new SegmentStore(files, objects, cacheBudgetBytes: long.MaxValue);
+        await store.ReadFromAsync(StreamName, segment, 0, maxBytes: 1, CancellationToken.None);
+
+        File.Delete(files.PathFor(StreamName, segment));
+        var rest = await store.ReadFromAsync(StreamName, segment, 10, maxBytes: long.MaxValue, CancellationToken.None);
+
+        Assert.Equal(Describe(new SegmentReader(bytes).ReadFrom(10, long.MaxValue)), Describe(rest));
+        Assert.Equal(1, store.DownloadCount);
+    }
+
+    /// <summary>Blocks of a few records each, so that a read can need some of them and not others.</summary>
+    private static readonly SegmentWriterOptions SmallBlocks = new() { TargetBlockBytes = 256 };
+
+    private static async Task WriteLocalAsync(SegmentFiles files, SegmentRow segment, byte[] bytes)
+    {
+        var path = files.PathFor(StreamName, segment);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        await File.WriteAllBytesAsync(path, bytes);
+    }
+
+    private static List<string> Describe(IEnumerable<SegmentRecord> records) =>
+        [.. records.Select(record => $"{record.Position}@{record.TimestampMs}:{Convert.ToHexString(record.Payload.Span)}")];
+
+    private async Task<(SegmentRow Segment, byte[] Bytes, FileSystemObjectStore Objects)> StoreOneSegmentAsync(SegmentWriterOptions? options = null)
+    {
+        var records = Enumerable.Range(0, 20).Select(i => new SegmentRecord(i, 1_000 + i, Enumerable.Range(0, 100 + i).Select(b => (byte)(b * i)).ToArray())).ToList();
+        var bytes = new SegmentWriter(options ?? SegmentWriterOptions.Default).Encode(records);
         var objects = new FileSystemObjectStore(directory.Combine("objects"));
         await objects.PutAsync(ObjectStoreKeys.SegmentKey(StreamName, 0), bytes, CancellationToken.None);
         var segment = new SegmentRow(1, 0, 0, records.Count, bytes.LongLength, SegmentChecksum.Compute(bytes), Uploaded: true, [], null);

@@ -1,12 +1,16 @@
+using System.Buffers;
 using System.Buffers.Binary;
+using Microsoft.Win32.SafeHandles;
 using ZstdSharp;
 
 namespace Streams.Actors.Storage.Segments;
 
 /// <summary>
-/// Reads records from the bytes of a whole segment file. The constructor validates the header,
-/// trailer and footer; each read decodes only the blocks it needs and verifies every one of them
-/// (CRC-32C and lengths) before returning any of its bytes. Immutable, so safe for concurrent use.
+/// Reads records from a segment file, given as the bytes of the whole file or as a local path
+/// (<see cref="OpenFile"/>: only the header, trailer and footer are read up front, and each read
+/// takes from the file just the blocks it needs). Opening validates the header, trailer and footer;
+/// each read decodes only the blocks it needs and verifies every one of them (CRC-32C and lengths)
+/// before returning any of its bytes. Immutable, so safe for concurrent use.
 /// </summary>
 /// <remarks>
 /// Returned payloads are slices of per-block buffers the reader allocates; they never alias the
@@ -19,6 +23,10 @@ public sealed class SegmentReader
     private const string UnnamedSegment = "(unnamed)";
 
     private readonly ReadOnlyMemory<byte> _segment;
+
+    /// <summary>The local file blocks are read from when the reader was not given the whole file's bytes.</summary>
+    private readonly string? _path;
+
     private readonly SegmentBlockInfo[] _blocks;
 
     /// <summary>Blocks already verified and decompressed, by block index; filled on first use.</summary>
@@ -34,18 +42,55 @@ public sealed class SegmentReader
         SegmentName = segmentName;
 
         var bytes = segment.Span;
-        if (bytes.Length < SegmentFormat.MinimumFileLength)
-        {
-            throw Corrupt($"length {bytes.Length} is below the minimum {SegmentFormat.MinimumFileLength}");
-        }
-
+        CheckLength(bytes.Length);
         ValidateFileHeader(bytes);
-        var (footerOffset, footerLength, footerCrc, firstPosition, recordCount) = ReadTrailer(bytes);
-        _blocks = ReadFooter(bytes, footerOffset, footerLength, footerCrc, firstPosition, recordCount);
+        var (footerOffset, footerLength, footerCrc, firstPosition, recordCount) = ReadTrailer(bytes[^SegmentFormat.TrailerLength..], bytes.Length);
+        _blocks = ReadFooter(bytes.Slice((int)footerOffset, footerLength), footerOffset, footerCrc, firstPosition, recordCount);
         _decodedBlocks = new byte[_blocks.Length][];
         FirstPosition = firstPosition;
         RecordCount = recordCount;
         FooterOffset = footerOffset;
+        FileLength = bytes.Length;
+    }
+
+    private SegmentReader(string path, SafeFileHandle file, long fileLength, string segmentName)
+    {
+        _path = path;
+        SegmentName = segmentName;
+        CheckLength(fileLength);
+
+        Span<byte> header = stackalloc byte[SegmentFormat.FileHeaderLength];
+        ReadExactly(file, header, 0);
+        ValidateFileHeader(header);
+        Span<byte> trailer = stackalloc byte[SegmentFormat.TrailerLength];
+        ReadExactly(file, trailer, fileLength - SegmentFormat.TrailerLength);
+        var (footerOffset, footerLength, footerCrc, firstPosition, recordCount) = ReadTrailer(trailer, fileLength);
+        var footer = new byte[footerLength];
+        ReadExactly(file, footer, footerOffset);
+        _blocks = ReadFooter(footer, footerOffset, footerCrc, firstPosition, recordCount);
+        _decodedBlocks = new byte[_blocks.Length][];
+        FirstPosition = firstPosition;
+        RecordCount = recordCount;
+        FooterOffset = footerOffset;
+        FileLength = fileLength;
+    }
+
+    /// <summary>
+    /// A reader over a local segment file that reads only what it needs: the header, trailer and
+    /// footer now, each block the first time a read needs it. A cold read of part of a segment
+    /// then reads and verifies that part, not the whole file, and nothing holds the file's bytes.
+    /// Null when the file's length is not <paramref name="expectedLength"/> (not the file the
+    /// caller's index describes).
+    /// </summary>
+    /// <exception cref="FileNotFoundException">The file is not there.</exception>
+    /// <exception cref="DirectoryNotFoundException">Its directory is not there.</exception>
+    /// <exception cref="SegmentCorruptException">The file structure does not validate.</exception>
+    public static SegmentReader? OpenFile(string path, long expectedLength, string segmentName = UnnamedSegment)
+    {
+        ArgumentNullException.ThrowIfNull(segmentName);
+        using var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, FileOptions.RandomAccess);
+        var length = RandomAccess.GetLength(file);
+        return length == expectedLength ? new SegmentReader(path, file, length, segmentName) : null;
     }
 
     public string SegmentName { get; }
@@ -63,7 +108,15 @@ public sealed class SegmentReader
 
     internal long FooterOffset { get; }
 
-    /// <summary>The file's length plus every block decompressed: what the reader holds at most once all its blocks were read.</summary>
+    internal long FileLength { get; }
+
+    /// <summary>True when blocks are read from a local file as they are needed (<see cref="OpenFile"/>).</summary>
+    public bool ReadsFromFile => _path is not null;
+
+    /// <summary>
+    /// What the reader holds at most once all its blocks were read: every block decompressed, plus
+    /// the file's bytes when it was given them.
+    /// </summary>
     public long MaxRetainedBytes => _segment.Length + _blocks.Sum(block => (long)block.UncompressedLength);
 
     /// <summary>
@@ -89,17 +142,19 @@ public sealed class SegmentReader
         var result = new List<SegmentRecord>();
         var budget = new ReadBudget(maxBytes);
         Decompressor? decompressor = null;
+        SafeFileHandle? file = null;
         try
         {
             for (var blockIndex = FindBlock(position); blockIndex < _blocks.Length && !budget.IsSpent(result); blockIndex++)
             {
-                var uncompressed = _decodedBlocks[blockIndex] ?? Decode(blockIndex, decompressor ??= new Decompressor());
+                var uncompressed = _decodedBlocks[blockIndex] ?? Decode(blockIndex, decompressor ??= new Decompressor(), ref file);
                 SliceRecords(blockIndex, uncompressed, position, result, ref budget);
             }
         }
         finally
         {
             decompressor?.Dispose();
+            file?.Dispose();
         }
 
         return result;
@@ -136,10 +191,33 @@ public sealed class SegmentReader
     /// kept (they are equal). The whole block is checked even when a read needs only part of it, so a
     /// bad block never yields a partial answer.
     /// </summary>
-    private byte[] Decode(int blockIndex, Decompressor decompressor)
+    private byte[] Decode(int blockIndex, Decompressor decompressor, ref SafeFileHandle? file)
     {
         var block = _blocks[blockIndex];
-        var compressed = VerifyBlock(blockIndex, block);
+        if (_path is null)
+        {
+            // The footer validation guaranteed this range lies inside the file.
+            return Decode(blockIndex, block, _segment.Span.Slice((int)block.FileOffset, SegmentFormat.BlockHeaderLength + block.CompressedLength), decompressor);
+        }
+
+        // The block's bytes are needed only until it is verified and decompressed: a pooled buffer.
+        var length = SegmentFormat.BlockHeaderLength + block.CompressedLength;
+        var buffer = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            file ??= OpenForBlocks(_path);
+            ReadExactly(file, buffer.AsSpan(0, length), block.FileOffset);
+            return Decode(blockIndex, block, buffer.AsSpan(0, length), decompressor);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private byte[] Decode(int blockIndex, SegmentBlockInfo block, ReadOnlySpan<byte> blockBytes, Decompressor decompressor)
+    {
+        var compressed = VerifyBlock(blockIndex, block, blockBytes);
 
         // Every byte is overwritten by the decompressor (checked below), so no zeroing is needed.
         var uncompressed = GC.AllocateUninitializedArray<byte>(block.UncompressedLength);
@@ -211,11 +289,8 @@ public sealed class SegmentReader
     /// Checks the block header against its footer entry and the CRC-32C over header and body;
     /// returns the compressed bytes only when both hold.
     /// </summary>
-    private ReadOnlySpan<byte> VerifyBlock(int blockIndex, SegmentBlockInfo block)
+    private ReadOnlySpan<byte> VerifyBlock(int blockIndex, SegmentBlockInfo block, ReadOnlySpan<byte> bytes)
     {
-        // The footer validation guaranteed this range lies inside the file.
-        var bytes = _segment.Span.Slice((int)block.FileOffset, SegmentFormat.BlockHeaderLength + block.CompressedLength);
-
         var storedCrc = BinaryPrimitives.ReadUInt32LittleEndian(bytes[SegmentFormat.BlockCrcOffset..]);
         var computedCrc = Crc32C.Compute(bytes[SegmentFormat.BlockCrcCoverageOffset..]);
         if (storedCrc != computedCrc)
@@ -241,6 +316,46 @@ public sealed class SegmentReader
         return bytes[SegmentFormat.BlockHeaderLength..];
     }
 
+    private void CheckLength(long fileLength)
+    {
+        if (fileLength < SegmentFormat.MinimumFileLength)
+        {
+            throw Corrupt($"length {fileLength} is below the minimum {SegmentFormat.MinimumFileLength}");
+        }
+    }
+
+    /// <summary>
+    /// The file again, for a read that needs blocks not yet decoded. Gone since the reader was opened
+    /// (the disk cache removed it, or a compaction replaced it): <see cref="SegmentMissingException"/>,
+    /// so that the caller opens the segment anew (downloaded, or its replacement).
+    /// </summary>
+    private static SafeFileHandle OpenForBlocks(string path)
+    {
+        try
+        {
+            return File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, FileOptions.RandomAccess);
+        }
+        catch (Exception exception) when (exception is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new SegmentMissingException(path);
+        }
+    }
+
+    private void ReadExactly(SafeFileHandle file, Span<byte> destination, long fileOffset)
+    {
+        var total = 0;
+        while (total < destination.Length)
+        {
+            var read = RandomAccess.Read(file, destination[total..], fileOffset + total);
+            if (read == 0)
+            {
+                throw Corrupt($"the file ends at {fileOffset + total}, inside a range its footer or trailer names");
+            }
+
+            total += read;
+        }
+    }
+
     private void ValidateFileHeader(ReadOnlySpan<byte> bytes)
     {
         if (!bytes[..SegmentFormat.MagicLength].SequenceEqual(SegmentFormat.FileMagic))
@@ -261,9 +376,8 @@ public sealed class SegmentReader
         }
     }
 
-    private (long FooterOffset, int FooterLength, uint FooterCrc, long FirstPosition, long RecordCount) ReadTrailer(ReadOnlySpan<byte> bytes)
+    private (long FooterOffset, int FooterLength, uint FooterCrc, long FirstPosition, long RecordCount) ReadTrailer(ReadOnlySpan<byte> trailer, long fileLength)
     {
-        var trailer = bytes[^SegmentFormat.TrailerLength..];
         if (!trailer[SegmentFormat.TrailerMagicOffset..].SequenceEqual(SegmentFormat.TrailerMagic))
         {
             throw Corrupt("the trailer magic is wrong (truncated or not a segment file)");
@@ -282,7 +396,7 @@ public sealed class SegmentReader
         var firstPosition = BinaryPrimitives.ReadInt64LittleEndian(trailer[SegmentFormat.TrailerFirstPositionOffset..]);
         var recordCount = BinaryPrimitives.ReadInt64LittleEndian(trailer[SegmentFormat.TrailerRecordCountOffset..]);
 
-        var trailerOffset = bytes.Length - SegmentFormat.TrailerLength;
+        var trailerOffset = fileLength - SegmentFormat.TrailerLength;
         if (footerOffset < SegmentFormat.FileHeaderLength + SegmentFormat.BlockHeaderLength
             || footerLength > int.MaxValue
             || footerOffset + footerLength != trailerOffset)
@@ -299,14 +413,13 @@ public sealed class SegmentReader
     }
 
     private SegmentBlockInfo[] ReadFooter(
-        ReadOnlySpan<byte> bytes,
+        ReadOnlySpan<byte> footer,
         long footerOffset,
-        int footerLength,
         uint footerCrc,
         long firstPosition,
         long recordCount)
     {
-        var footer = bytes.Slice((int)footerOffset, footerLength);
+        var footerLength = footer.Length;
         var computedCrc = Crc32C.Compute(footer);
         if (computedCrc != footerCrc)
         {
