@@ -540,14 +540,20 @@ public sealed partial class StreamActor : ReceiveActor, IWithStash, IWithTimers
         var records = append.Records;
         var appendedBytes = records.Sum(record => (long)record.Length);
         var backlog = dependencies.Backlog;
-        dependencies.WalWriter.Submit(operation).PipeTo(
-            Self,
-            success: _ =>
+        var self = Self;
+        // Told from the writer thread right after the commit: no thread-pool hop per append.
+        dependencies.WalWriter.Submit(operation, settled: exception =>
+        {
+            if (exception is null)
             {
                 backlog.Add(appendedBytes);
-                return new AppendCommitted(incarnation, commitNumber, firstPosition, endPosition, records, close, replyTo, reply);
-            },
-            failure: exception => new AppendFailed(incarnation, commitNumber, exception, replyTo));
+                self.Tell(new AppendCommitted(incarnation, commitNumber, firstPosition, endPosition, records, close, replyTo, reply));
+            }
+            else
+            {
+                self.Tell(new AppendFailed(incarnation, commitNumber, exception, replyTo));
+            }
+        });
         UpdateReceiveTimeout();
     }
 

@@ -56,6 +56,20 @@ public sealed class WalWriter : IAsyncDisposable
         return operation.Completion;
     }
 
+    /// <summary>
+    /// Queues an operation and calls <paramref name="settled"/> on the writer thread as soon as its
+    /// transaction committed (with null) or failed (with the exception), before the next group
+    /// starts. For callers that only pass the outcome on, such as an actor telling itself: a task
+    /// continuation costs a thread-pool work item per operation (a worker woken, then spinning
+    /// idle), which on a small machine was a large share of a small append's CPU. The callback
+    /// must be short and must not block: the next group waits for it.
+    /// </summary>
+    public void Submit<T>(WalOperation<T> operation, Action<Exception?> settled)
+    {
+        operation.Settled = settled;
+        Submit(operation);
+    }
+
     private void Run()
     {
         var batch = new List<WalOperation>(maxOperationsPerCommit);
@@ -273,11 +287,26 @@ public abstract class WalOperation<T> : WalOperation
 
     public Task<T> Completion => completion.Task;
 
+    /// <summary>Called once, after the task settled; see <see cref="WalWriter.Submit{T}(WalOperation{T}, Action{Exception?})"/>.</summary>
+    internal Action<Exception?>? Settled { get; set; }
+
     internal sealed override void Apply(WalSession session) => result = Execute(session);
 
     protected abstract T Execute(WalSession session);
 
-    internal sealed override void Complete() => completion.TrySetResult(result!);
+    internal sealed override void Complete()
+    {
+        if (completion.TrySetResult(result!))
+        {
+            Settled?.Invoke(null);
+        }
+    }
 
-    internal sealed override void Fail(Exception exception) => completion.TrySetException(exception);
+    internal sealed override void Fail(Exception exception)
+    {
+        if (completion.TrySetException(exception))
+        {
+            Settled?.Invoke(exception);
+        }
+    }
 }

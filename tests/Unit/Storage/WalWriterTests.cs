@@ -126,6 +126,37 @@ public sealed class WalWriterTests : IAsyncLifetime
         Assert.Equal(1, database.LoadStream(ids[0])!.NextPosition);
     }
 
+    // ---- settled callback ----------------------------------------------------------------------
+
+    [Fact]
+    public async Task Should_call_back_once_after_the_commit_when_an_operation_is_submitted_with_a_callback()
+    {
+        var ids = await CreateStreamsAsync(2);
+        var gate = await WriterGate.CloseAsync(writer);
+        var committed = new TaskCompletionSource<(Exception? Outcome, string[] PayloadsAtCallback)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var refused = new TaskCompletionSource<Exception?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var calls = 0;
+
+        writer.Submit(AppendAt(ids[0], 0, "a"), settled: exception =>
+        {
+            Interlocked.Increment(ref calls);
+            // Read through another connection: the records must already be durable and visible.
+            committed.TrySetResult((exception, Payloads(ids[0])));
+        });
+        writer.Submit(AppendAt(ids[1], 7, "leaves a gap"), settled: exception =>
+        {
+            Interlocked.Increment(ref calls);
+            refused.TrySetResult(exception);
+        });
+        gate.Open();
+
+        var (outcome, payloadsAtCallback) = await committed.Task;
+        Assert.Null(outcome);
+        Assert.Equal(["a"], payloadsAtCallback);
+        Assert.IsType<InvalidOperationException>(await refused.Task);
+        Assert.Equal(2, Volatile.Read(ref calls));
+    }
+
     // ---- tail check --------------------------------------------------------------------------
 
     [Fact]
