@@ -49,6 +49,11 @@ public sealed record StreamsSettings
     /// <summary>Memory for opened segments and their decoded blocks (<c>read-cache-bytes</c>).</summary>
     public required long ReadCacheBytes { get; init; }
 
+    /// <summary>Stream owners stopped since the last compacting collection that make the next one due; 0: never.</summary>
+    public required long CompactAfterStoppedOwners { get; init; }
+
+    public required TimeSpan MemoryCheckInterval { get; init; }
+
     public required TimeSpan DrainTimeout { get; init; }
 
     public required int RestoreParallelism { get; init; }
@@ -129,6 +134,8 @@ public sealed record StreamsSettings
             MaxUnpublishedBytes = streams.GetLong("upload.max-unpublished-bytes"),
             SegmentCacheBytes = streams.GetLong("segment-cache-bytes"),
             ReadCacheBytes = streams.GetLong("read-cache-bytes"),
+            CompactAfterStoppedOwners = streams.GetLong("memory.compact-after-stopped-owners"),
+            MemoryCheckInterval = streams.GetTimeSpan("memory.check-interval"),
             DrainTimeout = streams.GetTimeSpan("drain-timeout"),
             RestoreParallelism = streams.GetInt("restore.parallelism"),
             RestoreProgressInterval = streams.GetTimeSpan("restore.progress-interval"),

@@ -220,6 +220,8 @@ public static class StreamsHostingExtensions
             services.AddHostedService<EagerRestoreService>();
         }
 
+        services.AddHostedService<HeapCompactionService>();
+
         // Registered after the actor system so it is stopped before it: the drain needs the actors.
         if (options.Cluster is null)
         {

@@ -61,13 +61,18 @@ public sealed class StreamDatabase
             Migrate(connection, current);
         }
 
-        Execute(connection, Schema.Create);
+        // One transaction for the tables, the version row and the writer id: a new data directory
+        // costs one synchronous commit at start-up rather than one per statement, and a crash
+        // leaves either all of it or nothing.
+        using var transaction = connection.BeginTransaction();
+        Execute(connection, Schema.Create, transaction);
         if (existing is null)
         {
-            Execute(connection, $"INSERT INTO schema_version (version) VALUES ({Schema.Version})");
+            Execute(connection, $"INSERT INTO schema_version (version) VALUES ({Schema.Version})", transaction);
         }
 
-        WriterId = LoadOrCreateWriterId(connection);
+        WriterId = LoadOrCreateWriterId(connection, transaction);
+        transaction.Commit();
     }
 
     /// <summary>
@@ -77,9 +82,10 @@ public sealed class StreamDatabase
     /// </summary>
     public string WriterId { get; private set; } = "";
 
-    private static string LoadOrCreateWriterId(SqliteConnection connection)
+    private static string LoadOrCreateWriterId(SqliteConnection connection, SqliteTransaction transaction)
     {
         using var select = connection.CreateCommand();
+        select.Transaction = transaction;
         select.CommandText = "SELECT writer_id FROM writer_identity LIMIT 1";
         if (select.ExecuteScalar() is string existing)
         {
@@ -88,6 +94,7 @@ public sealed class StreamDatabase
 
         var created = Guid.NewGuid().ToString("N");
         using var insert = connection.CreateCommand();
+        insert.Transaction = transaction;
         insert.CommandText = "INSERT INTO writer_identity (writer_id) VALUES ($id)";
         insert.Parameters.AddWithValue("$id", created);
         insert.ExecuteNonQuery();
@@ -132,9 +139,10 @@ public sealed class StreamDatabase
         return command.ExecuteScalar() is not null;
     }
 
-    internal static void Execute(SqliteConnection connection, string sql)
+    internal static void Execute(SqliteConnection connection, string sql, SqliteTransaction? transaction = null)
     {
         using var command = connection.CreateCommand();
+        command.Transaction = transaction;
         command.CommandText = sql;
         command.ExecuteNonQuery();
     }
