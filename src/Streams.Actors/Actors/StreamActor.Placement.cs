@@ -40,6 +40,9 @@ public sealed partial class StreamActor
     protected override void PostStop()
     {
         dependencies.Cluster?.UnregisterOwner(streamName, Self);
+        // Counted here rather than by whoever stopped the owner: the local supervisor passivates it
+        // on a single node, the shard region in a cluster, and either leaves its state as garbage.
+        StoppedStreamOwners.Record();
         base.PostStop();
     }
 

@@ -116,7 +116,6 @@ public sealed class StreamSupervisorActor : ReceiveActor
 
         owners.Remove(name);
         StreamsMetrics.StreamStopped(passivated: stopping.ContainsKey(name));
-        StoppedStreamOwners.Record();
         if (stopping.Remove(name, out var buffer) && buffer.Count > 0)
         {
             var owner = OwnerOf(name);

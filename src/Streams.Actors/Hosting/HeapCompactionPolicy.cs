@@ -2,8 +2,8 @@ namespace Streams.Actors.Hosting;
 
 /// <summary>
 /// Stream owners stopped on this node since it started (passivated or otherwise), counted for
-/// <see cref="HeapCompactionPolicy"/>. Static like the engine's metrics: the supervisor that stops
-/// owners and the service that reads the count are in the same process.
+/// <see cref="HeapCompactionPolicy"/>. Static like the engine's metrics: the owners that record their
+/// stop and the service that reads the count are in the same process.
 /// </summary>
 public static class StoppedStreamOwners
 {
