@@ -24,6 +24,8 @@ internal sealed class ClusterTestNode : IAsyncDisposable
     /// <see cref="Hocon"/> and the serializer settings the hosting gives a node's actor system, so
     /// that messages cross remoting between test members as they do between servers.
     /// </summary>
+    private static readonly TimeSpan MembershipTimeout = TimeSpan.FromSeconds(30);
+
     public static ActorSystemSetup Setup =>
         BootstrapSetup.Create().WithConfig(ConfigurationFactory.ParseString(Hocon)).And(RemotingSerialization.Setup);
 
@@ -96,6 +98,13 @@ internal sealed class ClusterTestNode : IAsyncDisposable
         node.Started(region, Akka.Cluster.Cluster.Get(system));
         return new ClusterTestNode(system, engine, node, region, gate);
     }
+
+    /// <summary>Waits, through <paramref name="kit"/>, until this member sees <paramref name="members"/> members up.</summary>
+    public Task AwaitMembersUpAsync(Akka.TestKit.TestKitBase kit, int members) =>
+        kit.AwaitAssertAsync(
+            () => Xunit.Assert.Equal(members, Membership.State.Members.Count(member => member.Status == Akka.Cluster.MemberStatus.Up)),
+            MembershipTimeout,
+            TimeSpan.FromMilliseconds(100));
 
     public async ValueTask DisposeAsync()
     {

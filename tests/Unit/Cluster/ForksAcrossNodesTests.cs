@@ -1,6 +1,5 @@
 using System.Text;
 using Akka.Actor;
-using Akka.Cluster;
 using Akka.Cluster.Sharding;
 using Streams.Actors.Domain;
 using Streams.Actors.ObjectStore;
@@ -155,7 +154,7 @@ public sealed class ForksAcrossNodesTests : Akka.TestKit.Xunit2.TestKit, IAsyncL
         first = ClusterTestNode.Start(Sys, world.Store, "http://node-a", SmallPages);
         nodes.Add(first);
         first.Membership.Join(first.Membership.SelfAddress);
-        await AwaitUpAsync(first, members: 1);
+        await first.AwaitMembersUpAsync(this, members: 1);
         foreach (var (name, contentType, records) in sources)
         {
             // The only member owns every shard: the sources start on the first node.
@@ -166,8 +165,8 @@ public sealed class ForksAcrossNodesTests : Akka.TestKit.Xunit2.TestKit, IAsyncL
         second = ClusterTestNode.Start(secondSystem, world.Store, "http://node-b", SmallPages);
         nodes.Add(second);
         second.Membership.Join(first.Membership.SelfAddress);
-        await AwaitUpAsync(first, members: 2);
-        await AwaitUpAsync(second, members: 2);
+        await first.AwaitMembersUpAsync(this, members: 2);
+        await second.AwaitMembersUpAsync(this, members: 2);
         // New shards go to the region with the fewest, but only once the coordinator knows the second
         // region: until then every name asked about would be placed on the first node for good.
         await AwaitAssertAsync(
@@ -205,11 +204,6 @@ public sealed class ForksAcrossNodesTests : Akka.TestKit.Xunit2.TestKit, IAsyncL
         return (await probe.ExpectMsgAsync<OwnerLocated>(ReplyTimeout)).HttpBaseUrl;
     }
 
-    private async Task AwaitUpAsync(ClusterTestNode node, int members) =>
-        await AwaitAssertAsync(
-            () => Assert.Equal(members, node.Membership.State.Members.Count(member => member.Status == MemberStatus.Up)),
-            ClusterTimeout,
-            TimeSpan.FromMilliseconds(100));
 
     /// <summary>Asks through <paramref name="node"/>'s region; replies of streams it owns never cross remoting.</summary>
     private async Task<object> AskAsync(ClusterTestNode node, object command)

@@ -1,6 +1,5 @@
 using System.Text;
 using Akka.Actor;
-using Akka.Cluster;
 using Akka.Cluster.Sharding;
 using Streams.Actors.Domain;
 using Streams.Actors.ObjectStore;
@@ -54,7 +53,7 @@ public sealed class ShardHandOffTests : Akka.TestKit.Xunit2.TestKit, IAsyncLifet
         var first = ClusterTestNode.Start(Sys, world.Store, "http://node-a");
         nodes.Add(first);
         first.Membership.Join(first.Membership.SelfAddress);
-        await AwaitUpAsync(first, members: 1);
+        await first.AwaitMembersUpAsync(this, members: 1);
 
         // The only member owns every shard: the stream starts on the first node.
         var setup = CreateTestProbe();
@@ -68,8 +67,8 @@ public sealed class ShardHandOffTests : Akka.TestKit.Xunit2.TestKit, IAsyncLifet
         var second = ClusterTestNode.Start(secondSystem, world.Store, "http://node-b");
         nodes.Add(second);
         second.Membership.Join(first.Membership.SelfAddress);
-        await AwaitUpAsync(first, members: 2);
-        await AwaitUpAsync(second, members: 2);
+        await first.AwaitMembersUpAsync(this, members: 2);
+        await second.AwaitMembersUpAsync(this, members: 2);
 
         // The new owner's first look at the manifest is held, so the requests below are certainly
         // waiting (in the regions, then in the new owner's stash) when the move completes.
@@ -118,7 +117,7 @@ public sealed class ShardHandOffTests : Akka.TestKit.Xunit2.TestKit, IAsyncLifet
         var first = ClusterTestNode.Start(Sys, world.Store, "http://node-a", TrickleCompaction.Hocon, compacting: true);
         nodes.Add(first);
         first.Membership.Join(first.Membership.SelfAddress);
-        await AwaitUpAsync(first, members: 1);
+        await first.AwaitMembersUpAsync(this, members: 1);
 
         var probe = CreateTestProbe();
         first.Region.Tell(new CreateStream(name, "text/plain", null, null, false, []), probe);
@@ -134,7 +133,7 @@ public sealed class ShardHandOffTests : Akka.TestKit.Xunit2.TestKit, IAsyncLifet
         var second = ClusterTestNode.Start(secondSystem, world.Store, "http://node-b", TrickleCompaction.Hocon);
         nodes.Add(second);
         second.Membership.Join(first.Membership.SelfAddress);
-        await AwaitUpAsync(first, members: 2);
+        await first.AwaitMembersUpAsync(this, members: 2);
         first.Region.Tell(GracefulShutdown.Instance);
 
         // When the hand-off publishes, the compaction is no longer putting anything.
@@ -160,11 +159,6 @@ public sealed class ShardHandOffTests : Akka.TestKit.Xunit2.TestKit, IAsyncLifet
         Assert.Equal(1, first.Engine.Queries.PendingDeletions(name));
     }
 
-    private async Task AwaitUpAsync(ClusterTestNode node, int members) =>
-        await AwaitAssertAsync(
-            () => Assert.Equal(members, node.Membership.State.Members.Count(member => member.Status == MemberStatus.Up)),
-            ClusterTimeout,
-            TimeSpan.FromMilliseconds(100));
 
     private static AppendToStream Append(string name, string text) =>
         new(name, "text/plain", [Bytes(text)], Close: false, StreamSeq: null, Producer: null);

@@ -1,6 +1,5 @@
 using System.Text;
 using Akka.Actor;
-using Akka.Cluster;
 using Akka.Cluster.Sharding;
 using Streams.Actors.Hosting;
 using Streams.Tests.Unit.TestSupport;
@@ -25,7 +24,6 @@ public sealed class StoppedOwnerCountCollection
 [Collection(StoppedOwnerCountCollection.Name)]
 public sealed class StoppedOwnerCountTests : Akka.TestKit.Xunit2.TestKit, IAsyncLifetime
 {
-    private static readonly TimeSpan ClusterTimeout = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan ReplyTimeout = TimeSpan.FromSeconds(30);
 
     private readonly ObjectStoreWorld world = new();
@@ -54,10 +52,7 @@ public sealed class StoppedOwnerCountTests : Akka.TestKit.Xunit2.TestKit, IAsync
         const string name = "counted/owner";
         node = ClusterTestNode.Start(Sys, world.Store, "http://node-a");
         node.Membership.Join(node.Membership.SelfAddress);
-        await AwaitAssertAsync(
-            () => Assert.Equal(1, node.Membership.State.Members.Count(member => member.Status == MemberStatus.Up)),
-            ClusterTimeout,
-            TimeSpan.FromMilliseconds(100));
+        await node.AwaitMembersUpAsync(this, members: 1);
         var probe = CreateTestProbe();
         node.Region.Tell(new CreateStream(name, "text/plain", null, null, false, [Encoding.UTF8.GetBytes("r1")]), probe);
         Assert.True((await probe.ExpectMsgAsync<StreamCreated>(ReplyTimeout)).Created);
