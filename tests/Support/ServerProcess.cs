@@ -171,8 +171,26 @@ public sealed class ServerProcess : IAsyncDisposable
     /// <summary>Runs from just before the process was started.</summary>
     public Stopwatch SinceStart { get; } = new();
 
-    /// <summary>The lines the server printed (the last <see cref="OutputLinesKept"/>).</summary>
-    public string Output => string.Join('\n', output);
+    /// <summary>
+    /// The lines the server printed (the last <see cref="OutputLinesKept"/>). Once the process has
+    /// exited, every line it wrote before exiting is in: the pipes are read in the background, and
+    /// the last lines (a crash point's message just before its SIGKILL) can still be in them when
+    /// the exit is seen.
+    /// </summary>
+    public string Output
+    {
+        get
+        {
+            if (process.HasExited)
+            {
+                // The overload without a timeout returns only once the background readers reached
+                // the end of both pipes.
+                process.WaitForExit();
+            }
+
+            return string.Join('\n', output);
+        }
+    }
 
     /// <summary>The same as <see cref="Output"/>, for failure messages.</summary>
     public string RecentOutput => Output;
