@@ -44,10 +44,14 @@ public sealed class ManifestFence(IObjectStore objectStore, StreamDatabase datab
             }
             else
             {
-                var found = ParseOrNull(current.Content);
-                if (found is null || !string.Equals(found.Name, manifest.Name, StringComparison.Ordinal) || !isOwn(found))
+                // A manifest that does not parse proves nothing about who owns the stream: a read cut
+                // short or an object damaged from outside. Taking it for a takeover would forfeit
+                // acknowledged appends, so it fails like any store error and the publish is retried.
+                var found = ParseOrNull(current.Content)
+                    ?? throw new ObjectStoreException($"the manifest of stream '{manifest.Name}' in the store does not parse ({current.Content.Length} bytes read); publish retried later");
+                if (!string.Equals(found.Name, manifest.Name, StringComparison.Ordinal) || !isOwn(found))
                 {
-                    throw new ManifestConflictException(manifest.Name, found?.Generation, found?.Writer);
+                    throw new ManifestConflictException(manifest.Name, found.Generation, found.Writer);
                 }
 
                 expected = current.Version;

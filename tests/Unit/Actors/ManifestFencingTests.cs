@@ -116,6 +116,34 @@ public sealed class ManifestFencingTests(ITestOutputHelper output) : ObjectStore
     }
 
     [Fact]
+    public async Task Should_keep_its_appends_and_retry_the_publish_when_the_manifest_found_in_the_store_does_not_parse()
+    {
+        var (a, aStreams) = StartNode(RestoreMode.None);
+        await AskAsync<StreamCreated>(aStreams, new CreateStream(Name, Binary, null, null, false, [Payload("a1")]));
+        await a.PublishAsync(draining: false);
+        await AskAsync<Appended>(aStreams, AppendOne(Payload("a2")));
+        // A's put reaches the store but its reply is lost, so A's next put is refused and A reads the
+        // object to judge it; that read returns a prefix of it (a connection cut short, say).
+        World.Control.FailAfter(ObjectStoreOperation.Put, ObjectStoreWorld.ManifestOf(Name), () => new IOException("reply lost"));
+        await Assert.ThrowsAsync<IOException>(() => a.PublishAsync(draining: false));
+        World.Control.ClearRules();
+        var whole = await ManifestBytesAsync();
+        await World.WriteManifestBytesAsync(Name, whole[..(whole.Length / 2)]);
+
+        var refused = await Record.ExceptionAsync(() => a.PublishAsync(draining: false));
+
+        // Not a takeover: A keeps the stream and everything it acknowledged, and publishes once the
+        // manifest reads whole again.
+        Assert.IsType<ObjectStoreException>(refused);
+        AssertRecords([Payload("a1"), Payload("a2")], await AskAsync<ReadCompleted>(aStreams, ReadFromStart()));
+        await World.WriteManifestBytesAsync(Name, whole);
+        await a.PublishAsync(draining: false);
+        Assert.Equal(2, (await ManifestAsync()).Generation);
+        var (_, freshStreams) = StartNode(RestoreMode.Lazy);
+        AssertRecords([Payload("a1"), Payload("a2")], await AskAsync<ReadCompleted>(freshStreams, ReadFromStart()));
+    }
+
+    [Fact]
     public async Task Should_not_publish_the_tombstone_nor_delete_segments_when_a_stale_owner_deletes_a_taken_over_stream()
     {
         var (a, aStreams) = StartNode(RestoreMode.None);
