@@ -20,12 +20,12 @@ namespace Streams.Tests.Unit.Cluster;
 /// </summary>
 internal sealed class ClusterTestNode : IAsyncDisposable
 {
+    private static readonly TimeSpan MembershipTimeout = TimeSpan.FromSeconds(30);
+
     /// <summary>
     /// <see cref="Hocon"/> and the serializer settings the hosting gives a node's actor system, so
     /// that messages cross remoting between test members as they do between servers.
     /// </summary>
-    private static readonly TimeSpan MembershipTimeout = TimeSpan.FromSeconds(30);
-
     public static ActorSystemSetup Setup =>
         BootstrapSetup.Create().WithConfig(ConfigurationFactory.ParseString(Hocon)).And(RemotingSerialization.Setup);
 

@@ -204,7 +204,6 @@ public sealed class ForksAcrossNodesTests : Akka.TestKit.Xunit2.TestKit, IAsyncL
         return (await probe.ExpectMsgAsync<OwnerLocated>(ReplyTimeout)).HttpBaseUrl;
     }
 
-
     /// <summary>Asks through <paramref name="node"/>'s region; replies of streams it owns never cross remoting.</summary>
     private async Task<object> AskAsync(ClusterTestNode node, object command)
     {

@@ -159,7 +159,6 @@ public sealed class ShardHandOffTests : Akka.TestKit.Xunit2.TestKit, IAsyncLifet
         Assert.Equal(1, first.Engine.Queries.PendingDeletions(name));
     }
 
-
     private static AppendToStream Append(string name, string text) =>
         new(name, "text/plain", [Bytes(text)], Close: false, StreamSeq: null, Producer: null);
 
